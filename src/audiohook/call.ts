@@ -1,0 +1,99 @@
+/**
+ * The narrow, framework-agnostic surface between one AudioHook protocol session and the call logic
+ * plugged into it (the Realtime bridge). The session owns the protocol; the handler owns the call.
+ */
+import type { Logger } from 'pino';
+import type { DisconnectReason, EventEntity, MediaOffer, OpenParameters, UsableMedia } from './schemas.js';
+
+/** Everything a call handler learns when `open` has been accepted. Values are already validated. */
+export interface CallContext {
+  sessionId: string;
+  correlationId: string;
+  organizationId: string;
+  conversationId: string;
+  /** The URL path below AUDIOHOOK_PATH (Genesys appends the Connector ID), '' when none. */
+  connectorId: string;
+  participant: OpenParameters['participant'];
+  language: string | undefined;
+  inputVariables: Record<string, string>;
+  customConfig: Record<string, unknown>;
+  /** The negotiated media, exactly as offered and echoed in `opened`. */
+  media: MediaOffer;
+  /** The same media, typed for audio handling. */
+  layout: UsableMedia;
+  /** Child logger keyed by session, correlation and conversation id. */
+  logger: Logger;
+  /** When `open` arrived (ms, the session clock). */
+  openedAt: number;
+}
+
+export type SessionState =
+  | 'preparing'
+  | 'opening'
+  | 'active'
+  | 'paused'
+  | 'disconnecting'
+  | 'closing'
+  | 'closed';
+
+/** What the call logic may do to the session. All methods are safe to call in any state. */
+export interface CallControl {
+  readonly state: SessionState;
+  /**
+   * Sends caller-bound audio given as μ-law 8 kHz mono; the session converts it to the negotiated
+   * layout and splits it so no binary message exceeds 64,000 bytes. Returns false (and sends nothing)
+   * when audio may not be sent now: not active, paused, disconnecting, closing or closed.
+   */
+  sendAudio(ulaw: Uint8Array): boolean;
+  /** Sends an `event` with these entities (allowed in active, paused and closing). Returns false when not sent. */
+  sendEvent(entities: EventEntity[]): boolean;
+  /** Sends `disconnect` once; string-only output variables. Nothing but the close transaction follows. */
+  disconnect(reason: DisconnectReason, info?: string, outputVariables?: Record<string, string>): void;
+  /** Server-initiated pause / resume (AUDIOHOOK.md §5.6). */
+  pause(): void;
+  resume(): void;
+  /** Bytes queued on the socket, for back-pressure. */
+  readonly bufferedAmount: number;
+}
+
+export interface ClientErrorInfo {
+  code: number;
+  message: string;
+  /** Parsed `retryAfter` in ms (429 rate limiting), when present. */
+  retryAfterMs?: number;
+}
+
+export type CloseCause =
+  /** The client sent `close` with this reason (end, disconnect, error, reconnect…). */
+  | { kind: 'close'; reason: string }
+  /** The socket dropped without a `close` message. */
+  | { kind: 'socket'; code: number };
+
+/**
+ * Implemented by the call logic. Every callback is optional except onClose. Callbacks must not throw;
+ * if one does, the session logs it and ends the call with `disconnect` error.
+ */
+export interface CallHandler {
+  /** Caller audio (external channel) as μ-law 8 kHz mono, in arrival order. Only in the active state. */
+  onAudio?(ulaw: Uint8Array, positionMs: number): void;
+  onDtmf?(digit: string, positionMs: number): void;
+  onPlaybackStarted?(): void;
+  onPlaybackCompleted?(): void;
+  /** The stream is paused (server- or client-initiated). */
+  onPaused?(): void;
+  onResumed?(info: { startMs: number; discardedMs: number }): void;
+  onUpdate?(params: { language?: string }): void;
+  onDiscarded?(info: { startMs: number; discardedMs: number }): void;
+  onClientError?(error: ClientErrorInfo): void;
+  /**
+   * The session is ending. Called exactly once, for `close` or a dropped socket. The session awaits it
+   * (bounded by its close-handler timeout) before sending `closed`; final events may be sent meanwhile.
+   */
+  onClose(cause: CloseCause): void | Promise<void>;
+}
+
+/**
+ * Called synchronously when `open` is accepted, after `opened` has been sent. Must not block:
+ * slow work (model connection) starts asynchronously. Not called for connection probes.
+ */
+export type CallHandlerFactory = (context: CallContext, control: CallControl) => CallHandler;

@@ -1,0 +1,67 @@
+/**
+ * Process configuration: every environment variable the server reads, in one zod schema.
+ * A bad value stops start-up with a ConfigError naming the variable and what is allowed.
+ * The README's configuration table is checked against `ENV_DOCS` by a test.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const boolFromString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const intInRange = (min: number, max: number) =>
+  z.coerce
+    .number({ message: `must be an integer from ${min} to ${max}` })
+    .int({ message: `must be an integer from ${min} to ${max}` })
+    .min(min, { message: `must be an integer from ${min} to ${max}` })
+    .max(max, { message: `must be an integer from ${min} to ${max}` });
+
+const base64Secret = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64 (the client secret exactly as Genesys shows it)' })
+  .refine((s) => Buffer.from(s, 'base64').length > 0, { message: 'must decode to at least one byte' });
+
+/** Variables of the AudioHook server core. Other concerns extend this object below. */
+export const envSchema = z.object({
+  PORT: intInRange(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  AUDIOHOOK_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~\-/]*$/, { message: 'must be a URL path starting with "/"' })
+    .transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p))
+    .default('/audiohook'),
+  GENESYS_API_KEY: z.string().min(1, { message: 'is required (the API key of the Audio Connector integration)' }),
+  GENESYS_CLIENT_SECRET: base64Secret.optional(),
+  /** Key rotation: a second valid pair, "apiKey" or "apiKey:base64Secret". */
+  GENESYS_API_KEY_2: z.string().min(1).optional(),
+  GENESYS_CLIENT_SECRET_2: base64Secret.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Trust X-Forwarded-Host/-Proto from a TLS-terminating proxy when computing @authority. */
+  TRUST_PROXY: boolFromString.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses an environment map; throws ConfigError listing every bad variable by name. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // Empty strings count as unset, as in most .env files.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
+      return `${name} ${message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return result.data;
+}
