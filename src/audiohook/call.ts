@@ -97,3 +97,40 @@ export interface CallHandler {
  * slow work (model connection) starts asynchronously. Not called for connection probes.
  */
 export type CallHandlerFactory = (context: CallContext, control: CallControl) => CallHandler;
+
+// ---------------------------------------------------------------- the session and its socket
+
+/** The minimal socket a protocol session needs; the server adapts a `ws` WebSocket to it. */
+export interface ProtocolSocket {
+  sendText(text: string): void;
+  sendBinary(data: Uint8Array): void;
+  /** Closes the transport (after `closed`, or to abandon a peer that broke the protocol). */
+  close(): void;
+  readonly bufferedAmount: number;
+}
+
+export interface SessionOptions {
+  socket: ProtocolSocket;
+  /** Values of the upgrade headers, already checked to be UUIDs by the server. */
+  sessionId: string;
+  organizationId: string;
+  correlationId: string;
+  connectorId: string;
+  logger: Logger;
+  /** The call logic; when absent, sessions open and ignore audio (monitor-like). */
+  createCall?: CallHandlerFactory;
+  clock?: import('../util/clock.js').Clock;
+  /** Upper bound on awaiting CallHandler.onClose before `closed` is sent (default 3000 ms). */
+  closeHandlerTimeoutMs?: number;
+}
+
+/** One AudioHook session over one socket. The server feeds it socket events. */
+export interface ProtocolSession {
+  readonly state: SessionState;
+  handleText(text: string): void;
+  handleBinary(data: Uint8Array): void;
+  /** The transport closed (with or without a `close` message before it). */
+  handleSocketClosed(code: number): void;
+  /** Resolves when the session is fully finished (handlers done, socket closed). */
+  readonly finished: Promise<void>;
+}
