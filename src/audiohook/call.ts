@@ -122,6 +122,14 @@ export interface SessionOptions {
   clock?: import('../util/clock.js').Clock;
   /** Upper bound on awaiting CallHandler.onClose before `closed` is sent (default 3000 ms). */
   closeHandlerTimeoutMs?: number;
+  /** Close the socket when nothing at all arrives from the client for this long (default 60000 ms). */
+  idleTimeoutMs?: number;
+  /** Close the socket when no `open` arrives this long after connect (default 10000 ms). */
+  openTimeoutMs?: number;
+  /** After our `disconnect`, close the socket if the client's `close` does not arrive in time (default 10000 ms). */
+  disconnectCloseTimeoutMs?: number;
+  /** Languages listed in `opened` when the client asks (`supportedLanguages: true`); default none ([]). */
+  supportedLanguages?: string[];
 }
 
 /** One AudioHook session over one socket. The server feeds it socket events. */
