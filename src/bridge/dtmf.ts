@@ -1,0 +1,76 @@
+/**
+ * Collects caller keypad digits into one input for the model: `#` ends the entry, or a pause longer than
+ * the inter-digit timeout does. Digits may be PINs: never log them above debug, and not even there by default.
+ */
+import type { RealtimeClientEvent } from 'openai/resources/realtime/realtime';
+import type { Clock, TimerHandle } from '../util/clock.js';
+
+export const DTMF_DIGITS = /^[0-9*#A-D]$/;
+
+export interface DtmfCollectorOptions {
+  clock: Clock;
+  /** Emit the entry after this much time without a new digit. */
+  interDigitTimeoutMs?: number;
+  /** Emit once this many digits are gathered (a runaway entry never grows without bound). */
+  maxDigits?: number;
+  onDigits: (digits: string) => void;
+}
+
+export class DtmfCollector {
+  private digits = '';
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly timeoutMs: number;
+  private readonly maxDigits: number;
+
+  constructor(private readonly options: DtmfCollectorOptions) {
+    this.timeoutMs = options.interDigitTimeoutMs ?? 3000;
+    this.maxDigits = options.maxDigits ?? 32;
+  }
+
+  /** Adds one key; unknown keys are ignored. */
+  push(digit: string): void {
+    if (this.stopped || !DTMF_DIGITS.test(digit)) return;
+    this.options.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    if (digit === '#') {
+      // A lone '#' is itself meaningful input ("press pound to continue").
+      this.emit(this.digits === '' ? '#' : this.digits);
+      return;
+    }
+    this.digits += digit;
+    if (this.digits.length >= this.maxDigits) {
+      this.emit(this.digits);
+      return;
+    }
+    this.timer = this.options.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.emit(this.digits);
+    }, this.timeoutMs);
+  }
+
+  /** Drops any partial entry and ignores further digits. */
+  stop(): void {
+    this.stopped = true;
+    this.options.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.digits = '';
+  }
+
+  private emit(digits: string): void {
+    this.digits = '';
+    if (digits !== '') this.options.onDigits(digits);
+  }
+}
+
+/** The user text item that tells the model what was pressed (SIP-only DTMF events do not exist on WebSocket). */
+export function dtmfItemEvent(digits: string): RealtimeClientEvent {
+  return {
+    type: 'conversation.item.create',
+    item: {
+      type: 'message',
+      role: 'user',
+      content: [{ type: 'input_text', text: `The caller pressed the keypad digits: ${digits}` }],
+    },
+  };
+}

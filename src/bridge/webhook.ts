@@ -1,0 +1,126 @@
+/**
+ * Delivers the call record to SUMMARY_WEBHOOK_URL for every ending (bot-ended, caller hang-up, error).
+ * JSON body; `X-Signature: sha256=<hex HMAC-SHA256 of the exact body>` when a secret is set; an
+ * `Idempotency-Key` header equal to the payload's key so receivers can drop retried duplicates.
+ * Bounded: a per-attempt timeout and a few retries with exponential backoff. `CallRecordSink` is the seam
+ * for a durable spool later.
+ */
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Clock } from '../util/clock.js';
+import type { SummaryResult } from './summary.js';
+import type { Turn } from './transcript.js';
+import type { UsageTotals } from './usage.js';
+
+export const webhookEnvShape = {
+  SUMMARY_WEBHOOK_URL: z.string().url({ message: 'must be an http(s) URL' }).optional(),
+  /** Enables the X-Signature header. */
+  SUMMARY_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  SUMMARY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(5000),
+  SUMMARY_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+};
+
+export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error';
+
+export interface CallRecord {
+  idempotency_key: string;
+  conversation_id: string;
+  session_id: string;
+  correlation_id: string;
+  organization_id: string;
+  connector_id: string;
+  started_at: string;
+  ended_at: string;
+  duration_seconds: number;
+  end_reason: CallEndReason;
+  /** The close reason, socket code or error message behind end_reason. */
+  end_detail?: string;
+  escalation: { required: boolean; reason?: string };
+  summary: SummaryResult;
+  transcript: Turn[];
+  usage: UsageTotals;
+  model: string;
+}
+
+export interface DeliveryResult {
+  delivered: boolean;
+  attempts: number;
+  status?: number;
+  error?: string;
+}
+
+/** Where call records go. The webhook sender is one; a durable spool can wrap it later. */
+export interface CallRecordSink {
+  deliver(record: CallRecord): Promise<DeliveryResult>;
+}
+
+export function signBody(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Delay before retry `attempt` (1-based): 500 ms, 1 s, 2 s … capped at 8 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(8000, 500 * 2 ** Math.max(0, attempt - 1));
+}
+
+/** Retry network failures, timeouts, 408, 429 and 5xx; not other 4xx (the receiver rejected the record). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+export interface WebhookSenderOptions {
+  url: string;
+  secret?: string;
+  timeoutMs: number;
+  retries: number;
+  clock: Clock;
+  logger: Logger;
+  fetchImpl?: typeof fetch;
+}
+
+export function createWebhookSender(options: WebhookSenderOptions): CallRecordSink {
+  const doFetch = options.fetchImpl ?? fetch;
+  const sleep = (ms: number) => new Promise<void>((resolve) => options.clock.setTimeout(resolve, ms));
+
+  async function attempt(body: string, headers: Record<string, string>): Promise<{ status?: number; error?: string }> {
+    const controller = new AbortController();
+    const timer = options.clock.setTimeout(() => controller.abort(), options.timeoutMs);
+    try {
+      const res = await doFetch(options.url, { method: 'POST', headers, body, signal: controller.signal });
+      await res.arrayBuffer().catch(() => undefined);
+      return { status: res.status };
+    } catch (err) {
+      return { error: controller.signal.aborted ? `timed out after ${options.timeoutMs} ms` : (err as Error).message };
+    } finally {
+      options.clock.clearTimeout(timer);
+    }
+  }
+
+  return {
+    async deliver(record) {
+      const body = JSON.stringify(record);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'idempotency-key': record.idempotency_key,
+        'user-agent': 'audiohook-realtime',
+      };
+      if (options.secret) headers['x-signature'] = signBody(body, options.secret);
+      let last: { status?: number; error?: string } = {};
+      for (let n = 1; n <= options.retries + 1; n++) {
+        last = await attempt(body, headers);
+        if (last.status !== undefined && last.status >= 200 && last.status < 300) {
+          return { delivered: true, attempts: n, status: last.status };
+        }
+        const retryable = last.status === undefined || isRetryableStatus(last.status);
+        options.logger.warn(
+          { attempt: n, status: last.status, error: last.error, retryable },
+          'summary webhook delivery failed',
+        );
+        if (!retryable || n > options.retries) return { delivered: false, attempts: n, ...last };
+        await sleep(retryDelayMs(n));
+      }
+      return { delivered: false, attempts: options.retries + 1, ...last };
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * One model connection per call: the GA `OpenAIRealtimeWS` client (never the beta client, never an
+ * OpenAI-Beta header) wrapped in a small typed ModelConnection so the bridge can be tested without sockets.
+ * The emulator and OpenAI take the same path: the emulator is just a baseURL plus an extra CA.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import OpenAI, { AzureOpenAI } from 'openai';
+import { OpenAIRealtimeWS } from 'openai/realtime/ws';
+import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
+import type { Logger } from 'pino';
+import type { RealtimeEnv } from './env.js';
+
+export type { RealtimeClientEvent, RealtimeServerEvent };
+
+/** A failure of the model connection, with a message fit for `disconnect.info` (no secrets). */
+export class ModelConnectionError extends Error {
+  constructor(
+    message: string,
+    /** Server error code (e.g. `session_expired`, `invalid_api_key`) when the server sent one. */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'ModelConnectionError';
+  }
+}
+
+export interface ModelConnection {
+  /** Sends a typed client event; a no-op once closed. */
+  send(event: RealtimeClientEvent): void;
+  onEvent(listener: (event: RealtimeServerEvent) => void): void;
+  /** Server `error` events and transport failures. Most server errors are recoverable (the session stays). */
+  onError(listener: (error: ModelConnectionError) => void): void;
+  /** The socket closed (after `ready` or instead of it). */
+  onClose(listener: (code: number, reason: string) => void): void;
+  /** Resolves when the socket is open; rejects if the handshake fails or times out. */
+  readonly ready: Promise<void>;
+  close(): void;
+  readonly bufferedAmount: number;
+}
+
+export interface AzureSettings {
+  endpoint: string;
+  deployment: string;
+  apiKey: string;
+  apiVersion?: string;
+}
+
+export interface ConnectSettings {
+  model: string;
+  apiKey?: string;
+  baseURL?: string;
+  azure?: AzureSettings;
+  /** Extra trusted CA certificates (PEM), added to Node's roots. */
+  extraCaPem?: string;
+  connectTimeoutMs: number;
+}
+
+/**
+ * Builds connection settings from the environment; reads the CA file once (call it at start-up, not per call).
+ * Throws a ModelConnectionError naming what is missing when neither OpenAI nor Azure is configured.
+ */
+export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Omit<ConnectSettings, 'model'> {
+  const azureParts = [env.AZURE_OPENAI_ENDPOINT, env.AZURE_OPENAI_DEPLOYMENT, env.AZURE_OPENAI_API_KEY];
+  const azureCount = azureParts.filter((p) => p !== undefined).length;
+  if (azureCount > 0 && azureCount < 3) {
+    throw new ModelConnectionError(
+      'Azure OpenAI needs AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_DEPLOYMENT and AZURE_OPENAI_API_KEY together',
+    );
+  }
+  if (azureCount === 0 && env.OPENAI_API_KEY === undefined) {
+    throw new ModelConnectionError('no model configured: set OPENAI_API_KEY, or the AZURE_OPENAI_* variables');
+  }
+  const extraCaPem = env.REALTIME_CA_FILE === undefined ? undefined : readFile(env.REALTIME_CA_FILE);
+  return {
+    ...(env.OPENAI_API_KEY !== undefined ? { apiKey: env.OPENAI_API_KEY } : {}),
+    ...(env.OPENAI_BASE_URL !== undefined ? { baseURL: env.OPENAI_BASE_URL } : {}),
+    ...(azureCount === 3
+      ? {
+          azure: {
+            endpoint: env.AZURE_OPENAI_ENDPOINT!,
+            deployment: env.AZURE_OPENAI_DEPLOYMENT!,
+            apiKey: env.AZURE_OPENAI_API_KEY!,
+            ...(env.AZURE_OPENAI_API_VERSION ? { apiVersion: env.AZURE_OPENAI_API_VERSION } : {}),
+          },
+        }
+      : {}),
+    ...(extraCaPem !== undefined ? { extraCaPem } : {}),
+    connectTimeoutMs: env.MODEL_CONNECT_TIMEOUT_MS,
+  };
+}
+
+/** Opens the model socket. Resolves once the client object exists; await `ready` for the handshake. */
+export async function connectRealtime(settings: ConnectSettings, logger: Logger): Promise<ModelConnection> {
+  const options = {
+    handshakeTimeout: settings.connectTimeoutMs,
+    ...(settings.extraCaPem !== undefined ? { ca: [...rootCertificates, settings.extraCaPem] } : {}),
+  };
+  let rt: OpenAIRealtimeWS;
+  if (settings.azure) {
+    const azure = new AzureOpenAI({
+      endpoint: settings.azure.endpoint,
+      apiKey: settings.azure.apiKey,
+      deployment: settings.azure.deployment,
+      ...(settings.azure.apiVersion ? { apiVersion: settings.azure.apiVersion } : {}),
+    });
+    rt = await OpenAIRealtimeWS.azure(azure, { deploymentName: settings.azure.deployment, options });
+  } else {
+    if (settings.apiKey === undefined) throw new ModelConnectionError('OPENAI_API_KEY is not set');
+    const client = new OpenAI({ apiKey: settings.apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) });
+    rt = new OpenAIRealtimeWS({ model: settings.model, options }, client);
+  }
+  return wrap(rt, logger);
+}
+
+function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
+  const errorListeners: Array<(e: ModelConnectionError) => void> = [];
+  const closeListeners: Array<(code: number, reason: string) => void> = [];
+  let closed = false;
+  let opened = false;
+
+  const ready = new Promise<void>((resolve, reject) => {
+    rt.socket.once('open', () => {
+      opened = true;
+      resolve();
+    });
+    rt.socket.once('unexpected-response', (_req, res) => {
+      // ws then emits 'error' and 'close'; the status is the useful part (401, 404 model, 429).
+      reject(new ModelConnectionError(`model handshake refused: HTTP ${res.statusCode ?? 'unknown'}`));
+      res.resume();
+    });
+    rt.socket.once('close', (code) => {
+      if (!opened) reject(new ModelConnectionError(`model socket closed during handshake (code ${code})`));
+    });
+    rt.socket.once('error', (err) => {
+      if (!opened) reject(new ModelConnectionError(`model handshake failed: ${err.message}`));
+    });
+  });
+  // The bridge may never await `ready` (e.g. the caller hangs up first); never leave it unhandled.
+  ready.catch(() => undefined);
+
+  // Always registered: without an 'error' listener the SDK turns errors into unhandled rejections.
+  rt.on('error', (err) => {
+    const code = err.error?.code ?? undefined;
+    const message = err.error?.message ?? err.message;
+    logger.debug({ code, type: err.error?.type }, 'model error');
+    const wrapped = new ModelConnectionError(message, code ?? undefined);
+    for (const l of errorListeners) l(wrapped);
+  });
+  rt.socket.on('close', (code, reason) => {
+    closed = true;
+    for (const l of closeListeners) l(code, reason.toString());
+  });
+
+  return {
+    send(event) {
+      if (closed || rt.socket.readyState !== rt.socket.OPEN) return;
+      rt.send(event);
+    },
+    onEvent(listener) {
+      rt.on('event', listener);
+    },
+    onError(listener) {
+      errorListeners.push(listener);
+    },
+    onClose(listener) {
+      closeListeners.push(listener);
+    },
+    ready,
+    close() {
+      if (closed) return;
+      if (rt.socket.readyState === rt.socket.CONNECTING) {
+        rt.socket.terminate();
+        return;
+      }
+      rt.close({ code: 1000, reason: 'call ended' });
+    },
+    get bufferedAmount() {
+      return rt.socket.bufferedAmount;
+    },
+  };
+}

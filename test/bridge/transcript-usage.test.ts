@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { Transcript } from '../../src/bridge/transcript.js';
+import { addUsage, emptyUsage } from '../../src/bridge/usage.js';
+
+describe('Transcript', () => {
+  it('orders turns by item chain even when caller transcription arrives late', () => {
+    const t = new Transcript();
+    t.itemAdded('u1', null, 'caller');
+    t.itemAdded('b1', 'u1', 'bot');
+    t.botText('b1', 'Hello! How can I help?');
+    t.itemAdded('u2', 'b1', 'caller');
+    t.itemAdded('b2', 'u2', 'bot');
+    t.botText('b2', 'Sure, one moment.');
+    t.callerText('u2', 'I need my balance.');
+    t.callerText('u1', 'Hi');
+    expect(t.turns().map((x) => `${x.role}:${x.text}`)).toEqual([
+      'caller:Hi',
+      'bot:Hello! How can I help?',
+      'caller:I need my balance.',
+      'bot:Sure, one moment.',
+    ]);
+  });
+  it('inserts an item after its previous item when added out of order', () => {
+    const t = new Transcript();
+    t.itemAdded('a', null, 'caller');
+    t.itemAdded('c', 'a', 'bot');
+    t.itemAdded('b', 'a', 'caller'); // inserted right after a, before c
+    t.callerText('a', '1');
+    t.callerText('b', '2');
+    t.botText('c', '3');
+    expect(t.turns().map((x) => x.text)).toEqual(['1', '2', '3']);
+  });
+  it('marks interrupted bot turns and skips items without text', () => {
+    const t = new Transcript();
+    t.itemAdded('u1', null, 'caller');
+    t.itemAdded('b1', 'u1', 'bot');
+    t.botText('b1', 'Let me explain the whole');
+    t.markTruncated('b1');
+    expect(t.turns()).toEqual([{ role: 'bot', itemId: 'b1', text: 'Let me explain the whole', truncated: true }]);
+    expect(t.toText()).toBe('Bot: Let me explain the whole [interrupted]');
+  });
+});
+
+describe('usage', () => {
+  it('sums every response and keeps cached tokens as a subset of input', () => {
+    const usage = {
+      total_tokens: 150,
+      input_tokens: 100,
+      output_tokens: 50,
+      input_token_details: { text_tokens: 40, audio_tokens: 60, cached_tokens: 30 },
+      output_token_details: { text_tokens: 10, audio_tokens: 40 },
+    };
+    const totals = addUsage(addUsage(emptyUsage(), usage), usage);
+    expect(totals).toEqual({
+      responses: 2,
+      totalTokens: 300,
+      inputTokens: 200,
+      outputTokens: 100,
+      inputTextTokens: 80,
+      inputAudioTokens: 120,
+      cachedTokens: 60,
+      outputTextTokens: 20,
+      outputAudioTokens: 80,
+    });
+    expect(totals.totalTokens).toBe(totals.inputTokens + totals.outputTokens);
+  });
+  it('counts a response without usage and ignores junk numbers', () => {
+    const totals = addUsage(addUsage(emptyUsage(), undefined), { input_tokens: -5, output_tokens: Number.NaN });
+    expect(totals.responses).toBe(2);
+    expect(totals.inputTokens).toBe(0);
+    expect(totals.outputTokens).toBe(0);
+  });
+});
