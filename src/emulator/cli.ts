@@ -1,0 +1,46 @@
+/** `npm run emulator`: serve the Realtime emulator until interrupted. */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log/logger.js';
+import { parseSpeed } from './pacing.js';
+import { startEmulator, type Emulator } from './server.js';
+
+export const EMULATOR_USAGE = `Usage: emulator [--port N] [--host H] [--script fixtures/scripts/order-status.json] [--speed realtime|instant|4] [--api-key KEY]...`;
+
+/** Starts the emulator from CLI flags and prints how to point a client at it. Resolves with the running emulator. */
+export async function runEmulatorCli(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<Emulator> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8443' },
+      host: { type: 'string', default: '127.0.0.1' },
+      script: { type: 'string' },
+      speed: { type: 'string', default: 'realtime' },
+      'api-key': { type: 'string', multiple: true },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    out(EMULATOR_USAGE);
+    throw new Error('help requested');
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
+  const emulator = await startEmulator({
+    port,
+    host: values.host,
+    speed: parseSpeed(values.speed),
+    ...(values.script !== undefined ? { script: values.script } : {}),
+    ...(values['api-key'] !== undefined ? { apiKeys: values['api-key'] } : {}),
+    logger: createLogger(values['log-level']),
+  });
+  out(`Realtime emulator (offline stand-in, not OpenAI) listening on ${emulator.url}`);
+  out(`  CA certificate (test-only): ${emulator.caPath}`);
+  out(`  Point the bridge at it:`);
+  out(`    OPENAI_BASE_URL=${emulator.baseURL}`);
+  out(`    NODE_EXTRA_CA_CERTS=${emulator.caPath}   (or the bridge's CA-file option)`);
+  out(`    OPENAI_API_KEY=${values['api-key']?.[0] ?? '<any non-empty key>'}`);
+  return emulator;
+}

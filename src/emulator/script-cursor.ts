@@ -1,0 +1,87 @@
+/**
+ * Where a call is in its script: which reply the next response plays. Pure state, no I/O.
+ *
+ * Order of precedence for a response: the follow-up owed after a tool output, then the cue of the latest
+ * caller turn (audio) or matched text item, then the greeting if not yet played, then the fallback.
+ */
+import { DEFAULT_FALLBACK, type CallScript, type ScriptReply, type ScriptToolCall } from './script.js';
+
+export type PlannedOutput =
+  | { kind: 'audio'; reply: ScriptReply }
+  | { kind: 'function_call'; toolCall: ScriptToolCall; followUp: ScriptReply | undefined };
+
+interface Cue {
+  reply?: ScriptReply | undefined;
+  toolCall?: ScriptToolCall | undefined;
+  followUp?: ScriptReply | undefined;
+}
+
+export class ScriptCursor {
+  private nextTurn = 0;
+  private greeted = false;
+  private pendingCue: Cue | null = null;
+  private pendingFollowUp: ScriptReply | null = null;
+  private readonly followUpsByCallId = new Map<string, ScriptReply>();
+
+  constructor(private readonly script: CallScript) {}
+
+  /** A caller utterance was committed: it consumes the next scripted turn. Returns its transcript, if any. */
+  callerTurnCommitted(): string | null {
+    const turn = this.script.turns[this.nextTurn];
+    if (!turn) {
+      this.pendingCue = null;
+      return null;
+    }
+    this.nextTurn += 1;
+    this.pendingCue = turn;
+    return turn.transcript;
+  }
+
+  /** A user text item (e.g. DTMF injected as text) arrived; a matching text cue becomes pending. */
+  userText(text: string): boolean {
+    const cue = this.script.textCues.find((c) => new RegExp(c.pattern, c.flags).test(text));
+    if (!cue) return false;
+    this.pendingCue = cue;
+    return true;
+  }
+
+  /** The client returned a tool's output: the call's follow-up (if any) plays on the next response. */
+  toolOutput(callId: string): void {
+    const followUp = this.followUpsByCallId.get(callId);
+    if (followUp) {
+      this.followUpsByCallId.delete(callId);
+      this.pendingFollowUp = followUp;
+    }
+  }
+
+  /** Decides and consumes what the next in-conversation response contains. */
+  planResponse(): PlannedOutput[] {
+    if (this.pendingFollowUp) {
+      const reply = this.pendingFollowUp;
+      this.pendingFollowUp = null;
+      return [{ kind: 'audio', reply }];
+    }
+    if (this.pendingCue) {
+      const cue = this.pendingCue;
+      this.pendingCue = null;
+      const outputs: PlannedOutput[] = [];
+      if (cue.reply) outputs.push({ kind: 'audio', reply: cue.reply });
+      if (cue.toolCall) outputs.push({ kind: 'function_call', toolCall: cue.toolCall, followUp: cue.followUp });
+      return outputs;
+    }
+    if (!this.greeted) {
+      this.greeted = true;
+      return [{ kind: 'audio', reply: this.script.greeting }];
+    }
+    return [{ kind: 'audio', reply: this.script.fallback ?? DEFAULT_FALLBACK }];
+  }
+
+  /** Registers the call id the emulator gave a planned function call, so its output finds the follow-up. */
+  registerCall(callId: string, followUp: ScriptReply | undefined): void {
+    if (followUp) this.followUpsByCallId.set(callId, followUp);
+  }
+
+  idleReply(): ScriptReply {
+    return this.script.idle ?? this.script.fallback ?? DEFAULT_FALLBACK;
+  }
+}

@@ -1,0 +1,590 @@
+/**
+ * One emulated Realtime session: the GA protocol state machine behind one WebSocket. No socket here: it
+ * receives message text and a clock, and sends server events through `transport`, so it is tested directly.
+ */
+import type { Logger } from '../log/logger.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { ClientEvent, ConversationItemInput, ResponseCreateParams } from './client-events.js';
+import { betaShapeDisabled, invalidRequest, type RealtimeErrorBody } from './errors.js';
+import { decodeInput, encodeOutput, bytesPerMs, sampleRate } from './audio-format.js';
+import { rateLimitMessage, type FaultTarget, type SessionFault } from './faults.js';
+import { newId } from './ids.js';
+import type { Speed } from './pacing.js';
+import { parseClientEvent } from './parse-client-event.js';
+import { ResponseRun, type RunOutput } from './response-run.js';
+import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
+import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
+import { defaultSession, mergeSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
+import { textAnswer, type TranscriptLine } from './summary.js';
+import { computeUsage } from './usage.js';
+import { EnergyVad, type VadSettings } from './vad.js';
+
+export interface SessionTransport {
+  send(event: Record<string, unknown>): void;
+  /** Close with a close frame; code 1006 means drop the connection without one. */
+  close(code: number, reason: string): void;
+}
+
+export interface SessionOptions {
+  id?: string;
+  model: string;
+  script: CallScript;
+  resolveAudio: ReplyAudioResolver;
+  speed: Speed;
+  /** Audio per output delta. */
+  chunkMs: number;
+  clock: Clock;
+  /** Wall time in epoch ms, for record timestamps and expires_at. */
+  wallNow: () => number;
+  logger: Logger;
+  transport: SessionTransport;
+}
+
+export interface InputAudioArrival {
+  /** Wall time (epoch ms) the append arrived. */
+  at: number;
+  bytes: number;
+}
+
+export interface ConversationEntry {
+  id: string;
+  type: 'message' | 'function_call' | 'function_call_output';
+  role: 'user' | 'assistant' | 'system' | null;
+  /** Text or transcript as known to the emulator. */
+  text: string;
+  /** Assistant audio delivered (ms), null for non-audio items. */
+  audioMs: number | null;
+  truncatedAtMs: number | null;
+  name?: string;
+  callId?: string;
+}
+
+/** What tests and benchmarks read about a session. */
+export interface EmulatorSessionRecord {
+  readonly id: string;
+  readonly model: string;
+  readonly path: string;
+  readonly connectedAt: number;
+  readonly config: EffectiveSession;
+  readonly clientEvents: readonly { type: string; at: number }[];
+  readonly serverEvents: readonly { type: string; at: number }[];
+  readonly errors: readonly RealtimeErrorBody[];
+  readonly inputAudio: readonly InputAudioArrival[];
+  readonly conversation: readonly ConversationEntry[];
+  readonly toolCalls: readonly { name: string; callId: string; arguments: string }[];
+  readonly closed: { code: number; reason: string } | null;
+  inputAudioBytes(): Buffer;
+}
+
+const DEFAULT_SEMANTIC_SILENCE_MS = { low: 1200, medium: 700, high: 300, auto: 700 } as const;
+
+export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
+  readonly id: string;
+  readonly model: string;
+  path = '/v1/realtime';
+  readonly connectedAt: number;
+  config: EffectiveSession;
+  readonly clientEvents: { type: string; at: number }[] = [];
+  readonly serverEvents: { type: string; at: number }[] = [];
+  readonly errors: RealtimeErrorBody[] = [];
+  readonly inputAudio: InputAudioArrival[] = [];
+  readonly conversation: ConversationEntry[] = [];
+  readonly toolCalls: { name: string; callId: string; arguments: string }[] = [];
+  closed: { code: number; reason: string } | null = null;
+
+  private readonly log: Logger;
+  private readonly cursor: ScriptCursor;
+  private readonly vad: EnergyVad;
+  private readonly audioChunks: Buffer[] = [];
+  /** Bytes appended since the last commit/clear. */
+  private bufferBytes = 0;
+  private speechItemId: string | null = null;
+  private activeResponse: ResponseRun | null = null;
+  private readonly outOfBand = new Set<ResponseRun>();
+  private failNext: { retryAfterSeconds: number } | null = null;
+  private silent = false;
+  private audioProduced = false;
+  private idleDeadlineMs: number | null = null;
+  private seenInputTokens = 0;
+  private readonly timers = new Set<TimerHandle>();
+
+  constructor(private readonly options: SessionOptions) {
+    this.id = options.id ?? newId('sess');
+    this.model = options.model;
+    this.connectedAt = options.wallNow();
+    this.log = options.logger.child({ emulatorSession: this.id });
+    this.cursor = new ScriptCursor(options.script);
+    this.config = defaultSession(this.id, options.model, Math.floor(options.wallNow() / 1000));
+    this.vad = new EnergyVad(vadSettings(this.config.audio.input.turn_detection));
+  }
+
+  start(): void {
+    this.log.info({ model: this.model, script: this.options.script.name }, 'emulated realtime session created');
+    this.emit({ type: 'session.created', session: this.config });
+  }
+
+  inputAudioBytes(): Buffer {
+    return Buffer.concat(this.audioChunks);
+  }
+
+  /** Ends timers and streaming; called when the socket is gone. */
+  dispose(code: number, reason: string): void {
+    if (!this.closed) this.closed = { code, reason };
+    for (const t of this.timers) this.options.clock.clearTimeout(t);
+    this.timers.clear();
+    this.activeResponse = null;
+    this.outOfBand.clear();
+    this.log.info({ code }, 'emulated realtime session closed');
+  }
+
+  handleMessage(text: string): void {
+    if (this.closed) return;
+    const parsed = parseClientEvent(text);
+    this.clientEvents.push({ type: parsed.ok ? parsed.event.type : (parsed.type ?? '(unparsed)'), at: this.options.wallNow() });
+    if (!parsed.ok) {
+      this.sendError(parsed.error);
+      return;
+    }
+    this.dispatch(parsed.event);
+  }
+
+  applyFault(fault: SessionFault): void {
+    if (this.closed) return;
+    this.log.info({ fault: fault.type }, 'fault injected');
+    switch (fault.type) {
+      case 'close':
+        this.later(fault.afterMs ?? 0, () => this.closeWith(fault.code, fault.reason ?? ''));
+        return;
+      case 'session_expired':
+        this.later(fault.afterMs ?? 0, () => {
+          this.sendError(invalidRequest('session_expired', 'Your session hit the maximum duration of 60 minutes.'));
+          this.closeWith(1001, 'Your session hit the maximum duration of 60 minutes.');
+        });
+        return;
+      case 'error':
+        this.sendError({ type: 'invalid_request_error', code: null, param: null, event_id: null, ...fault.error });
+        return;
+      case 'fail_next_response':
+        this.failNext = { retryAfterSeconds: fault.retryAfterSeconds ?? 1.2 };
+        return;
+      case 'silent':
+        this.silent = true;
+        return;
+    }
+  }
+
+  // ---- dispatch -------------------------------------------------------------------------------------
+
+  private dispatch(event: ClientEvent): void {
+    const clientEventId = event.event_id ?? null;
+    switch (event.type) {
+      case 'session.update':
+        return this.sessionUpdate(event.session, clientEventId);
+      case 'input_audio_buffer.append':
+        return this.append(event.audio);
+      case 'input_audio_buffer.commit':
+        return this.manualCommit(clientEventId);
+      case 'input_audio_buffer.clear':
+        this.bufferBytes = 0;
+        this.vad.resetSpeech();
+        this.vad.markBufferStart();
+        this.speechItemId = null;
+        this.emit({ type: 'input_audio_buffer.cleared' });
+        return;
+      case 'conversation.item.create':
+        return this.itemCreate(event.item, event.previous_item_id ?? null, clientEventId);
+      case 'conversation.item.retrieve':
+        return this.itemRetrieve(event.item_id, clientEventId);
+      case 'conversation.item.truncate':
+        return this.truncate(event.item_id, event.content_index, event.audio_end_ms, clientEventId);
+      case 'conversation.item.delete':
+        return this.itemDelete(event.item_id, clientEventId);
+      case 'response.create':
+        return this.responseCreate(event.response ?? {}, clientEventId);
+      case 'response.cancel':
+        return this.responseCancel(event.response_id, clientEventId);
+    }
+  }
+
+  private sessionUpdate(update: Parameters<typeof mergeSession>[1], clientEventId: string | null): void {
+    if (update.model !== undefined && update.model !== this.config.model) {
+      this.sendError(invalidRequest('invalid_value', 'Cannot update a session\'s model.', 'session.model', clientEventId));
+      return;
+    }
+    const voice = update.audio?.output?.voice;
+    if (voice !== undefined && this.audioProduced && JSON.stringify(voice) !== JSON.stringify(this.config.audio.output.voice)) {
+      this.sendError(
+        invalidRequest('cannot_update_voice', 'Cannot update a conversation\'s voice if assistant audio is present.', 'session.audio.output.voice', clientEventId),
+      );
+      return;
+    }
+    this.config = mergeSession(this.config, update);
+    this.vad.configure(vadSettings(this.config.audio.input.turn_detection));
+    this.log.debug({ inputFormat: this.config.audio.input.format.type, outputFormat: this.config.audio.output.format.type }, 'session updated');
+    this.emit({ type: 'session.updated', session: this.config });
+  }
+
+  // ---- input audio and VAD --------------------------------------------------------------------------
+
+  private append(audioBase64: string): void {
+    const bytes = Buffer.from(audioBase64, 'base64');
+    this.inputAudio.push({ at: this.options.wallNow(), bytes: bytes.length });
+    this.audioChunks.push(bytes);
+    this.bufferBytes += bytes.length;
+    const turnDetection = this.config.audio.input.turn_detection;
+    if (!turnDetection) return;
+    const format = this.config.audio.input.format;
+    const events = this.vad.push(decodeInput(bytes, format), sampleRate(format));
+    for (const event of events) {
+      if (event.type === 'speech_started') this.speechStarted(event.audioStartMs, turnDetection);
+      else this.speechStopped(event.audioEndMs, turnDetection);
+    }
+    this.checkIdle(turnDetection);
+  }
+
+  private speechStarted(audioStartMs: number, td: TurnDetectionConfig): void {
+    this.idleDeadlineMs = null;
+    this.speechItemId = newId('item');
+    this.emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: audioStartMs, item_id: this.speechItemId });
+    if (td.interrupt_response && this.activeResponse?.active) this.activeResponse.cancel('turn_detected');
+  }
+
+  private speechStopped(audioEndMs: number, td: TurnDetectionConfig): void {
+    const itemId = this.speechItemId ?? newId('item');
+    this.speechItemId = null;
+    this.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: itemId });
+    this.commitCallerTurn(itemId);
+    this.vad.markBufferStart(audioEndMs);
+    if (td.create_response && !this.silent) this.startConversationResponse(this.cursor.planResponse(), {});
+  }
+
+  private checkIdle(td: TurnDetectionConfig): void {
+    if (td.type !== 'server_vad' || td.idle_timeout_ms === null || this.idleDeadlineMs === null) return;
+    if (this.vad.inSpeech || this.activeResponse?.active || this.vad.audioMs < this.idleDeadlineMs) return;
+    const start = this.idleDeadlineMs - td.idle_timeout_ms;
+    this.idleDeadlineMs = null;
+    const itemId = newId('item');
+    this.emit({ type: 'input_audio_buffer.timeout_triggered', audio_start_ms: Math.max(0, start), audio_end_ms: this.vad.audioMs, item_id: itemId });
+    this.addUserAudioItem(itemId, null);
+    this.bufferBytes = 0;
+    this.vad.markBufferStart();
+    if (td.create_response && !this.silent) this.startConversationResponse([{ kind: 'audio', reply: this.cursor.idleReply() }], {});
+  }
+
+  private manualCommit(clientEventId: string | null): void {
+    const ms = this.bufferBytes / bytesPerMs(this.config.audio.input.format);
+    if (ms < 100) {
+      this.sendError(
+        invalidRequest(
+          'input_audio_buffer_commit_empty',
+          `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+          null,
+          clientEventId,
+        ),
+      );
+      return;
+    }
+    const itemId = this.speechItemId ?? newId('item');
+    this.speechItemId = null;
+    this.vad.resetSpeech();
+    this.commitCallerTurn(itemId);
+    this.vad.markBufferStart();
+  }
+
+  /** committed → conversation.item.added/done (user audio) → transcription, consuming one scripted turn. */
+  private commitCallerTurn(itemId: string): void {
+    this.bufferBytes = 0;
+    const transcript = this.cursor.callerTurnCommitted();
+    this.addUserAudioItem(itemId, transcript);
+  }
+
+  private addUserAudioItem(itemId: string, transcript: string | null): void {
+    const previous = this.lastItemId();
+    this.emit({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: itemId });
+    const item = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
+    this.conversation.push({ id: itemId, type: 'message', role: 'user', text: transcript ?? '', audioMs: null, truncatedAtMs: null });
+    this.emit({ type: 'conversation.item.added', previous_item_id: previous, item });
+    this.emit({ type: 'conversation.item.done', previous_item_id: previous, item });
+    if (this.config.audio.input.transcription && transcript !== null) {
+      this.emit({
+        type: 'conversation.item.input_audio_transcription.completed',
+        item_id: itemId,
+        content_index: 0,
+        transcript,
+        usage: { type: 'tokens', total_tokens: Math.ceil(transcript.length / 4) + 10, input_tokens: 10, output_tokens: Math.ceil(transcript.length / 4) },
+      });
+    }
+  }
+
+  // ---- conversation items ---------------------------------------------------------------------------
+
+  private lastItemId(): string | null {
+    return this.conversation.at(-1)?.id ?? null;
+  }
+
+  private findItem(itemId: string): ConversationEntry | undefined {
+    return this.conversation.find((e) => e.id === itemId);
+  }
+
+  private itemCreate(item: ConversationItemInput, previousItemId: string | null, clientEventId: string | null): void {
+    if (previousItemId !== null && previousItemId !== 'root' && !this.findItem(previousItemId)) {
+      this.sendError(invalidRequest('item_not_found', `Item with id '${previousItemId}' not found.`, 'previous_item_id', clientEventId));
+      return;
+    }
+    const id = item.id ?? newId('item');
+    if (this.findItem(id)) {
+      this.sendError(invalidRequest('item_id_already_exists', `Item with id '${id}' already exists.`, 'item.id', clientEventId));
+      return;
+    }
+    let entry: ConversationEntry;
+    if (item.type === 'function_call_output') {
+      entry = { id, type: item.type, role: null, text: item.output, audioMs: null, truncatedAtMs: null, callId: item.call_id };
+      this.cursor.toolOutput(item.call_id);
+    } else if (item.type === 'function_call') {
+      entry = { id, type: item.type, role: null, text: item.arguments, audioMs: null, truncatedAtMs: null, name: item.name, callId: item.call_id ?? newId('call') };
+    } else {
+      const text = item.content.map((c) => ('text' in c ? c.text : 'transcript' in c ? (c.transcript ?? '') : '')).join(' ');
+      entry = { id, type: 'message', role: item.role, text, audioMs: null, truncatedAtMs: null };
+      if (item.role === 'user') this.cursor.userText(text);
+    }
+    this.conversation.push(entry);
+    const shape = { ...item, id, object: 'realtime.item', status: 'completed' };
+    const previous = previousItemId ?? this.conversation.at(-2)?.id ?? null;
+    this.emit({ type: 'conversation.item.added', previous_item_id: previous, item: shape });
+    this.emit({ type: 'conversation.item.done', previous_item_id: previous, item: shape });
+  }
+
+  private itemRetrieve(itemId: string, clientEventId: string | null): void {
+    const entry = this.findItem(itemId);
+    if (!entry) {
+      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
+      return;
+    }
+    this.emit({ type: 'conversation.item.retrieved', item: { id: entry.id, object: 'realtime.item', type: entry.type, role: entry.role, status: 'completed' } });
+  }
+
+  private itemDelete(itemId: string, clientEventId: string | null): void {
+    const index = this.conversation.findIndex((e) => e.id === itemId);
+    if (index < 0) {
+      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
+      return;
+    }
+    this.conversation.splice(index, 1);
+    this.emit({ type: 'conversation.item.deleted', item_id: itemId });
+  }
+
+  private truncate(itemId: string, contentIndex: number, audioEndMs: number, clientEventId: string | null): void {
+    const entry = this.findItem(itemId);
+    if (!entry) {
+      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
+      return;
+    }
+    if (entry.role !== 'assistant' || entry.audioMs === null || contentIndex !== 0) {
+      this.sendError(invalidRequest('invalid_value', 'Only assistant messages with audio content can be truncated.', 'item_id', clientEventId));
+      return;
+    }
+    const have = Math.floor(entry.audioMs);
+    if (audioEndMs > have) {
+      // No stable code for this one (OPENAI_REALTIME.md §9); the message is OpenAI's.
+      this.sendError(invalidRequest('invalid_value', `Audio content of ${have}ms is already shorter than ${audioEndMs}ms`, 'audio_end_ms', clientEventId));
+      return;
+    }
+    entry.truncatedAtMs = audioEndMs;
+    if (have > 0) {
+      // The server drops the unheard part of the transcript.
+      const words = entry.text.split(/(?<=\s)/);
+      entry.text = words.slice(0, Math.round((words.length * audioEndMs) / have)).join('').trim();
+    }
+    this.emit({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs });
+  }
+
+  // ---- responses ------------------------------------------------------------------------------------
+
+  private responseCreate(params: ResponseCreateParams, clientEventId: string | null): void {
+    const outOfBand = params.conversation === 'none';
+    if (!outOfBand && this.activeResponse?.active) {
+      this.sendError(
+        invalidRequest(
+          'conversation_already_has_active_response',
+          `Conversation already has an active response in progress: ${this.activeResponse.id}. Wait until the response is finished before creating a new one.`,
+          null,
+          clientEventId,
+        ),
+      );
+      return;
+    }
+    const modalities = params.output_modalities ?? this.config.output_modalities;
+    if (modalities[0] === 'text') {
+      const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
+      this.runResponse([{ kind: 'text', text }], params, outOfBand);
+      return;
+    }
+    if (outOfBand) {
+      this.runResponse(this.toRunOutputs(this.cursor.planResponse()), params, true);
+      return;
+    }
+    this.startConversationResponse(this.cursor.planResponse(), params);
+  }
+
+  private responseCancel(responseId: string | undefined, clientEventId: string | null): void {
+    const candidates = [this.activeResponse, ...this.outOfBand].filter((r): r is ResponseRun => r !== null && r.active);
+    const target = responseId === undefined ? candidates[0] : candidates.find((r) => r.id === responseId);
+    if (!target) {
+      this.sendError(
+        invalidRequest('response_cancel_not_active', 'Cancellation failed: no active response found.', null, clientEventId),
+      );
+      return;
+    }
+    target.cancel('client_cancelled');
+  }
+
+  private startConversationResponse(plan: PlannedOutput[], params: ResponseCreateParams): void {
+    if (this.activeResponse?.active) return; // a VAD turn while a response streams without interrupt: no second response
+    this.runResponse(this.toRunOutputs(plan), params, false);
+  }
+
+  private toRunOutputs(plan: PlannedOutput[]): RunOutput[] {
+    const format = this.config.audio.output.format;
+    return plan.map((p): RunOutput => {
+      if (p.kind === 'audio') return this.audioOutput(p.reply);
+      const callId = newId('call');
+      this.cursor.registerCall(callId, p.followUp);
+      return { kind: 'function_call', name: p.toolCall.name, arguments: JSON.stringify(p.toolCall.arguments), callId };
+    }).map((o) => (o.kind === 'audio' ? { ...o, audio: encodeOutput(o.audio, format), bytesPerMs: bytesPerMs(format) } : o));
+  }
+
+  private audioOutput(reply: ScriptReply): RunOutput {
+    return { kind: 'audio', audio: this.options.resolveAudio(reply), bytesPerMs: 8, transcript: reply.transcript };
+  }
+
+  private runResponse(outputs: RunOutput[], params: ResponseCreateParams, outOfBand: boolean): void {
+    this.idleDeadlineMs = null;
+    const modalities = params.output_modalities ?? this.config.output_modalities;
+    const run = new ResponseRun(
+      {
+        conversation: outOfBand ? 'none' : 'auto',
+        outputModalities: modalities,
+        metadata: params.metadata ?? null,
+        outputFormat: params.audio?.output?.format ?? this.config.audio.output.format,
+        voice: params.audio?.output?.voice ?? this.config.audio.output.voice,
+        maxOutputTokens: params.max_output_tokens ?? this.config.max_output_tokens,
+        chunkMs: this.options.chunkMs,
+        speed: this.options.speed,
+        clock: this.options.clock,
+      },
+      {
+        emit: (event) => this.emit(event),
+        itemStarted: (item) => {
+          const output = outputs[run.items.length - 1];
+          const entry: ConversationEntry = {
+            id: item.id,
+            type: item.kind === 'function_call' ? 'function_call' : 'message',
+            role: item.kind === 'function_call' ? null : 'assistant',
+            text: item.transcript,
+            audioMs: item.kind === 'audio' ? 0 : null,
+            truncatedAtMs: null,
+          };
+          if (output?.kind === 'function_call') {
+            entry.name = output.name;
+            entry.callId = output.callId;
+            entry.text = output.arguments;
+            this.toolCalls.push({ name: output.name, callId: output.callId, arguments: output.arguments });
+          }
+          this.conversation.push(entry);
+          // Delivered audio grows as deltas go out; truncate reads it through the entry.
+          Object.defineProperty(entry, 'audioMs', { get: () => (item.kind === 'audio' ? item.deliveredAudioMs : null), enumerable: true });
+          if (item.kind === 'audio') this.audioProduced = true;
+        },
+        usage: (out) => {
+          const usage = computeUsage({
+            inputTextChars: this.conversation.reduce((n, e) => n + (e.audioMs === null ? e.text.length : 0), 0),
+            inputAudioMs: this.audioChunks.reduce((n, c) => n + c.length, 0) / bytesPerMs(this.config.audio.input.format),
+            outputTextChars: out.textChars,
+            outputAudioMs: out.audioMs,
+            previouslySeenInputTokens: this.seenInputTokens,
+          });
+          this.seenInputTokens = usage.input_tokens;
+          return usage;
+        },
+        finished: (finishedRun, status) => this.responseFinished(finishedRun, status),
+      },
+    );
+    if (outOfBand) this.outOfBand.add(run);
+    else this.activeResponse = run;
+    if (this.failNext) {
+      const { retryAfterSeconds } = this.failNext;
+      this.failNext = null;
+      run.fail({ type: 'tokens', code: 'rate_limit_exceeded', message: rateLimitMessage(this.model, retryAfterSeconds) });
+      return;
+    }
+    run.start(outputs);
+  }
+
+  private responseFinished(run: ResponseRun, status: 'completed' | 'cancelled' | 'failed'): void {
+    this.log.debug({ responseId: run.id, status }, 'response done');
+    this.outOfBand.delete(run);
+    if (run !== this.activeResponse) return;
+    this.activeResponse = null;
+    const td = this.config.audio.input.turn_detection;
+    if (status === 'completed' && td?.type === 'server_vad' && td.idle_timeout_ms !== null) {
+      // The server counts idle time from when the reply has finished playing: done + its audio duration.
+      const audioMs = run.items.reduce((n, i) => n + i.deliveredAudioMs, 0);
+      this.idleDeadlineMs = this.vad.audioMs + audioMs + td.idle_timeout_ms;
+    }
+  }
+
+  private transcriptLines(): TranscriptLine[] {
+    const lines: TranscriptLine[] = [];
+    for (const e of this.conversation) {
+      if (e.type !== 'message' || (e.role !== 'user' && e.role !== 'assistant')) continue;
+      lines.push({ role: e.role, text: e.text });
+    }
+    return lines;
+  }
+
+  // ---- output ---------------------------------------------------------------------------------------
+
+  private emit(event: Record<string, unknown>): void {
+    if (this.closed) return;
+    const withId = { event_id: newId('event'), ...event };
+    this.serverEvents.push({ type: String(event.type), at: this.options.wallNow() });
+    this.options.transport.send(withId);
+  }
+
+  private sendError(error: RealtimeErrorBody): void {
+    this.errors.push(error);
+    this.log.info({ code: error.code, param: error.param }, 'client event rejected');
+    this.emit({ type: 'error', error });
+  }
+
+  /** The beta header path: OpenAI's error then close 4000. */
+  rejectBetaShape(): void {
+    this.sendError(betaShapeDisabled());
+    this.closeWith(4000, 'beta_api_shape_disabled');
+  }
+
+  private closeWith(code: number, reason: string): void {
+    if (this.closed) return;
+    this.options.transport.close(code, reason);
+    this.dispose(code, reason);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (ms <= 0) {
+      fn();
+      return;
+    }
+    const handle = this.options.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      fn();
+    }, ms);
+    this.timers.add(handle);
+  }
+}
+
+function vadSettings(td: TurnDetectionConfig | null): VadSettings {
+  if (!td) return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 };
+  if (td.type === 'server_vad') return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms };
+  // semantic_vad has no knobs but eagerness: model it as waiting longer or shorter for the end of a turn.
+  return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: DEFAULT_SEMANTIC_SILENCE_MS[td.eagerness] };
+}
