@@ -7,7 +7,11 @@ interface SentRecord {
   frame: Uint8Array;
 }
 
-function setup(options: Partial<OutboundPacerOptions> = {}, clock: Clock & { now(): number } = new ManualClock(1000)) {
+function setup(options: Partial<OutboundPacerOptions> = {}) {
+  return setupWith(new ManualClock(1000), options);
+}
+
+function setupWith<C extends Clock>(clock: C, options: Partial<OutboundPacerOptions> = {}) {
   const sent: SentRecord[] = [];
   let accept = true;
   const pacer = new OutboundPacer({
@@ -94,7 +98,7 @@ describe('OutboundPacer framing and cadence', () => {
       setTimeout: (cb, ms): TimerHandle => manual.setTimeout(cb, ms + lateMs),
       clearTimeout: (h) => manual.clearTimeout(h),
     };
-    const { pacer, sent } = setup({}, lateClock);
+    const { pacer, sent } = setupWith(lateClock);
     pacer.enqueue('r1', 'i1', audio(1600 * 50));
     manual.advance(20_000);
     expect(sent).toHaveLength(50);
