@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# audiohook-realtime container: compile TypeScript in one stage, run the compiled JS with production
+# dependencies only in another. The repo's devDependency `node` (a Node 22 binary from npm for dev/CI)
+# never reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
+
+# ---- build: all dependencies, compile src/ to dist/ ----
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the compiler is plain JS; install scripts would only fetch the dev Node binary
+# (the `node` package) and esbuild's native binary, neither of which the build uses.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and dist/ only ----
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The image's unprivileged user; the app only needs to read /app (it logs to stdout, keeps no files).
+USER node
+EXPOSE 8080
+# slim has no curl: probe with node itself. PORT is read at probe time (App Platform may set it).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Exec form: node is PID 1 and receives SIGTERM directly; the server drains calls on it.
+CMD ["node", "dist/cli/main.js", "serve"]
