@@ -1,0 +1,112 @@
+/**
+ * Process start-up for the server: environment → logger → HTTP server, and graceful shutdown on
+ * SIGTERM/SIGINT. `startServer` is what the CLI calls; running this file directly serves from the
+ * environment (and a .env file, if present).
+ */
+import { pathToFileURL } from 'node:url';
+import dotenv from 'dotenv';
+import type { CallHandlerFactory } from '../audiohook/call.js';
+import { ConfigError, parseEnv, type Env } from '../config/env.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createAppServer, type AppServer } from './http.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Default time live calls get to finish after SIGTERM before their sockets are closed. Below App
+ * Platform's default 120 s grace period, so we close cleanly before SIGKILL; raise it together with
+ * `termination.grace_period_seconds`.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 110_000;
+
+export interface StartServerOptions {
+  logger?: Logger;
+  createCall?: CallHandlerFactory;
+  metrics?: Metrics;
+  metricsToken?: string;
+  shutdownGraceMs?: number;
+  /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  app: AppServer;
+  port: number;
+  logger: Logger;
+  /** Drains and closes (what the signal handlers do, without exiting). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startServer(env: Env, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const app = createAppServer({
+    env,
+    logger,
+    createCall: options.createCall,
+    metrics: options.metrics,
+    metricsToken: options.metricsToken,
+  });
+  const { port, host } = await app.listen();
+  logger.info(
+    { host, port, path: env.AUDIOHOOK_PATH, trustProxy: env.TRUST_PROXY, model: options.createCall ? 'bridge' : 'none' },
+    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
+  );
+
+  const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  let stopping: Promise<void> | undefined;
+  const stop = (ms = graceMs) => {
+    stopping ??= app.close({ graceMs: ms });
+    return stopping;
+  };
+
+  if (options.handleSignals !== false) {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        // A second signal means "now": close what is left without waiting for calls.
+        logger.warn({ signal }, 'second signal: closing immediately');
+        void app.close({ graceMs: 0 }).finally(() => process.exit(0));
+        return;
+      }
+      logger.info({ signal, activeSessions: app.activeSessions(), graceMs }, 'shutting down');
+      stop().then(
+        () => {
+          logger.info('shutdown complete');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  return { app, port, logger, stop };
+}
+
+/**
+ * Loads .env (if present; real environment variables win) and parses the environment. On a bad
+ * configuration prints the problems, without a stack trace, and exits 1.
+ */
+export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
+  dotenv.config({ quiet: true });
+  try {
+    return parseEnv(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  startServer(loadEnvOrExit()).catch((err: unknown) => {
+    process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
