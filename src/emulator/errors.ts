@@ -55,6 +55,10 @@ function show(value: unknown): string {
 export function errorFromZod(error: z.ZodError, input: unknown, clientEventId: string | null): RealtimeErrorBody {
   const issue = pickIssue(error.issues);
   if (!issue) return invalidRequest('invalid_value', 'Invalid request.', null, clientEventId);
+  if (issue.code !== 'unrecognized_keys' && issue.path.length > 0 && valueAt(input, issue.path) === undefined) {
+    const param = joinPath('', issue.path);
+    return invalidRequest('missing_required_parameter', `Missing required parameter: '${param}'.`, param, clientEventId);
+  }
   switch (issue.code) {
     case 'unrecognized_keys': {
       const param = joinPath(joinPath('', issue.path), [issue.keys[0] ?? '']);
