@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANI, bytes, CONVERSATION_ID, CORRELATION_ID, DNIS, expectWellSequenced, flush, makeHarness, NULL_UUID, ORG_ID, PCMU_MONO, SESSION_ID } from './harness.js';
+import { ANI, bytes, CONVERSATION_ID, CORRELATION_ID, DNIS, expectWellSequenced, makeHarness, NULL_UUID, ORG_ID, PCMU_MONO, SESSION_ID } from './harness.js';
 
 describe('AudioHook session: a typical Audio Connector call', () => {
   it('open → opened (verbatim media, startPaused false, clientseq 1) → createCall with the context', () => {
@@ -353,5 +353,61 @@ describe('AudioHook session: pause and resume', () => {
     expect(h.names()).toEqual(['onPaused']);
     h.control.resume();
     expect(h.socket.ofType('resume')).toHaveLength(2);
+  });
+});
+
+describe('AudioHook session: call handler re-entrancy and logging', () => {
+  it('createCall may greet synchronously: event and audio go out right after opened', () => {
+    const h = makeHarness({
+      createCall: (_ctx, control) => {
+        control.sendEvent([{ type: 'bot_turn_response', data: { disposition: 'match', text: 'Hello' } }]);
+        control.sendAudio(bytes(1600, 0xff));
+        return { onClose: () => {} };
+      },
+    });
+    h.client.open();
+    expect(h.socket.types).toEqual(['opened', 'event']);
+    expect(h.socket.binaries.map((b) => b.length)).toEqual([1600]);
+    expectWellSequenced(h.socket);
+  });
+
+  it('createCall may end the call at once (e.g. unknown connector): disconnect follows opened', async () => {
+    const h = makeHarness({
+      createCall: (_ctx, control) => {
+        control.disconnect('error', 'unknown connector');
+        return { onClose: () => {} };
+      },
+    });
+    h.client.open();
+    expect(h.socket.types).toEqual(['opened', 'disconnect']);
+    expect(h.session.state).toBe('disconnecting');
+    h.client.send('close', { reason: 'disconnect' });
+    await h.session.finished;
+    expect(h.socket.types).toEqual(['opened', 'disconnect', 'closed']);
+  });
+
+  it('answers a ping that arrives before open', () => {
+    const h = makeHarness();
+    h.client.send('ping', {});
+    expect(h.socket.last()).toMatchObject({ type: 'pong', seq: 1, clientseq: 1 });
+    h.client.open();
+    expect(h.socket.last()).toMatchObject({ type: 'opened', seq: 2, clientseq: 2 });
+  });
+
+  it('logs state transitions at debug and open/close at info, keyed by session and correlation id', async () => {
+    const h = makeHarness();
+    h.client.open();
+    h.client.send('close', { reason: 'end' });
+    await h.session.finished;
+    const transitions = h.logs.lines.filter((l) => l.msg === 'state').map((l) => [l.level, l.from, l.to]);
+    expect(transitions).toEqual([
+      [20, 'preparing', 'opening'],
+      [20, 'opening', 'active'],
+      [20, 'active', 'closing'],
+      [20, 'closing', 'closed'],
+    ]);
+    const opened = h.logs.lines.find((l) => l.msg === 'session opened')!;
+    expect(opened).toMatchObject({ level: 30, sessionId: SESSION_ID, correlationId: CORRELATION_ID, conversationId: CONVERSATION_ID });
+    expect(h.logs.lines.find((l) => l.msg === 'client close; closing session')).toMatchObject({ level: 30, reason: 'end' });
   });
 });
