@@ -8,6 +8,14 @@
  * `disconnect error`.
  *
  * No `ws` import and no real timers: the server feeds socket events in, time comes from the injected Clock.
+ *
+ * Choices where the protocol is unverified ([U] in AUDIOHOOK.md), all on the side of keeping a live call up:
+ * - audio received while paused (or after our disconnect) is dropped with a debug log, not an error;
+ * - unknown message types are ignored (their seq still counts); a duplicate `open` is ignored (RI);
+ * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`;
+ * - after `disconnect` we stop signalling errors and resync on the client's seq so its `close` is honoured;
+ * - empty binary frames are ignored in every state (even before `opened`);
+ * - idle watchdog 60 s, open timeout 10 s, close wait after `disconnect` 10 s (all configurable).
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
