@@ -19,6 +19,8 @@ export class ModelConnectionError extends Error {
     message: string,
     /** Server error code (e.g. `session_expired`, `invalid_api_key`) when the server sent one. */
     readonly code?: string,
+    /** The `event_id` of our client event the server error refers to, when it says so. */
+    readonly clientEventId?: string,
   ) {
     super(message);
     this.name = 'ModelConnectionError';
@@ -144,7 +146,7 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
     const code = err.error?.code ?? undefined;
     const message = err.error?.message ?? err.message;
     logger.debug({ code, type: err.error?.type }, 'model error');
-    const wrapped = new ModelConnectionError(message, code ?? undefined);
+    const wrapped = new ModelConnectionError(message, code ?? undefined, err.error?.event_id ?? undefined);
     for (const l of errorListeners) l(wrapped);
   });
   rt.socket.on('close', (code, reason) => {
