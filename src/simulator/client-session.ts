@@ -562,7 +562,7 @@ export class ClientSession {
       outputVariables: message.parameters.outputVariables,
     };
     // The close transaction is the acknowledgement (§5.5); if we are already closing it is under way.
-    if (this.currentState === 'opening' || this.currentState === 'open') {
+    if (this.currentState === 'idle' || this.currentState === 'opening' || this.currentState === 'open') {
       this.clock.clearTimeout(this.openTimer);
       this.startClose('disconnect');
     }
