@@ -123,6 +123,13 @@ export class ResponseRun {
     this.finish('cancelled', { type: 'cancelled', reason });
   }
 
+  /** Stops streaming without emitting anything (the connection is gone). */
+  halt(): void {
+    this.options.clock.clearTimeout(this.timer);
+    this.steps.length = 0;
+    this.state = 'done';
+  }
+
   private pump(): void {
     while (this.state === 'streaming') {
       const step = this.steps[0];

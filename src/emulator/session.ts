@@ -132,6 +132,8 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     if (!this.closed) this.closed = { code, reason };
     for (const t of this.timers) this.options.clock.clearTimeout(t);
     this.timers.clear();
+    this.activeResponse?.halt();
+    for (const run of this.outOfBand) run.halt();
     this.activeResponse = null;
     this.outOfBand.clear();
     this.log.info({ code }, 'emulated realtime session closed');

@@ -140,6 +140,30 @@ describe('Realtime emulator over TLS', () => {
     await new Promise<void>((resolve) => ok.once('open', () => resolve()));
   });
 
+  it('delays the next handshake when injected', async () => {
+    emulator.faults.delayHandshake(300);
+    const ws = rawConnect('/v1/realtime?model=gpt-realtime-2.1', { Authorization: `Bearer ${KEY}` });
+    const started = Date.now();
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    // Lower bound only: a delay cannot make the handshake faster.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('stops streaming when the client goes away mid-response', async () => {
+    await emulator.close();
+    emulator = await startEmulator({ apiKeys: [KEY], speed: 'realtime' });
+    const { rt, events } = connectSdk();
+    await waitFor(() => events.find((e) => e.type === 'session.created'), 'session.created');
+    rt.send({ type: 'response.create' });
+    await waitFor(() => events.find((e) => e.type === 'response.output_audio.delta'), 'first delta');
+    const record = await emulator.waitForSession(0);
+    rt.close();
+    await waitFor(() => record.closed ?? undefined, 'server-side close');
+    const sentAtClose = record.serverEvents.length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(record.serverEvents.length).toBe(sentAtClose);
+  });
+
   it('closes a live session with 1011 on injection', async () => {
     const { rt, events } = connectSdk();
     await waitFor(() => events.find((e) => e.type === 'session.created'), 'session.created');

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { runEmulatorCli } from '../../src/emulator/cli.js';
+import { parseSpeed } from '../../src/emulator/pacing.js';
+
+describe('emulator CLI', () => {
+  it('starts on the given port and prints how to point the bridge at it', async () => {
+    const lines: string[] = [];
+    const emulator = await runEmulatorCli(['--port', '0', '--speed', 'instant', '--script', 'fixtures/scripts/escalation.json', '--log-level', 'silent'], (l) => lines.push(l));
+    try {
+      const text = lines.join('\n');
+      expect(text).toContain('not OpenAI');
+      expect(text).toContain(`OPENAI_BASE_URL=https://127.0.0.1:${emulator.port}/v1`);
+      expect(text).toContain('fixtures/tls/ca.pem');
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('rejects bad flags', async () => {
+    await expect(runEmulatorCli(['--port', 'abc'], () => undefined)).rejects.toThrow(/--port/);
+    await expect(runEmulatorCli(['--bogus'], () => undefined)).rejects.toThrow();
+    await expect(runEmulatorCli(['--speed', 'fast', '--port', '0'], () => undefined)).rejects.toThrow();
+  });
+
+  it('parses speeds', () => {
+    expect(parseSpeed('realtime')).toBe('realtime');
+    expect(parseSpeed('instant')).toBe('instant');
+    expect(parseSpeed('4x')).toBe(4);
+    expect(() => parseSpeed('-1')).toThrow();
+  });
+});
