@@ -224,20 +224,20 @@ export class OutboundPacer {
   dropResponse(responseId: string): number {
     if (this.stopped) return 0;
     this.rememberClosed(responseId);
-    const dropped = this.removeQueued((r) => r.responseId === responseId);
-    this.cutPlayout((f) => f.responseId === responseId);
-    this.afterDrop();
-    return dropped;
+    return this.drop(
+      (f) => f.responseId === responseId,
+      (r) => r.responseId === responseId,
+    );
   }
 
   /** Drops all unsent audio and cuts the playout of everything sent (see dropResponse). */
   dropAll(): number {
     if (this.stopped) return 0;
     for (const r of this.queue) this.rememberClosed(r.responseId);
-    const dropped = this.removeQueued(() => true);
-    this.cutPlayout(() => true);
-    this.afterDrop();
-    return dropped;
+    return this.drop(
+      () => true,
+      () => true,
+    );
   }
 
   /**
@@ -311,7 +311,7 @@ export class OutboundPacer {
       else remaining.push(f);
     }
     this.outstanding = remaining;
-    this.rechain(Number.NEGATIVE_INFINITY);
+    this.rechainFromArrival();
     this.pump();
     this.checkDrained();
   }
@@ -554,9 +554,9 @@ export class OutboundPacer {
     };
   }
 
-  /** Recomputes start/end of outstanding frames: each starts on arrival if idle, else after the previous one. */
-  private rechain(cursor: number): void {
-    let at = cursor;
+  /** Re-derives outstanding frames' timing from their send times: each plays on arrival if idle, else after the previous one. */
+  private rechainFromArrival(): void {
+    let at = Number.NEGATIVE_INFINITY;
     let burst = this.burst;
     for (const f of this.outstanding) {
       const start = Math.max(f.sentAt, at);
@@ -570,46 +570,56 @@ export class OutboundPacer {
     this.playheadFreeAt = last ? last.endAt : Math.min(this.playheadFreeAt, this.clock.now());
   }
 
-  /** Ends the playout of matching frames at now (Genesys flushed them on barge_in). */
-  private cutPlayout(match: (f: SentFrame) => boolean): void {
+  /**
+   * Cuts the playout of matching sent frames at now (Genesys flushes them on barge_in) and discards matching
+   * unsent audio. The affected items, in playout order, become the interrupted list: also items none of whose
+   * audio had been sent yet (held, refused), since the caller heard none of it.
+   */
+  private drop(matchFrame: (f: SentFrame) => boolean, matchQueued: (r: ResponseQueue) => boolean): number {
     const now = this.clock.now();
     this.settle(now);
+    const interrupted = new Set<ItemRecord>();
     const kept: SentFrame[] = [];
-    const cutItems: ItemRecord[] = [];
+    let cutBefore = false;
+    let previousEnd = Number.NEGATIVE_INFINITY;
+    this.burst++;
     for (const f of this.outstanding) {
-      if (!match(f)) {
-        kept.push(f);
+      if (matchFrame(f)) {
+        this.settleFrame(f, this.playedOfFrame(f, now));
+        for (const p of f.parts) interrupted.add(p.item);
+        cutBefore = true;
         continue;
       }
-      this.settleFrame(f, this.playedOfFrame(f, now));
-      for (const p of f.parts) {
-        if (!p.item.interrupted) {
-          p.item.interrupted = true;
-          cutItems.push(p.item);
-        }
+      // Frames queued in Genesys behind a cut one now play from now at the earliest; earlier ones keep their timing.
+      if (cutBefore) {
+        f.startAt = Math.max(f.sentAt, previousEnd, now);
+        f.endAt = f.startAt + f.bytes / ULAW_BYTES_PER_MS;
+        f.burst = this.burst;
       }
+      previousEnd = f.endAt;
+      kept.push(f);
     }
     this.outstanding = kept;
-    this.interruptedItems = cutItems;
-    this.burst++;
-    // What is left plays from now at the earliest.
-    this.rechain(now);
-    if (kept.length === 0) this.playheadFreeAt = Math.min(this.playheadFreeAt, now);
-  }
+    this.playheadFreeAt = kept.length > 0 ? previousEnd : Math.min(this.playheadFreeAt, now);
 
-  // ---------------------------------------------------------------- queue upkeep
-
-  private removeQueued(match: (r: ResponseQueue) => boolean): number {
     let dropped = 0;
-    for (let i = this.queue.length - 1; i >= 0; i--) {
+    for (let i = 0; i < this.queue.length; ) {
       const r = this.queue[i]!;
-      if (!match(r)) continue;
+      if (!matchQueued(r)) {
+        i++;
+        continue;
+      }
+      for (const seg of r.segments) interrupted.add(seg.item);
       dropped += r.queuedBytes;
       this.queue.splice(i, 1);
       this.queueById.delete(r.responseId);
     }
     this.queuedBytes -= dropped;
     this.stats.droppedBytes += dropped;
+
+    for (const item of interrupted) item.interrupted = true;
+    this.interruptedItems = [...interrupted];
+    this.afterDrop();
     return dropped;
   }
 

@@ -334,6 +334,42 @@ describe('OutboundPacer playout accounting', () => {
     expect(pacer.playingItems().map((p) => p.itemId)).toEqual(['i2']);
   });
 
+  it('a drop lists items whose audio was never sent, so they can be truncated to 0', () => {
+    const { pacer, clock } = setup();
+    pacer.holdUntil(T0 + 5000); // e.g. Genesys 429
+    pacer.enqueue('r1', 'held', audio(3200));
+    clock.advance(100);
+    pacer.dropAll();
+    expect(pacer.playingItems()).toEqual([
+      { itemId: 'held', responseId: 'r1', interrupted: true, receivedMs: 400, sentMs: 0, playedMs: 0 },
+    ]);
+  });
+
+  it('a drop lists an item fully played so far whose tail was still queued', () => {
+    const { pacer, clock } = setup();
+    pacer.enqueue('r1', 'i1', audio(2000)); // one frame out, 400 bytes wait for more
+    clock.advance(500); // the frame has played; the model is slow
+    expect(pacer.playingItems()).toEqual([]);
+    pacer.dropResponse('r1');
+    expect(pacer.playingItems()).toEqual([
+      { itemId: 'i1', responseId: 'r1', interrupted: true, receivedMs: 250, sentMs: 200, playedMs: 200 },
+    ]);
+  });
+
+  it('dropping a later response keeps the timing of an earlier one still playing', () => {
+    const { pacer, clock } = setup({ maxLeadMs: 600 });
+    pacer.enqueue('r1', 'a', audio(1600));
+    pacer.endResponse('r1');
+    pacer.enqueue('r2', 'b', audio(6400)); // a plays 0–200, b's first frames 200–600
+    clock.advance(100);
+    pacer.dropResponse('r2');
+    expect(pacer.progress('a').playedMs).toBe(100);
+    expect(pacer.progress('b')).toEqual({ receivedMs: 800, sentMs: 400, playedMs: 0 });
+    clock.advance(100);
+    expect(pacer.progress('a').playedMs).toBe(200);
+    expect(pacer.isPlaying()).toBe(false);
+  });
+
   it('playbackCompleted marks everything sent as played and lets the next frames go', () => {
     const { pacer, clock, sent } = setup();
     pacer.enqueue('r1', 'i1', audio(1600));
