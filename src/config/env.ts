@@ -4,6 +4,9 @@
  * The README's configuration table is checked against `ENV_DOCS` by a test.
  */
 import { z } from 'zod';
+import { bridgeEnvShape } from '../bridge/env.js';
+import { realtimeEnvShape } from '../realtime/env.js';
+import { metricsEnvShape } from '../server/metrics.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -28,8 +31,8 @@ const base64Secret = z
   .regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64 (the client secret exactly as Genesys shows it)' })
   .refine((s) => Buffer.from(s, 'base64').length > 0, { message: 'must decode to at least one byte' });
 
-/** Variables of the AudioHook server core. Other concerns extend this object below. */
-export const envSchema = z.object({
+/** Variables of the AudioHook server core. */
+export const serverEnvShape = {
   PORT: intInRange(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   AUDIOHOOK_PATH: z
@@ -45,7 +48,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Trust X-Forwarded-Host/-Proto from a TLS-terminating proxy when computing @authority. */
   TRUST_PROXY: boolFromString.default(true),
-});
+};
+
+/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
+export const envSchema = z.object({ ...serverEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
