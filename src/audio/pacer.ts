@@ -158,6 +158,7 @@ export class OutboundPacer {
   private sendTimer: TimerHandle | undefined;
   private sendTimerAt = Number.POSITIVE_INFINITY;
   private drainTimer: TimerHandle | undefined;
+  private drainTimerAt = Number.POSITIVE_INFINITY;
   private drainWaiters: Array<() => void> = [];
 
   constructor(options: OutboundPacerOptions) {
@@ -276,8 +277,9 @@ export class OutboundPacer {
   // ---------------------------------------------------------------- Genesys playback hints ([U] semantics, AUDIOHOOK.md §5.12)
 
   /**
-   * Genesys began playing. If our estimate has the current burst already playing earlier, re-base it to now
-   * (network and jitter-buffer latency); applied once per burst, so a late hint can only make played smaller.
+   * Genesys began playing. If our estimate has the frame playing now starting earlier, re-base it (and what
+   * follows) to start now: network and jitter-buffer latency. Once per burst, and at most one frame's worth,
+   * so a late or stray hint can only make played slightly smaller (the safe side for truncation).
    */
   playbackStarted(): void {
     if (this.stopped) return;
@@ -697,10 +699,14 @@ export class OutboundPacer {
       this.resolveDrainWaiters();
       return;
     }
-    // With nothing left to send, only the playhead is pending: wake when it should be done.
-    if (this.queuedBytes === 0 && this.drainTimer === undefined) {
+    // With nothing left to send, only the playhead is pending: wake when it should be done (re-armed if a
+    // hint moved the end earlier; a later end just re-arms on wake-up).
+    if (this.queuedBytes === 0 && (this.drainTimer === undefined || this.playheadFreeAt < this.drainTimerAt)) {
+      this.clock.clearTimeout(this.drainTimer);
+      this.drainTimerAt = this.playheadFreeAt;
       this.drainTimer = this.clock.setTimeout(() => {
         this.drainTimer = undefined;
+        this.drainTimerAt = Number.POSITIVE_INFINITY;
         this.settle(this.clock.now());
         this.checkDrained();
       }, Math.max(0, Math.ceil(this.playheadFreeAt - now)));
@@ -710,6 +716,7 @@ export class OutboundPacer {
   private resolveDrainWaiters(): void {
     this.clock.clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
+    this.drainTimerAt = Number.POSITIVE_INFINITY;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();

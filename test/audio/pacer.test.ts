@@ -468,3 +468,19 @@ describe('OutboundPacer playout accounting', () => {
     expect(pacer.progress('i599').receivedMs).toBe(20);
   });
 });
+
+describe('OutboundPacer on the system clock', () => {
+  it('sends everything in order and drains (no timing assertions)', async () => {
+    const { systemClock } = await import('../../src/util/clock.js');
+    const frames: Uint8Array[] = [];
+    const pacer = new OutboundPacer({ clock: systemClock, send: (f) => (frames.push(f), true), frameMs: 50, maxLeadMs: 100 });
+    pacer.enqueue('r1', 'i1', audio(2000)); // 250 ms
+    pacer.endResponse('r1');
+    await pacer.whenDrained();
+    expect(Buffer.concat(frames).equals(Buffer.from(audio(2000)))).toBe(true);
+    expect(frames.map((f) => f.length)).toEqual([400, 400, 400, 400, 400]);
+    expect(pacer.isPlaying()).toBe(false);
+    expect(pacer.stats.maxLeadMs).toBeLessThanOrEqual(100 + 1e-6);
+    pacer.stop();
+  });
+});
