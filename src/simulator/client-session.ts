@@ -294,7 +294,10 @@ export class ClientSession {
     this.startClose(reason);
   }
 
-  /** Escape hatch for conformance tests: sends text exactly as given. A valid next seq is counted. */
+  /**
+   * Escape hatch for conformance tests: sends text exactly as given. A seq at or beyond the next one moves
+   * our numbering past it (a client whose counter jumped), so later messages stay monotonic.
+   */
   sendRawText(text: string): void {
     let parsed: unknown = text;
     try {
@@ -304,7 +307,7 @@ export class ClientSession {
     }
     const seq = typeof parsed === 'object' && parsed !== null ? (parsed as { seq?: unknown }).seq : undefined;
     if (typeof seq === 'number' && Number.isSafeInteger(seq)) {
-      if (seq === this.nextSeq) this.nextSeq++;
+      if (seq >= this.nextSeq) this.nextSeq = seq + 1;
       this.maxSentSeq = Math.max(this.maxSentSeq, seq);
     }
     this.messages.push({ direction: 'client', at: this.clock.now(), message: parsed, raw: true });
@@ -467,7 +470,8 @@ export class ClientSession {
     if (closeSeen && !AFTER_CLOSE_SEEN.has(type)) {
       return this.fail('message-unexpected', `${type} after the server acknowledged close`);
     }
-    if (this.timings.openedAt === null && type !== 'opened' && type !== 'disconnect') {
+    // Before `opened` only the open transaction's answer, a disconnect, or the closed of our close may come.
+    if (this.timings.openedAt === null && type !== 'opened' && type !== 'disconnect' && type !== 'closed') {
       return this.fail('message-unexpected', `${type} before opened`);
     }
     switch (type) {

@@ -24,7 +24,13 @@ function setup(timing = {}) {
     clock,
     timing,
     transport: {
-      sendText: (text) => sent.push(JSON.parse(text)),
+      sendText: (text) => {
+        try {
+          sent.push(JSON.parse(text));
+        } catch {
+          sent.push({ raw: text });
+        }
+      },
       sendBinary: (data) => binary.push(data),
       close: () => {
         transportClosed = true;
@@ -184,6 +190,26 @@ describe('ClientSession: accepts a correct server', () => {
     expect(sent.at(-1)!.type).toBe('close'); // nothing is sent after close
     server('closed');
     expect(session.state).toBe('closed');
+  });
+
+  it('runs the close transaction for a disconnect that arrives before open was sent', () => {
+    const { session, sent, server } = setup();
+    server('disconnect', { reason: 'error', info: 'audio before open' });
+    expect(sent.map((m) => [m.type, m.seq, m.parameters])).toEqual([['close', 1, { reason: 'disconnect' }]]);
+    server('closed');
+    expect(session.violationList).toEqual([]);
+    expect(session.state).toBe('closed');
+  });
+
+  it('continues numbering after a raw message whose seq jumped ahead', () => {
+    const { session, sent, open } = setup();
+    open();
+    session.sendRawText(JSON.stringify({ ...session.envelope('ping', {}), seq: 5 }));
+    session.sendDtmf('1');
+    expect(sent.map((m) => m.seq)).toEqual([1, 5, 6]);
+    session.sendRawText('not json');
+    session.sendDtmf('2');
+    expect(sent.at(-1)!.seq).toBe(7);
   });
 
   it('converts stereo/L16 server audio to μ-law external for the report', () => {
