@@ -1,8 +1,9 @@
 /** Simulator (strict Genesys) ↔ the real server: every normal call flow ends with zero protocol violations. */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ULAW_SILENCE } from '../../src/audio/codec.js';
 import { silenceSource, ulawSource } from '../../src/simulator/audio-source.js';
-import { createSimulatedCall } from '../../src/simulator/genesys-client.js';
+import { ConnectError, createSimulatedCall, GenesysClient } from '../../src/simulator/genesys-client.js';
 import { L16_EXTERNAL, L16_STEREO, PCMU_EXTERNAL, PCMU_STEREO } from '../../src/simulator/media.js';
 import { audioBytes, concatAudio, eventually, startConformanceServer, type ConformanceServer } from './support.js';
 
@@ -146,6 +147,43 @@ describe('conformance: call flows', () => {
     client.assertNoViolations();
     expect(report.receivedAudio).toEqual(new Uint8Array(1600).fill(0x2a));
     expect(report.receivedFrames.every((f) => f.bytes <= 64_000)).toBe(true);
+  });
+
+  it('barge_in while bot audio plays: the playout buffer is flushed and playback_completed reaches the server', async () => {
+    const client = await createSimulatedCall(server.options());
+    const call = server.calls.get(client.sessionId)!;
+    call.control.sendAudio(new Uint8Array(40_000).fill(ULAW_SILENCE)); // 5 s of bot speech
+    await client.waitForServerAudio(40_000);
+    await eventually(() => call.callbacks.includes('playback_started'), 'playback_started at the server');
+    call.control.sendEvent([
+      { type: 'barge_in', data: {} },
+      { type: 'bot_turn_response', data: { disposition: 'match', text: 'hello', confidence: 0.9 } },
+    ]);
+    await eventually(() => call.callbacks.includes('playback_completed'), 'playback_completed after barge_in');
+    const report = await client.close();
+    client.assertNoViolations();
+    expect(report.playback[0]).toMatchObject({ reason: 'flushed' });
+    expect(report.events.map((e) => e.entity.type)).toEqual(['barge_in', 'bot_turn_response']);
+  });
+
+  it('authentication: an unsigned upgrade is refused with 401 when a client secret is configured', async () => {
+    const error = await createSimulatedCall(server.options({ clientSecret: undefined })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).status).toBe(401);
+  });
+
+  it('authentication: open with an organizationId other than the header → disconnect unauthorized → close → closed', async () => {
+    const client = await GenesysClient.connect(server.options({ organizationId: randomUUID() }));
+    client.session.open({
+      organizationId: randomUUID(),
+      conversationId: randomUUID(),
+      participant: { id: randomUUID(), ani: '', aniName: '', dnis: '' },
+      offers: [PCMU_EXTERNAL],
+    });
+    const report = await client.waitForEnd();
+    expect(report.violations).toEqual([]);
+    expect(report.disconnect?.reason).toBe('unauthorized');
+    expect(report.state).toBe('closed');
   });
 
   it('bot audio larger than 64,000 bytes arrives split into frames within the limit', async () => {
