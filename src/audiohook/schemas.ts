@@ -4,7 +4,8 @@
  *
  * Leniency choices (safe with a real Genesys, recorded here and in the notes):
  * - Unknown extra keys in parameters are accepted (`looseObject`): Genesys adds fields over time.
- * - Media offers are parsed loosely (any format/channel strings); the media selector decides what is usable.
+ * - Media offers are not validated in `open` at all (any array entries): the media selector skips entries it
+ *   cannot use, so one malformed offer next to a good one does not fail the open (or a connection probe).
  * - `close.reason` accepts any string; the four known values are typed in CLOSE_REASONS.
  * Messages we *send* are built from strict schemas and validated by the simulator.
  */
@@ -68,7 +69,9 @@ export const openParametersSchema = z.looseObject({
   organizationId: uuidSchema,
   conversationId: uuidSchema,
   participant: participantSchema,
-  media: z.array(mediaOfferSchema),
+  // Entries are not validated here: one malformed offer must not fail the whole `open` (nor a probe).
+  // selectMedia (media.ts) skips entries it cannot use and echoes the chosen one verbatim.
+  media: z.array(z.unknown()),
   language: z.string().optional(),
   supportedLanguages: z.boolean().optional(),
   customConfig: z.record(z.string(), z.unknown()).optional(),
