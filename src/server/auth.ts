@@ -118,16 +118,18 @@ export function createAuthenticator(options: AuthenticatorOptions): (request: Au
       signature: h.signature,
     };
     const nowSeconds = wallClockMs() / 1000;
-    let firstFailure: { reason: SignatureFailureReason; detail: string } | undefined;
+    const failures: { reason: SignatureFailureReason; detail: string }[] = [];
     for (const key of secrets) {
       const result = verifySignature(signedRequest, { key, nowSeconds });
-      if (result.ok) {
-        if (!nonces.remember(result.nonce)) return unauthorized(PUBLIC_REASONS.replayed, 'replayed nonce');
-        return { ok: true, ids, signed: true };
+      if (!result.ok) {
+        failures.push(result);
+        continue;
       }
-      firstFailure ??= result;
+      if (!nonces.remember(result.nonce)) return unauthorized(PUBLIC_REASONS.replayed, 'replayed nonce');
+      return { ok: true, ids, signed: true };
     }
-    const failure = firstFailure!;
+    // Every secret was tried; the first failure explains it (they differ only when the key has two secrets).
+    const failure = failures[0] ?? { reason: 'mismatch' as const, detail: 'no key to verify with' };
     const detail = matches.length === 0 ? `unknown API key (${failure.detail})` : `${failure.reason}: ${failure.detail}`;
     return unauthorized(PUBLIC_REASONS[failure.reason], detail);
   };

@@ -26,6 +26,7 @@ import { protocolSocketFor, routeSocketEvents } from './ws-session.js';
 
 /** RI server value; bounds the memory one frame can take (Genesys frames are ≤ 64,000 bytes). */
 export const MAX_WS_PAYLOAD_BYTES = 65_536;
+const HEADERS_TIMEOUT_MS = 10_000;
 /** After sockets are terminated at shutdown, how long sessions get to run their close handlers. */
 const SESSION_FINISH_WAIT_MS = 5_000;
 
@@ -85,6 +86,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
   };
 
   const server = createServer((req, res) => handleRequest(req, res));
+  // A client gets 10 s to send its request headers (slow-header clients hold no session either way).
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url ?? '/');
@@ -144,7 +147,15 @@ export function createAppServer(options: AppServerOptions): AppServer {
       );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => startSession(ws, outcome.ids, connectorId, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      try {
+        startSession(ws, outcome.ids, connectorId, req);
+      } catch (err) {
+        // A bug in session set-up must cost this connection only.
+        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+        ws.terminate();
+      }
+    });
   });
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {

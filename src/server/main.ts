@@ -9,20 +9,20 @@ import type { CallHandlerFactory } from '../audiohook/call.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer } from './http.js';
-import type { Metrics } from './metrics.js';
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS, type ServerEnv } from './env-shape.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
-/**
- * Default time live calls get to finish after SIGTERM before their sockets are closed. Below App
- * Platform's default 120 s grace period, so we close cleanly before SIGKILL; raise it together with
- * `termination.grace_period_seconds`.
- */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 110_000;
+/** The core environment plus the server's and metrics' variables (optional until merged into env.ts). */
+export type StartServerEnv = Env & Partial<ServerEnv> & { METRICS_TOKEN?: string };
 
 export interface StartServerOptions {
   logger?: Logger;
   createCall?: CallHandlerFactory;
+  /** Served at /metrics; default: a new registry (so /metrics is always available). */
   metrics?: Metrics;
+  /** Default: env.METRICS_TOKEN. */
   metricsToken?: string;
+  /** Default: env.SHUTDOWN_GRACE_SECONDS, else 110 s. */
   shutdownGraceMs?: number;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
@@ -31,19 +31,21 @@ export interface StartServerOptions {
 export interface RunningServer {
   app: AppServer;
   port: number;
+  metrics: Metrics;
   logger: Logger;
   /** Drains and closes (what the signal handlers do, without exiting). */
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(env: Env, options: StartServerOptions = {}): Promise<RunningServer> {
+export async function startServer(env: StartServerEnv, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const metrics = options.metrics ?? createMetrics();
   const app = createAppServer({
     env,
     logger,
     createCall: options.createCall,
-    metrics: options.metrics,
-    metricsToken: options.metricsToken,
+    metrics,
+    metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
   });
   const { port, host } = await app.listen();
   logger.info(
@@ -51,7 +53,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
   );
 
-  const graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  const graceMs = options.shutdownGraceMs ?? (env.SHUTDOWN_GRACE_SECONDS ?? DEFAULT_SHUTDOWN_GRACE_SECONDS) * 1000;
   let stopping: Promise<void> | undefined;
   const stop = (ms = graceMs) => {
     stopping ??= app.close({ graceMs: ms });
@@ -84,7 +86,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     process.on('SIGINT', onSignal);
   }
 
-  return { app, port, logger, stop };
+  return { app, port, metrics, logger, stop };
 }
 
 /**

@@ -63,19 +63,23 @@ export function parseUpgradeHeaders(headers: IncomingHttpHeaders): UpgradeHeader
       return { ok: false, status: 431, reason: `${name} header too large` };
     }
   }
-  const ids = readIds(headers);
-  for (const [field, name] of Object.entries(ID_HEADERS) as [keyof AudiohookIds, string][]) {
-    if (ids[field] === undefined) {
-      const present = single(headers, name) !== undefined;
-      return { ok: false, status: 400, reason: `${name} header ${present ? 'is not a UUID' : 'is missing'}` };
-    }
-  }
+  const idOf = (name: string): string | HeaderProblem => {
+    const value = single(headers, name);
+    if (value === undefined) return { status: 400, reason: `${name} header is missing` };
+    return uuidSchema.safeParse(value).success ? value : { status: 400, reason: `${name} header is not a UUID` };
+  };
+  const organizationId = idOf(ID_HEADERS.organizationId);
+  if (typeof organizationId !== 'string') return { ok: false, ...organizationId };
+  const sessionId = idOf(ID_HEADERS.sessionId);
+  if (typeof sessionId !== 'string') return { ok: false, ...sessionId };
+  const correlationId = idOf(ID_HEADERS.correlationId);
+  if (typeof correlationId !== 'string') return { ok: false, ...correlationId };
   return {
     ok: true,
     headers: {
-      organizationId: ids.organizationId!,
-      sessionId: ids.sessionId!,
-      correlationId: ids.correlationId!,
+      organizationId,
+      sessionId,
+      correlationId,
       apiKey: single(headers, 'x-api-key'),
       signature: single(headers, 'signature'),
       signatureInput: single(headers, 'signature-input'),

@@ -27,11 +27,18 @@ function runMain(env: Record<string, string>) {
 }
 
 describe('startServer', () => {
-  it('listens, serves health and stops', async () => {
+  it('listens, serves health and metrics (token from the environment) and stops', async () => {
     const env = parseEnv({ GENESYS_API_KEY: 'key-1', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-    const running = await startServer(env, { logger: createLogger('silent'), handleSignals: false });
+    const token = 'metrics-token-for-the-test-run';
+    const running = await startServer(
+      { ...env, METRICS_TOKEN: token },
+      { logger: createLogger('silent'), handleSignals: false },
+    );
     const res = await fetch(`http://127.0.0.1:${running.port}/healthz`);
     expect(res.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${running.port}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`http://127.0.0.1:${running.port}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await metrics.text()).toMatch(/^audiohook_active_sessions 0$/m);
     await running.stop(0);
     await expect(fetch(`http://127.0.0.1:${running.port}/healthz`)).rejects.toThrow();
   });
