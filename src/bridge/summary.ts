@@ -15,7 +15,8 @@ export const callSummarySchema = z.object({
   sentiment: z.enum(['positive', 'neutral', 'negative']),
   resolved: z.boolean(),
   escalation_reason: z.string().optional(),
-  follow_ups: z.array(z.string()),
+  // Lenient: a model that leaves out follow-ups still gave a usable summary.
+  follow_ups: z.array(z.string()).default([]),
 });
 export type CallSummary = z.infer<typeof callSummarySchema>;
 
