@@ -2,7 +2,7 @@
 export { startEmulator, EMULATOR_BANNER, type Emulator, type EmulatorOptions } from './server.js';
 export { runEmulatorCli, EMULATOR_USAGE } from './cli.js';
 export { EmulatorFaults, type HandshakeFault, type SessionFault } from './faults.js';
-export type { EmulatorSessionRecord, ConversationEntry, InputAudioArrival } from './session.js';
+export type { EmulatorSessionRecord, EmulatorObserver, ConversationEntry, InputAudioArrival } from './session.js';
 export { callScriptSchema, loadCallScript, parseCallScript, DEFAULT_SCRIPT, type CallScript, type ScriptReply, type ScriptTurn } from './script.js';
 export { parseSpeed, type Speed } from './pacing.js';
 export { TEST_CA_PATH, loadTestCa } from './tls-fixtures.js';

@@ -13,7 +13,7 @@ import { checkHandshake } from './auth.js';
 import { EmulatorFaults, type HandshakeFault } from './faults.js';
 import type { Speed } from './pacing.js';
 import { createReplyAudioResolver, DEFAULT_SCRIPT, loadCallScript, REPO_ROOT, type CallScript, type ReplyAudioResolver } from './script.js';
-import { EmulatorSession, type EmulatorSessionRecord } from './session.js';
+import { EmulatorSession, type EmulatorObserver, type EmulatorSessionRecord } from './session.js';
 import { loadTestServerTls, TEST_CA_PATH, type TlsMaterial } from './tls-fixtures.js';
 
 export const EMULATOR_BANNER = 'Realtime emulator (offline stand-in, not OpenAI)';
@@ -36,6 +36,10 @@ export interface EmulatorOptions {
   scriptBaseDir?: string;
   logger?: Logger;
   clock?: Clock;
+  /** Measurement hooks on every session's client and server events (benchmarks). */
+  observer?: EmulatorObserver;
+  /** Keep each session's appended input audio (default true); turn off for thousands of long calls. */
+  retainInputAudio?: boolean;
 }
 
 export interface Emulator {
@@ -100,13 +104,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         wallNow: () => Date.now(),
         logger: log,
         transport: socketTransport(ws),
+        ...(options.observer ? { observer: options.observer } : {}),
+        ...(options.retainInputAudio !== undefined ? { retainInputAudio: options.retainInputAudio } : {}),
       });
       session.path = verdict.path;
       sessions.push(session);
       live.add(session);
       ws.on('message', (data, isBinary) => {
+        const receivedAt = clock.now();
         try {
-          session.handleMessage(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
+          session.handleMessage(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString(), receivedAt);
         } catch (err) {
           // A bug here must cost one session an error event, never the process.
           log.error({ err, emulatorSession: session.id }, 'emulator failed on a client event');

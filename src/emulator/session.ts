@@ -38,6 +38,18 @@ export interface SessionOptions {
   wallNow: () => number;
   logger: Logger;
   transport: SessionTransport;
+  /** Measurement hooks (benchmarks); called synchronously, so they must be cheap. */
+  observer?: EmulatorObserver;
+  /** Keep every appended input byte and its arrival record (default true); load runs turn it off to bound memory. */
+  retainInputAudio?: boolean;
+}
+
+/** Observes a session's traffic as it happens, e.g. to timestamp hops in a benchmark. */
+export interface EmulatorObserver {
+  /** A valid client event, with the clock time its WebSocket message arrived (before parsing). */
+  onClientEvent?(sessionId: string, event: ClientEvent, receivedAt: number): void;
+  /** A server event about to be written to the socket. */
+  onServerEvent?(sessionId: string, event: Readonly<Record<string, unknown>>): void;
 }
 
 export interface InputAudioArrival {
@@ -139,7 +151,8 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.log.info({ code }, 'emulated realtime session closed');
   }
 
-  handleMessage(text: string): void {
+  /** `receivedAt`: clock time the message arrived (default now). */
+  handleMessage(text: string, receivedAt: number = this.options.clock.now()): void {
     if (this.closed) return;
     const parsed = parseClientEvent(text);
     this.clientEvents.push({ type: parsed.ok ? parsed.event.type : (parsed.type ?? '(unparsed)'), at: this.options.wallNow() });
@@ -147,6 +160,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       this.sendError(parsed.error);
       return;
     }
+    this.options.observer?.onClientEvent?.(this.id, parsed.event, receivedAt);
     this.dispatch(parsed.event);
   }
 
@@ -230,8 +244,10 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
 
   private append(audioBase64: string): void {
     const bytes = Buffer.from(audioBase64, 'base64');
-    this.inputAudio.push({ at: this.options.wallNow(), bytes: bytes.length });
-    this.audioChunks.push(bytes);
+    if (this.options.retainInputAudio !== false) {
+      this.inputAudio.push({ at: this.options.wallNow(), bytes: bytes.length });
+      this.audioChunks.push(bytes);
+    }
     this.bufferBytes += bytes.length;
     const turnDetection = this.config.audio.input.turn_detection;
     if (!turnDetection) return;
@@ -550,6 +566,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     if (this.closed) return;
     const withId = { event_id: newId('event'), ...event };
     this.serverEvents.push({ type: String(event.type), at: this.options.wallNow() });
+    this.options.observer?.onServerEvent?.(this.id, withId);
     this.options.transport.send(withId);
   }
 
