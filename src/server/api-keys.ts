@@ -45,6 +45,11 @@ export class ApiKeyRing {
     }));
   }
 
+  /** Whether any configured key has a client secret (then unsigned requests may need a signature). */
+  get anySecret(): boolean {
+    return this.entries.some(({ entry }) => entry.secret !== undefined);
+  }
+
   /**
    * Every configured entry whose key equals `presented` (the same key may appear twice while only its
    * secret rotates). Fixed-length hashes are compared against every entry, with no early exit.

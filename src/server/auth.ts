@@ -105,6 +105,9 @@ export function createAuthenticator(options: AuthenticatorOptions): (request: Au
     // A key configured without a secret authenticates on its own (Genesys signs only when a secret is set).
     if (matches.some((m) => m.secret === undefined)) return { ok: true, ids, signed: false };
 
+    // With no secrets configured anywhere, "signature required" would only mislead whoever set the key up.
+    if (matches.length === 0 && !ring.anySecret) return unauthorized(PUBLIC_REASONS.mismatch, 'unknown API key');
+
     // Unknown keys are verified against a random key (secret undefined) so they cost the same work.
     const secrets = matches.length > 0 ? matches.map((m) => m.secret) : [undefined];
     const signedRequest = {

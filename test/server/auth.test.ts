@@ -156,6 +156,12 @@ describe('createAuthenticator', () => {
     expect(authenticate(request({ apiKey: 'key-1' }))).toMatchObject({ ok: false, reason: 'signature required' });
   });
 
+  it('answers an unknown key with "invalid credentials" when no key has a secret', () => {
+    const { authenticate } = setup([{ apiKey: 'open-key' }]);
+    expect(authenticate(request({ apiKey: 'key-x' }))).toMatchObject({ status: 401, reason: 'invalid credentials' });
+    expect(authenticate(request({ apiKey: 'key-x', secret: SECRET_1 }))).toMatchObject({ reason: 'invalid credentials' });
+  });
+
   describe('@authority behind a proxy', () => {
     it('verifies against X-Forwarded-Host when the proxy rewrote Host', () => {
       const { authenticate } = setup();
