@@ -86,6 +86,16 @@ function ascii(bytes: Uint8Array, offset: number, length = 4): string {
   return String.fromCharCode(...bytes.subarray(offset, offset + length));
 }
 
+/** Four printable ASCII characters, as every chunk id is. */
+function isChunkId(bytes: Uint8Array, offset: number): boolean {
+  if (offset + 4 > bytes.length) return false;
+  for (let i = offset; i < offset + 4; i++) {
+    const c = bytes[i]!;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 function describeFmt(fmt: FmtChunk): string {
   const name =
     fmt.tag < 0 ? 'non-standard subformat GUID' : (FORMAT_NAMES[fmt.tag] ?? `format tag 0x${fmt.tag.toString(16).padStart(4, '0')}`);
@@ -134,7 +144,9 @@ export function parseWav(bytes: Uint8Array): ParsedWav {
     if (id === 'fmt ') fmt = parseFmt(bytes, view, body, size);
     else if (id === 'data') data = bytes.subarray(body, body + size);
     if (data && fmt) break;
-    offset = body + declared + (declared & 1);
+    offset = body + declared;
+    // RIFF pads odd-sized chunks to even; some writers forget. Take the pad byte unless the next id starts without it.
+    if (declared & 1 && !(isChunkId(bytes, offset) && !isChunkId(bytes, offset + 1))) offset += 1;
   }
   if (!fmt) throw new AudioFileError('missing-fmt', 'WAV file has no fmt chunk');
   if (!data) throw new AudioFileError('missing-data', `WAV file (${describeFmt(fmt)}) has no data chunk`);

@@ -171,6 +171,13 @@ describe('parseWav / decodeWav accepted formats', () => {
     expect(Buffer.from(decodeWav(wav).ulaw).equals(Buffer.from(external))).toBe(true);
   });
 
+  it('reads a file whose writer forgot the pad byte after an odd-sized chunk', () => {
+    const odd = chunk('LIST', new Uint8Array(Buffer.from('INFOabcde', 'latin1'))); // 9 bytes + pad
+    const unpadded = odd.subarray(0, odd.length - 1);
+    const wav = riff(unpadded, fmt(7, 1, 8000, 8), chunk('data', external));
+    expect(Buffer.from(decodeWav(wav).ulaw).equals(Buffer.from(external))).toBe(true);
+  });
+
   it('clamps a data size larger than the file and trims a trailing partial sample', () => {
     const pcm = writeL16(ulawToLinear(external)).subarray(0, 2001); // 1000.5 samples
     const header = riff(fmt(1, 1, 8000, 16));
