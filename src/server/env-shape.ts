@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 export const DEFAULT_SHUTDOWN_GRACE_SECONDS = 110;
 
-export const serverEnvShape = {
+export const shutdownEnvShape = {
   /**
    * After SIGTERM, how long live calls may continue before their sockets are closed. Keep it below the
    * platform's kill deadline (App Platform `termination.grace_period_seconds`, default 120).
@@ -19,4 +19,4 @@ export const serverEnvShape = {
     .default(DEFAULT_SHUTDOWN_GRACE_SECONDS),
 };
 
-export type ServerEnv = z.infer<z.ZodObject<typeof serverEnvShape>>;
+export type ShutdownEnv = z.infer<z.ZodObject<typeof shutdownEnvShape>>;

@@ -9,11 +9,11 @@ import type { CallHandlerFactory } from '../audiohook/call.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer } from './http.js';
-import { DEFAULT_SHUTDOWN_GRACE_SECONDS, type ServerEnv } from './env-shape.js';
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
-/** The core environment plus the server's and metrics' variables (optional until merged into env.ts). */
-export type StartServerEnv = Env & Partial<ServerEnv> & { METRICS_TOKEN?: string };
+/** The environment plus SHUTDOWN_GRACE_SECONDS (optional until shutdownEnvShape is merged into env.ts). */
+export type StartServerEnv = Env & Partial<ShutdownEnv>;
 
 export interface StartServerOptions {
   logger?: Logger;
