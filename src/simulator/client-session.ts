@@ -130,6 +130,7 @@ export class ClientSession {
   private readonly rtts: number[] = [];
   private readonly violations: ProtocolViolation[] = [];
   private audioWhilePausedBytes = 0;
+  private receivedUlawBytes = 0;
   private sentAudioBytes = 0;
   private disconnectInfo: DisconnectInfo | null = null;
   private readonly timings: CallTimings;
@@ -185,6 +186,11 @@ export class ClientSession {
 
   get positionMs(): number {
     return this.positionSamples / 8;
+  }
+
+  /** Server audio received so far, as μ-law mono bytes. */
+  get receivedAudioBytes(): number {
+    return this.receivedUlawBytes;
   }
 
   get isPaused(): boolean {
@@ -407,7 +413,9 @@ export class ClientSession {
     if (data.length === 0) return;
     const at = this.clock.now();
     this.frames.push({ at, bytes: data.length });
-    this.audioChunks.push(Uint8Array.from(channelAsUlaw(data, this.layout, 'external') ?? new Uint8Array(0)));
+    const ulaw = Uint8Array.from(channelAsUlaw(data, this.layout, 'external') ?? new Uint8Array(0));
+    this.audioChunks.push(ulaw);
+    this.receivedUlawBytes += ulaw.length;
     if (this.timings.firstServerAudioAt === null) {
       this.timings.firstServerAudioAt = at;
       this.timings.openedToFirstServerAudioMs = at - (this.timings.openedAt ?? at);

@@ -263,11 +263,7 @@ export class GenesysClient {
 
   /** Resolves once at least `bytes` of server audio (μ-law mono) have arrived. */
   waitForServerAudio(bytes: number, timeoutMs = 10_000): Promise<void> {
-    let received = this.session.report().receivedAudio.length;
-    const unsubscribe = this.session.onEvent((event) => {
-      if (event.kind === 'server-audio') received = this.session.report().receivedAudio.length;
-    });
-    return this.waitUntil(() => received >= bytes, `${bytes} bytes of server audio`, timeoutMs).finally(unsubscribe);
+    return this.waitUntil(() => this.session.receivedAudioBytes >= bytes, `${bytes} bytes of server audio`, timeoutMs);
   }
 
   /** Resolves when the socket has closed (the session ended one way or another). */
