@@ -124,6 +124,7 @@ class CallBridge {
 
   private config: CallConfig | undefined;
   private conn: ModelConnection | undefined;
+  private socketOpen = false;
   private modelReady = false;
   private modelClosed = false;
   private connectTimer: ReturnType<Clock['setTimeout']> | undefined;
@@ -256,7 +257,8 @@ class CallBridge {
       this.summaryWaiter?.done.resolve(undefined);
       this.idle?.resolve();
       this.farewellDone?.resolve();
-      if (!this.finalizing) this.failCall(`model connection closed (code ${code})`);
+      // Before the socket opened, `ready` rejects with the better reason (e.g. the HTTP status).
+      if (!this.finalizing && this.socketOpen) this.failCall(`model connection closed (code ${code})`);
     });
     if (this.finalizing) {
       conn.close();
@@ -269,6 +271,7 @@ class CallBridge {
       return;
     }
     if (this.finalizing) return;
+    this.socketOpen = true;
     this.log.debug({ ms: Math.round(this.clock.now() - connectedAt) }, 'model socket open');
     conn.send(buildSessionUpdate(this.config!.settings));
   }
@@ -501,6 +504,11 @@ class CallBridge {
 
   private onModelError(error: ModelConnectionError): void {
     const code = error.code;
+    if (!this.socketOpen) {
+      // Handshake failures are reported by `ready` (with the HTTP status); the transport echo adds nothing.
+      this.log.debug({ code, message: error.message }, 'model error during handshake');
+      return;
+    }
     if (code === 'conversation_already_has_active_response' && error.clientEventId) {
       // Our response.create raced a VAD-created response: retry it after that one is done.
       const event = this.sentResponseCreates.get(error.clientEventId);

@@ -126,10 +126,12 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
       opened = true;
       resolve();
     });
-    rt.socket.once('unexpected-response', (_req, res) => {
-      // ws then emits 'error' and 'close'; the status is the useful part (401, 404 model, 429).
+    rt.socket.once('unexpected-response', (req, res) => {
+      // With this listener ws leaves aborting to us; the status is the useful part (401, 404 model, 429).
       reject(new ModelConnectionError(`model handshake refused: HTTP ${res.statusCode ?? 'unknown'}`));
       res.resume();
+      req.destroy();
+      rt.socket.terminate();
     });
     rt.socket.once('close', (code) => {
       if (!opened) reject(new ModelConnectionError(`model socket closed during handshake (code ${code})`));

@@ -235,6 +235,29 @@ describe('whole calls through the emulator', () => {
     expect(emulator.sessions.length).toBe(sessionsBefore);
   });
 
+  it('model handshake refused: disconnect error with the status, fallback summary to the webhook', async () => {
+    emulator.faults.refuseHandshake(401, { message: 'Incorrect API key provided' });
+    const before = hooks.length;
+    const client = await call();
+    client.streamAudio(silenceSource());
+    const report = await client.waitForEnd(15_000);
+    expect(report.disconnect?.reason).toBe('error');
+    expect(report.disconnect?.info).toContain('HTTP 401');
+    await waitFor(() => hooks.slice(before).some((h) => h.record.session_id === client.sessionId), 'webhook', 15_000);
+    const hook = hooks.find((h) => h.record.session_id === client.sessionId)!;
+    expect(hook.record).toMatchObject({ end_reason: 'error', summary: { source: 'fallback' } });
+  });
+
+  it('model socket closed mid-call: disconnect error so the flow takes its failure path', async () => {
+    emulator.faults.onNextSession({ type: 'close', code: 1011, reason: 'server error', afterMs: 500 });
+    const client = await call();
+    client.streamAudio(silenceSource());
+    const report = await client.waitForEnd(15_000);
+    expect(report.disconnect?.reason).toBe('error');
+    expect(report.disconnect?.info).toContain('1011');
+    client.assertNoViolations();
+  });
+
   it('a connection probe opens no model session', async () => {
     const sessionsBefore = emulator.sessions.length;
     const client = await call({}, { probe: true });
