@@ -484,3 +484,106 @@ describe('OutboundPacer on the system clock', () => {
     pacer.stop();
   });
 });
+
+describe('OutboundPacer invariants under random operations (seeded)', () => {
+  /** Small deterministic PRNG (mulberry32) so failures reproduce. */
+  function rng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`seed ${seed}: frames bounded, lead bounded, dropped responses silent, played ≤ sent ≤ received`, () => {
+      const random = rng(seed);
+      const clock = new ManualClock(0);
+      let accept = true;
+      const frames: Array<{ at: number; marker: number; length: number }> = [];
+      const pacer = new OutboundPacer({
+        clock,
+        maxQueuedMs: 5000,
+        send: (frame) => {
+          if (!accept) return false;
+          // Each response's audio is filled with its own marker byte; frames never mix responses.
+          expect(frame.every((b) => b === frame[0])).toBe(true);
+          frames.push({ at: clock.now(), marker: frame[0]!, length: frame.length });
+          return true;
+        },
+      });
+      const droppedAt = new Map<number, number>();
+      let current = 1;
+      const items = new Set<string>();
+      for (let step = 0; step < 400; step++) {
+        const r = random();
+        if (r < 0.45) {
+          const item = `i${current}-${Math.floor(random() * 2)}`;
+          items.add(item);
+          pacer.enqueue(`r${current}`, item, new Uint8Array(1 + Math.floor(random() * 3000)).fill(current));
+        } else if (r < 0.55) {
+          pacer.endResponse(`r${current}`);
+          current++;
+        } else if (r < 0.6) {
+          pacer.dropResponse(`r${current}`);
+          droppedAt.set(current, clock.now());
+          current++;
+        } else if (r < 0.63) {
+          pacer.dropAll();
+          for (let k = 1; k <= current; k++) if (!droppedAt.has(k)) droppedAt.set(k, clock.now());
+          current++;
+        } else if (r < 0.66) {
+          pacer.holdFor(random() * 1000);
+        } else if (r < 0.7) {
+          pacer.playbackStarted();
+        } else if (r < 0.74) {
+          pacer.playbackCompleted();
+        } else if (r < 0.78) {
+          accept = !accept;
+        } else {
+          clock.advance(Math.floor(random() * 400));
+        }
+        expect(pacer.stats.maxLeadMs).toBeLessThanOrEqual(400 + 1e-6);
+        for (const id of items) {
+          const p = pacer.progress(id);
+          expect(p.playedMs).toBeLessThanOrEqual(p.sentMs);
+          expect(p.sentMs).toBeLessThanOrEqual(p.receivedMs);
+          expect(p.playedMs).toBeGreaterThanOrEqual(0);
+        }
+        expect(pacer.queuedMs).toBeLessThanOrEqual(5000);
+      }
+      accept = true;
+      clock.advance(200_000);
+      expect(frames.every((f) => f.length > 0 && f.length <= 1600)).toBe(true);
+      for (const f of frames) {
+        const dropped = droppedAt.get(f.marker);
+        if (dropped !== undefined) expect(f.at).toBeLessThanOrEqual(dropped);
+      }
+      expect(pacer.stats.bytesSent).toBe(frames.reduce((n, f) => n + f.length, 0));
+      expect(clock.pending).toBeLessThanOrEqual(0 + (pacer.isPlaying() ? 1 : 0));
+    });
+  }
+});
+
+describe('OutboundPacer re-entrancy', () => {
+  it('a drop from inside send() stops that response at once', () => {
+    const clock = new ManualClock();
+    const sent: Uint8Array[] = [];
+    const pacer: OutboundPacer = new OutboundPacer({
+      clock,
+      send: (frame) => {
+        sent.push(frame);
+        if (sent.length === 1) pacer.dropResponse('r1');
+        return true;
+      },
+    });
+    pacer.enqueue('r1', 'i1', audio(16_000));
+    clock.advance(5000);
+    expect(sent).toHaveLength(1);
+    expect(pacer.stats.framesSent).toBe(1);
+    expect(pacer.isPlaying()).toBe(false);
+  });
+});
