@@ -42,10 +42,14 @@ export interface CallControl {
   /**
    * Sends caller-bound audio given as μ-law 8 kHz mono; the session converts it to the negotiated
    * layout and splits it so no binary message exceeds 64,000 bytes. Returns false (and sends nothing)
-   * when audio may not be sent now: not active, paused, disconnecting, closing or closed.
+   * when audio may not be sent now: not active, paused, disconnecting, closing or closed, or during a
+   * Genesys 429 hold (see rateLimitedUntil); the caller keeps its audio and retries.
    */
   sendAudio(ulaw: Uint8Array): boolean;
-  /** Sends an `event` with these entities (allowed in active, paused and closing). Returns false when not sent. */
+  /**
+   * Sends an `event` with these entities (allowed in active, paused and closing). Returns false when not
+   * sent. During a 429 hold the event is queued (bounded, in order) and sent when the hold ends: true.
+   */
   sendEvent(entities: EventEntity[]): boolean;
   /** Sends `disconnect` once; string-only output variables. Nothing but the close transaction follows. */
   disconnect(reason: DisconnectReason, info?: string, outputVariables?: Record<string, string>): void;
@@ -54,6 +58,12 @@ export interface CallControl {
   resume(): void;
   /** Bytes queued on the socket, for back-pressure. */
   readonly bufferedAmount: number;
+  /**
+   * End (session-clock ms) of the outbound hold after a Genesys `error` 429, or 0 when none is in force.
+   * Until then sendAudio returns false and sendEvent queues (bounded) for automatic delivery.
+   * Optional so test doubles of CallControl need not implement it.
+   */
+  readonly rateLimitedUntil?: number;
 }
 
 export interface ClientErrorInfo {

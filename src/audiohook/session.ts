@@ -15,7 +15,10 @@
  * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`;
  * - after `disconnect` we stop signalling errors and resync on the client's seq so its `close` is honoured;
  * - empty binary frames are ignored in every state (even before `opened`);
- * - idle watchdog 60 s, open timeout 10 s, close wait after `disconnect` 10 s (all configurable).
+ * - idle watchdog 60 s, open timeout 10 s, close wait after `disconnect` 10 s (all configurable);
+ * - `error` 429: outbound audio and `event`s are held for `retryAfter` (default 1 s, at most 60 s; see
+ *   rate-limit.ts), then resume on their own; control messages are never held. Events still held when
+ *   `closed` is due are sent first if the hold has ended, otherwise dropped (the limit is honoured).
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -34,6 +37,7 @@ import type {
 import { parseDurationMs } from './duration.js';
 import { checkClientText } from './inbound.js';
 import { describeOffers, selectMedia, splitIntoMessages } from './media.js';
+import { OutboundHold } from './rate-limit.js';
 import {
   clientMessageSchema,
   describeZodError,
@@ -102,6 +106,9 @@ class AudioHookSession implements ProtocolSession {
   private ending = false;
   private done = false;
   private droppedAudioFrames = 0;
+  /** Genesys 429: outbound audio and events wait until the hold ends. */
+  private readonly rateLimit = new OutboundHold<EventEntity[]>();
+  private rateLimitTimer: TimerHandle | undefined;
 
   private lastInboundAt: number;
   private idleTimer: TimerHandle | undefined;
@@ -353,7 +360,7 @@ class AudioHookSession implements ProtocolSession {
     const retryAfterMs = retryAfter === undefined ? null : parseDurationMs(retryAfter);
     if (retryAfterMs !== null) info.retryAfterMs = retryAfterMs;
     if (code === 429) {
-      this.log.info({ code, retryAfterMs }, 'client rate limit (429)');
+      this.holdOutbound(info.retryAfterMs);
     } else if (code >= 400 && code < 500) {
       // A 4xx means Genesys found fault with what we sent: a bug on our side.
       this.log.warn({ code, clientMessage: text }, 'CLIENT REPORTS A PROTOCOL ERROR IN OUR MESSAGES');
@@ -408,6 +415,7 @@ class AudioHookSession implements ProtocolSession {
     this.log.info({ reason: cause.reason }, 'client close; closing session');
     void this.runCloseHandler(cause).then(() =>
       this.guard('close transaction', () => {
+        this.releaseHeldEvents(this.rateLimit.isHeld(this.clock.now()) ? 'drop' : 'send');
         this.send('closed', {});
         this.setState('closed');
         this.closeSocket();
@@ -506,7 +514,15 @@ class AudioHookSession implements ProtocolSession {
     if (this.done) return;
     this.done = true;
     this.clearTimers();
-    this.log.debug({ receivedMs: this.timeline.positionMs, droppedAudioFrames: this.droppedAudioFrames }, 'session finished');
+    const unsentEvents = this.rateLimit.takeAll().length;
+    this.log.debug(
+      {
+        receivedMs: this.timeline.positionMs,
+        droppedAudioFrames: this.droppedAudioFrames,
+        droppedHeldEvents: this.rateLimit.dropped + unsentEvents,
+      },
+      'session finished',
+    );
     this.resolveFinished();
   }
 
@@ -514,7 +530,8 @@ class AudioHookSession implements ProtocolSession {
     this.clock.clearTimeout(this.idleTimer);
     this.clock.clearTimeout(this.openTimer);
     this.clock.clearTimeout(this.closeWaitTimer);
-    this.idleTimer = this.openTimer = this.closeWaitTimer = undefined;
+    this.clock.clearTimeout(this.rateLimitTimer);
+    this.idleTimer = this.openTimer = this.closeWaitTimer = this.rateLimitTimer = undefined;
   }
 
   // ---------------------------------------------------------------- watchdogs
@@ -599,6 +616,9 @@ class AudioHookSession implements ProtocolSession {
       get bufferedAmount() {
         return session.socketGone ? 0 : session.options.socket.bufferedAmount;
       },
+      get rateLimitedUntil() {
+        return session.rateLimit.heldUntil(session.clock.now());
+      },
       sendAudio: (ulaw) => this.sendAudio(ulaw),
       sendEvent: (entities) => this.sendEvent(entities),
       disconnect: (reason, info, outputVariables) =>
@@ -611,6 +631,7 @@ class AudioHookSession implements ProtocolSession {
   private sendAudio(ulaw: Uint8Array): boolean {
     const layout = this.layout;
     if (this.socketGone || layout === null || this.pauseRequested || !maySend('audio', this.current)) return false;
+    if (this.rateLimit.isHeld(this.clock.now())) return false;
     if (!(ulaw instanceof Uint8Array)) {
       this.log.error('sendAudio needs a Uint8Array of μ-law bytes');
       return false;
@@ -632,7 +653,47 @@ class AudioHookSession implements ProtocolSession {
       this.log.error({ problem: describeZodError(parsed.error) }, 'invalid event entities; not sent');
       return false;
     }
+    if (this.rateLimit.isHeld(this.clock.now())) {
+      const overflow = this.rateLimit.enqueue(parsed.data.entities);
+      if (overflow) this.log.warn({ droppedHeldEvents: this.rateLimit.dropped }, 'rate-limit event queue full; dropped the oldest event');
+      return true;
+    }
+    // Keep the order: anything still held (the release timer may not have fired yet) goes first.
+    this.releaseHeldEvents('send');
     return this.send('event', parsed.data);
+  }
+
+  // ---------------------------------------------------------------- Genesys rate limiting (429)
+
+  /** Holds outbound audio and events (see rate-limit.ts); a later 429 extends the hold. */
+  private holdOutbound(retryAfterMs: number | undefined): void {
+    if (this.current === 'closed') return;
+    const now = this.clock.now();
+    const until = this.rateLimit.extend(now, retryAfterMs);
+    this.log.info({ code: 429, retryAfterMs, holdMs: until - now }, 'client rate limit (429); holding audio and events');
+    this.clock.clearTimeout(this.rateLimitTimer);
+    this.rateLimitTimer = undefined;
+    if (until <= now) return;
+    this.rateLimitTimer = this.clock.setTimeout(
+      () =>
+        this.guard('rate-limit hold end', () => {
+          this.rateLimitTimer = undefined;
+          this.log.debug({ heldEvents: this.rateLimit.queued }, 'rate-limit hold ended');
+          this.releaseHeldEvents('send');
+        }),
+      until - now,
+    );
+  }
+
+  /** Sends (in order) or drops the held events; events no longer allowed in this state are dropped. */
+  private releaseHeldEvents(action: 'send' | 'drop'): void {
+    if (this.rateLimit.queued === 0) return;
+    const held = this.rateLimit.takeAll();
+    let unsent = 0;
+    for (const entities of held) {
+      if (action === 'drop' || this.socketGone || !maySend('event', this.current) || !this.send('event', { entities })) unsent++;
+    }
+    if (unsent > 0) this.log.warn({ unsent, state: this.current }, 'held events dropped');
   }
 
   private disconnectFromCall(reason: DisconnectReason, info: unknown, outputVariables: unknown): void {
