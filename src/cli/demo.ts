@@ -1,0 +1,207 @@
+/**
+ * `demo`: the whole product on one machine with no keys. Starts the bridge (the production `serve` code
+ * path) against the offline Realtime emulator — or against OpenAI when OPENAI_API_KEY is set — plus a
+ * local webhook receiver, replays a recorded sample call through the strict Genesys simulator, writes
+ * the bot audio to a WAV and prints transcript, summary and output variables.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import dotenv from 'dotenv';
+import type { CallRecord } from '../bridge/webhook.js';
+import { parseEnv } from '../config/env.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { createLogger } from '../log/logger.js';
+import { formatReplay, replayCall, type ReplayResult } from './replay.js';
+import { serve } from './serve.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The sample calls: caller recording, its cue file, and the emulator script that answers it. */
+const CALLS = {
+  'multi-turn': { audio: 'fixtures/caller/multi-turn-call.wav', cues: 'fixtures/caller/multi-turn-call.cues.json', script: 'fixtures/scripts/order-status.json' },
+  'barge-in': { audio: 'fixtures/caller/barge-in-call.wav', cues: 'fixtures/caller/barge-in-call.cues.json', script: 'fixtures/scripts/order-status.json' },
+} as const;
+type CallName = keyof typeof CALLS;
+
+export const DEMO_USAGE = `Usage: npm run demo -- [--call multi-turn|barge-in] [--out out/demo-bot.wav] [--json]
+
+Runs the bridge against the offline Realtime emulator (an offline stand-in, not OpenAI) unless
+OPENAI_API_KEY is set, replays a recorded sample call as Genesys would, and prints what happened.
+`;
+
+interface Cues {
+  dtmf?: Array<{ digits: string; atSec: number }>;
+}
+
+export async function runDemo(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { call: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n\n${DEMO_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(DEMO_USAGE);
+    return 0;
+  }
+  const callName = (values.call ?? 'multi-turn') as CallName;
+  if (!Object.hasOwn(CALLS, callName)) {
+    process.stderr.write(`demo: --call must be one of ${Object.keys(CALLS).join(', ')}\n`);
+    return 2;
+  }
+  const call = CALLS[callName];
+  const out = values.out ?? 'out/demo-bot.wav';
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+
+  dotenv.config({ quiet: true });
+  const useOpenAI = Boolean(process.env.OPENAI_API_KEY || process.env.AZURE_OPENAI_ENDPOINT);
+  let emulator: Emulator | undefined;
+  const webhook = await startWebhookReceiver();
+  try {
+    let modelEnv: Record<string, string>;
+    if (useOpenAI) {
+      say('Model: the OpenAI Realtime API (OPENAI_API_KEY is set). The sample caller audio is sent to OpenAI.');
+      modelEnv = {};
+    } else {
+      emulator = await startEmulator({
+        script: `${REPO_ROOT}${call.script}`,
+        scriptBaseDir: REPO_ROOT,
+        speed: 'realtime',
+        logger: createLogger('warn'),
+      });
+      say('Model: the built-in Realtime EMULATOR — an offline stand-in that plays scripted replies, not OpenAI.');
+      say('       Set OPENAI_API_KEY (or .env) to run the same demo against the real model.');
+      modelEnv = { OPENAI_API_KEY: 'offline-demo', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath };
+    }
+    const apiKey = randomBytes(18).toString('base64url');
+    const env = parseEnv({
+      ...process.env,
+      ...modelEnv,
+      GENESYS_API_KEY: apiKey,
+      GENESYS_CLIENT_SECRET: randomBytes(32).toString('base64'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      BOT_TURN_EVENTS: 'true',
+      SUMMARY_WEBHOOK_URL: webhook.url,
+    });
+    const service = await serve(env, { logger: createLogger(env.LOG_LEVEL), handleSignals: false });
+    const url = `ws://127.0.0.1:${service.server.port}${env.AUDIOHOOK_PATH}/demo`;
+    say(`Bridge: listening at ${url} (signed upgrades required)`);
+    say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
+    const cues = JSON.parse(await readFile(`${REPO_ROOT}${call.cues}`, 'utf8')) as Cues;
+    let result: ReplayResult;
+    try {
+      result = await replayCall(
+        {
+          file: `${REPO_ROOT}${call.audio}`,
+          url,
+          apiKey,
+          clientSecret: env.GENESYS_CLIENT_SECRET!,
+          inputVariables: { COMPANY_NAME: 'Acme', AGENT_NAME: 'Ava', CUSTOMER_DATA: 'tier:gold;customerId:C-1001' },
+          dtmf: (cues.dtmf ?? []).map((d) => ({ digits: d.digits, atMs: Math.round(d.atSec * 1000) })),
+          language: 'en-us',
+          pacing: 'realtime',
+          out,
+          json: false,
+          timeoutMs: 180_000,
+          idleMs: 3000,
+        },
+        process.stderr.isTTY ? (line) => process.stderr.write(`\r${line}\x1b[K`) : undefined,
+      );
+      if (process.stderr.isTTY) process.stderr.write('\n');
+    } finally {
+      await service.server.stop(5000);
+    }
+    const record = await webhook.next(15_000);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ model: useOpenAI ? 'openai' : 'emulator', replay: result, webhook: record ?? null }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`\n${formatReplay(result)}\n`);
+      process.stdout.write(`\n${formatRecord(record)}\n`);
+    }
+    if (result.violations.length > 0) return 1;
+    if (result.audio.receivedMs === 0 || !record) return 1;
+    return 0;
+  } finally {
+    await emulator?.close();
+    await webhook.close();
+  }
+}
+
+function formatRecord(record: CallRecord | undefined): string {
+  if (!record) return 'Summary webhook: nothing received (see the logs).';
+  const lines = [
+    `Summary webhook received (end reason "${record.end_reason}", ${record.duration_seconds} s, summary source "${record.summary.source}"):`,
+    `  Summary:   ${record.summary.summary}`,
+    `  Sentiment: ${record.summary.sentiment}; resolved: ${record.summary.resolved}; escalation: ${record.escalation.required}${record.escalation.reason ? ` (${record.escalation.reason})` : ''}`,
+    `  Tokens:    ${record.usage.inputTokens} in / ${record.usage.outputTokens} out over ${record.usage.responses} responses`,
+    '  Transcript:',
+  ];
+  for (const turn of record.transcript) lines.push(`    ${turn.role === 'caller' ? 'Caller' : 'Bot   '}: ${turn.text}${turn.truncated ? ' [interrupted]' : ''}`);
+  return lines.join('\n');
+}
+
+interface WebhookReceiver {
+  url: string;
+  next(timeoutMs: number): Promise<CallRecord | undefined>;
+  close(): Promise<void>;
+}
+
+/** A local endpoint standing in for the business system that receives call summaries. */
+async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const records: CallRecord[] = [];
+  const waiters: Array<() => void> = [];
+  const server: Server = createServer((req, res) => {
+    readBody(req).then(
+      (body) => {
+        try {
+          records.push(JSON.parse(body) as CallRecord);
+          for (const w of waiters.splice(0)) w();
+          res.writeHead(204).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      },
+      () => res.writeHead(400).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/call-summary`,
+    next: (timeoutMs) =>
+      new Promise((resolve) => {
+        if (records.length > 0) return resolve(records.shift());
+        const timer = setTimeout(() => resolve(undefined), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve(records.shift());
+        });
+      }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 5_000_000) req.destroy(new Error('body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
