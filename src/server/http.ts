@@ -173,9 +173,10 @@ export function createAppServer(options: AppServerOptions): AppServer {
     metrics?.activeSessions.inc();
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
-    void session.finished.then(() => {
+    const forget = () => {
       if (sessions.delete(session)) metrics?.activeSessions.dec();
-    });
+    };
+    void session.finished.then(forget, forget);
   }
 
   const startDrain = () => {
