@@ -71,6 +71,7 @@ export async function serve(env: Env, options: ServeOptions = {}): Promise<Servi
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
+    afterClose: () => bridge.drain(),
   });
   return { server, bridge, metrics };
 }

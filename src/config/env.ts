@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { bridgeEnvShape } from '../bridge/env.js';
 import { realtimeEnvShape } from '../realtime/env.js';
+import { shutdownEnvShape } from '../server/env-shape.js';
 import { metricsEnvShape } from '../server/metrics.js';
 
 export class ConfigError extends Error {
@@ -42,7 +43,7 @@ export const serverEnvShape = {
     .default('/audiohook'),
   GENESYS_API_KEY: z.string().min(1, { message: 'is required (the API key of the Audio Connector integration)' }),
   GENESYS_CLIENT_SECRET: base64Secret.optional(),
-  /** Key rotation: a second valid pair, "apiKey" or "apiKey:base64Secret". */
+  /** Key rotation: a second valid key (and its optional secret), accepted alongside the first. */
   GENESYS_API_KEY_2: z.string().min(1).optional(),
   GENESYS_CLIENT_SECRET_2: base64Secret.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -51,7 +52,7 @@ export const serverEnvShape = {
 };
 
 /** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape });
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 

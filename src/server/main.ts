@@ -9,10 +9,10 @@ import type { CallHandlerFactory } from '../audiohook/call.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer } from './http.js';
-import { DEFAULT_SHUTDOWN_GRACE_SECONDS, type ShutdownEnv } from './env-shape.js';
+import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
-/** The environment plus SHUTDOWN_GRACE_SECONDS (optional until shutdownEnvShape is merged into env.ts). */
+/** The environment plus DRAIN_TIMEOUT (optional until shutdownEnvShape is merged into env.ts). */
 export type StartServerEnv = Env & Partial<ShutdownEnv>;
 
 export interface StartServerOptions {
@@ -22,8 +22,10 @@ export interface StartServerOptions {
   metrics?: Metrics;
   /** Default: env.METRICS_TOKEN. */
   metricsToken?: string;
-  /** Default: env.SHUTDOWN_GRACE_SECONDS, else 110 s. */
+  /** Default: env.DRAIN_TIMEOUT, else 110 s. */
   shutdownGraceMs?: number;
+  /** Runs after every session has closed on shutdown (e.g. the bridge's background summary work). */
+  afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
 }
@@ -53,10 +55,11 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
   );
 
-  const graceMs = options.shutdownGraceMs ?? (env.SHUTDOWN_GRACE_SECONDS ?? DEFAULT_SHUTDOWN_GRACE_SECONDS) * 1000;
+  const graceMs = options.shutdownGraceMs ?? (env.DRAIN_TIMEOUT ?? DEFAULT_DRAIN_TIMEOUT) * 1000;
   let stopping: Promise<void> | undefined;
   const stop = (ms = graceMs) => {
-    stopping ??= app.close({ graceMs: ms });
+    // After the sockets: let call work that outlives them (summaries, webhook deliveries) finish.
+    stopping ??= app.close({ graceMs: ms }).then(() => options.afterClose?.());
     return stopping;
   };
 
