@@ -1,0 +1,119 @@
+/** The shape of bench/results.json, the targets from the issue, and their evaluation. */
+import type { CodecResult } from './codec.js';
+import type { MachineInfo } from './machine.js';
+import type { Percentiles } from './stats.js';
+
+export interface StepResult {
+  calls: number;
+  opened: number;
+  openFailures: number;
+  windowMs: number;
+  inboundHopMs: Percentiles | null;
+  outboundHopMs: Percentiles | null;
+  callerFramesSent: number;
+  /** Caller frames the load generator wrote > 50 ms after due (load-generator health). */
+  lateCallerFrames: number;
+  maxCallerLatenessMs: number;
+  botFrames: number;
+  /** Bot frames of a reply arriving > frame + 50 ms after the previous one (the bridge's pacing late). */
+  lateBotFrames: number;
+  lostFrames: number;
+  bridgeCpuAvgPercent: number;
+  bridgeCpuMaxPercent: number;
+  bridgeRssMiB: number;
+  harnessLoopDelayP99Ms: number | null;
+  /** hop p99 < 20 ms (both directions) and no late frames (either direction) and every call opened. */
+  passed: boolean;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean | null;
+}
+
+export interface BenchResults {
+  date: string;
+  mode: 'quick' | 'full';
+  durationS: number;
+  machine: MachineInfo;
+  setup: {
+    bridgeEntry: string;
+    bridgeLogLevel: 'warn';
+    /** How the bridge trusted the emulator's CA (REALTIME_CA_FILE is the production setting). */
+    caTrust: 'REALTIME_CA_FILE' | 'NODE_EXTRA_CA_CERTS';
+    emulatorSpeed: 'instant';
+    emulatorDeltaMs: number;
+    frameMs: number;
+  };
+  openLatency: { sequential: Percentiles | null; concurrentSessions: number; concurrent: Percentiles | null; concurrentFailures: number };
+  lightLoad: StepResult | null;
+  bargeIn: { calls: number; reactionMs: Percentiles | null; interruptions: number; staleBytesTotal: number; staleBytesMax: number } | null;
+  capacity: { steps: StepResult[]; capacityCalls: number | null; stoppedBecause: string };
+  memory: { baselineRssMiB: number; bytesPerCall: number | null; points: { calls: number; rssMiB: number }[] };
+  codec: CodecResult[];
+  targets: TargetCheck[];
+}
+
+export const CAPACITY_HOP_P99_MS = 20;
+
+export function stepPassed(step: Omit<StepResult, 'passed'>): boolean {
+  return (
+    step.openFailures === 0 &&
+    step.inboundHopMs !== null &&
+    step.outboundHopMs !== null &&
+    step.inboundHopMs.p99 < CAPACITY_HOP_P99_MS &&
+    step.outboundHopMs.p99 < CAPACITY_HOP_P99_MS &&
+    step.lateCallerFrames === 0 &&
+    step.lateBotFrames === 0
+  );
+}
+
+const fmt = (v: number | null | undefined, unit = 'ms') => (v === null || v === undefined ? 'n/a' : `${v} ${unit}`);
+
+/** The issue's targets next to the measured values (a miss is information, not a failure). */
+export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
+  const at1000 = r.capacity.steps.find((s) => s.calls === 1000);
+  const hop = (name: string, p: Percentiles | null | undefined): TargetCheck => ({
+    name,
+    target: 'p99 < 1 ms at 1000 calls',
+    value: at1000 ? fmt(p?.p99) : 'not measured (no 1000-call step)',
+    met: at1000 && p ? p.p99 < 1 : null,
+  });
+  const decode = r.codec.find((c) => c.name.startsWith('μ-law decode'));
+  return [
+    hop('inbound hop', at1000?.inboundHopMs),
+    hop('outbound hop', at1000?.outboundHopMs),
+    {
+      name: 'barge-in reaction',
+      target: 'p99 < 2 ms, 0 stale bytes',
+      value: r.bargeIn ? `${fmt(r.bargeIn.reactionMs?.p99)}, ${r.bargeIn.staleBytesTotal} stale bytes` : 'not measured',
+      met: r.bargeIn?.reactionMs ? r.bargeIn.reactionMs.p99 < 2 && r.bargeIn.staleBytesTotal === 0 : null,
+    },
+    {
+      name: `opened latency (${r.openLatency.concurrentSessions} concurrent)`,
+      target: 'p99 < 5 ms at 500 concurrent opens',
+      value: fmt(r.openLatency.concurrent?.p99),
+      met: r.openLatency.concurrent && r.openLatency.concurrentSessions >= 500 ? r.openLatency.concurrent.p99 < 5 : null,
+    },
+    {
+      name: 'capacity',
+      target: `≥ 1000 calls (${r.machine.cores} cores here, load generator on the same machine)`,
+      value: r.capacity.capacityCalls === null ? 'no step passed' : `${r.capacity.capacityCalls} calls`,
+      met: r.capacity.capacityCalls === null ? false : r.capacity.capacityCalls >= 1000,
+    },
+    {
+      name: 'memory per call',
+      target: '< 200 KB RSS per call',
+      value: r.memory.bytesPerCall === null ? 'n/a' : `${Math.round(r.memory.bytesPerCall / 1024)} KB`,
+      met: r.memory.bytesPerCall === null ? null : r.memory.bytesPerCall < 200 * 1024,
+    },
+    {
+      name: 'μ-law decode',
+      target: '≥ 500 MB/s',
+      value: decode ? `${decode.mbPerSecond} MB/s` : 'n/a',
+      met: decode ? decode.mbPerSecond >= 500 : null,
+    },
+  ];
+}

@@ -1,0 +1,94 @@
+/** The benchmark harness's pure pieces (no timing assertions: figures come from `npm run bench`). */
+import { describe, expect, it } from 'vitest';
+import { ULAW_DECODE } from '../../src/audio/codec.js';
+import { callIndexOf, frameId, readTag, readTagFromBase64, TAG_BYTES, writeTag } from '../../bench/frame-tag.js';
+import { END_MARKER, START_MARKER, spliceLatestRun } from '../../bench/markdown.js';
+import { cpuPercent, parseOpenFilesLimit, parseStatCpuTicks, parseStatusRssBytes } from '../../bench/proc.js';
+import { stepPassed, type StepResult } from '../../bench/results.js';
+import { percentileOfSorted, percentiles, slope } from '../../bench/stats.js';
+
+describe('stats', () => {
+  it('takes nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 1..100, unsorted
+    expect(percentiles(values)).toEqual({ count: 100, p50: 50, p90: 90, p99: 99, max: 100 });
+    expect(percentileOfSorted([7], 0.99)).toBe(7);
+    expect(percentiles([])).toBeNull();
+  });
+
+  it('fits a least-squares slope', () => {
+    expect(slope([{ x: 0, y: 10 }, { x: 100, y: 30 }, { x: 200, y: 50 }])).toBeCloseTo(0.2);
+    expect(slope([{ x: 5, y: 1 }])).toBeNull();
+    expect(slope([{ x: 5, y: 1 }, { x: 5, y: 2 }])).toBeNull();
+  });
+});
+
+describe('frame tags', () => {
+  it('round-trips ids through a frame and through base64', () => {
+    const id = frameId(12_345, 200_000);
+    expect(callIndexOf(id)).toBe(12_345);
+    const frame = new Uint8Array(1600).fill(0x10);
+    writeTag(frame, id);
+    expect(readTag(frame)).toBe(id);
+    expect(readTagFromBase64(Buffer.from(frame).toString('base64'))).toBe(id);
+    expect(frame[TAG_BYTES]).toBe(0x10);
+    expect(() => frameId(2 ** 14, 0)).toThrow(RangeError);
+  });
+
+  it('uses only near-silent μ-law codes, and rejects untagged audio', () => {
+    const frame = new Uint8Array(TAG_BYTES);
+    writeTag(frame, 0xffffffff);
+    writeTag(frame, 0x12345678);
+    for (const b of frame) expect(Math.abs(ULAW_DECODE[b]!)).toBeLessThan(128);
+    expect(readTag(new Uint8Array(TAG_BYTES).fill(0x7f))).toBeNull();
+    expect(readTag(new Uint8Array(3))).toBeNull();
+  });
+});
+
+describe('/proc parsing', () => {
+  it('reads utime+stime past a command name with spaces and parentheses', () => {
+    const stat = '4242 (node (bridge) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 11 0 12345';
+    expect(parseStatCpuTicks(stat)).toBe(325);
+    expect(() => parseStatCpuTicks('1 (x) S')).toThrow();
+  });
+
+  it('reads VmRSS and the open-files limit', () => {
+    expect(parseStatusRssBytes('Name:\tnode\nVmRSS:\t  20480 kB\nThreads: 11\n')).toBe(20480 * 1024);
+    expect(() => parseStatusRssBytes('Name: node\n')).toThrow();
+    expect(parseOpenFilesLimit('Limit  Soft Limit  Hard Limit  Units\nMax open files            20000                20000                files\n')).toBe(20000);
+    expect(parseOpenFilesLimit('Max open files            unlimited            unlimited            files\n')).toBeNull();
+  });
+
+  it('turns tick deltas into % of one core', () => {
+    expect(cpuPercent({ at: 0, cpuTicks: 100, rssBytes: 0 }, { at: 2000, cpuTicks: 300, rssBytes: 0 })).toBe(100);
+  });
+});
+
+describe('capacity criterion', () => {
+  const base: Omit<StepResult, 'passed'> = {
+    calls: 100, opened: 100, openFailures: 0, windowMs: 1000,
+    inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
+    outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
+    callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lostFrames: 0,
+    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, harnessLoopDelayP99Ms: 5,
+  };
+  it('passes below 20 ms p99 with no late frames and fails otherwise', () => {
+    expect(stepPassed(base)).toBe(true);
+    expect(stepPassed({ ...base, inboundHopMs: { ...base.inboundHopMs!, p99: 20 } })).toBe(false);
+    expect(stepPassed({ ...base, lateBotFrames: 1 })).toBe(false);
+    expect(stepPassed({ ...base, lateCallerFrames: 1 })).toBe(false);
+    expect(stepPassed({ ...base, openFailures: 1 })).toBe(false);
+    expect(stepPassed({ ...base, outboundHopMs: null })).toBe(false);
+  });
+});
+
+describe('BENCHMARKS.md splicing', () => {
+  it('replaces only the generated section and appends it when absent', () => {
+    const doc = `# B\n\nintro\n\n${START_MARKER}\nold\n${END_MARKER}\n\n## Analysis\nkept\n`;
+    const next = spliceLatestRun(doc, 'new table');
+    expect(next).toContain('intro');
+    expect(next).toContain('## Analysis\nkept');
+    expect(next).toContain(`${START_MARKER}\nnew table\n${END_MARKER}`);
+    expect(next).not.toContain('old');
+    expect(spliceLatestRun('# B\n', 'x')).toBe(`# B\n\n${START_MARKER}\nx\n${END_MARKER}\n`);
+  });
+});
