@@ -48,6 +48,8 @@ export interface DeliveryResult {
   attempts: number;
   status?: number;
   error?: string;
+  /** Not delivered yet, but kept in the durable spool (src/bridge/spool.ts) for retry. */
+  spooled?: boolean;
 }
 
 /** Where call records go. The webhook sender is one; a durable spool can wrap it later. */
