@@ -273,7 +273,8 @@ export async function runCase(fuzzCase: FuzzCase, logger: Logger, errorLog: stri
     };
     deliverText(JSON.stringify(close), close);
     await settleMicrotasks();
-    if (session.state !== 'closing' && session.state !== 'closed') check.fail(`a well-formed close left the session ${session.state}`);
+    const after: string = session.state; // re-read: TypeScript narrowed it before the close
+    if (after !== 'closing' && after !== 'closed') check.fail(`a well-formed close left the session ${after}`);
     sawClosing = true;
   } else if (fuzzCase.ending === 'drop' && !check.clientDropped) {
     check.clientDropped = true;
