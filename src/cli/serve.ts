@@ -4,7 +4,8 @@
  */
 import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
-import { createWebhookSender, type CallRecord, type DeliveryResult } from '../bridge/webhook.js';
+import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
+import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
@@ -20,26 +21,60 @@ export interface Service {
   server: RunningServer;
   bridge: BridgeFactory;
   metrics: Metrics;
+  /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
+  spool?: SpoolingSink;
+}
+
+/** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
+export type ServeEnv = Env & Partial<SpoolEnv>;
+
+export interface CallRecordDelivery {
+  sink?: CallRecordSink;
+  spool?: SpoolingSink;
+}
+
+/**
+ * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; the webhook sender (best-effort: its few
+ * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
+ * (at-least-once). The spool is not started here: `start()` replays earlier files.
+ */
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
+  if (!env.SUMMARY_WEBHOOK_URL) return {};
+  const sender = createWebhookSender({
+    url: env.SUMMARY_WEBHOOK_URL,
+    ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
+    timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
+    retries: env.SUMMARY_WEBHOOK_RETRIES,
+    clock: systemClock,
+    logger: logger.child({ component: 'webhook' }),
+  });
+  if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
+  const spool = createSpoolingSink({
+    dir: env.SUMMARY_SPOOL_DIR,
+    inner: sender,
+    clock: systemClock,
+    logger: logger.child({ component: 'summary-spool' }),
+    ...(env.SUMMARY_SPOOL_MAX_FILES !== undefined ? { maxFiles: env.SUMMARY_SPOOL_MAX_FILES } : {}),
+    ...(metrics ? { metrics } : {}),
+  });
+  return { sink: spool, spool };
 }
 
 /** Builds the call bridge from the environment. Throws (naming the variables) when no model is configured. */
-export function createBridgeFromEnv(env: Env, logger: Logger, metrics?: Metrics): BridgeFactory {
+export function createBridgeFromEnv(
+  env: ServeEnv,
+  logger: Logger,
+  metrics?: Metrics,
+  delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
-  const sink = env.SUMMARY_WEBHOOK_URL
-    ? createWebhookSender({
-        url: env.SUMMARY_WEBHOOK_URL,
-        ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
-        timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
-        retries: env.SUMMARY_WEBHOOK_RETRIES,
-        clock: systemClock,
-        logger: logger.child({ component: 'webhook' }),
-      })
-    : undefined;
+  const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
     connect,
     ...(sink ? { sink } : {}),
-    onCallFinished: (record, delivery) => metrics && recordCallMetrics(metrics, record, delivery),
+    // The spool counts webhook outcomes itself (including its later retries); count here only without it.
+    onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
 }
 
@@ -61,17 +96,26 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
   if (delivery) metrics.webhookDeliveries.inc(delivery.delivered ? 'delivered' : 'failed');
 }
 
-export async function serve(env: Env, options: ServeOptions = {}): Promise<Service> {
+export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics();
-  const bridge = createBridgeFromEnv(env, logger, metrics);
+  const delivery = createCallRecordDelivery(env, logger, metrics);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+  const { spool } = delivery;
+  // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
+  await spool?.start();
   const server = await startServer(env, {
     logger,
     createCall: bridge,
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
-    afterClose: () => bridge.drain(),
+    // Calls finishing during the drain still spool their records; after that, retry timers stop and
+    // whatever is still pending stays on disk for the next start.
+    afterClose: async () => {
+      await bridge.drain();
+      await spool?.close();
+    },
   });
-  return { server, bridge, metrics };
+  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
 }
