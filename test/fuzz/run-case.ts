@@ -72,7 +72,7 @@ async function settleMicrotasks(turns = MICROTASK_TURNS): Promise<void> {
 }
 
 /** The independent oracle for "the session will take this text's seq as the client's last seq". */
-function acknowledgedSeq(text: string, value: unknown): number | null {
+export function acknowledgedSeq(text: string, value: unknown): number | null {
   if (text.length > 65_535 || typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const m = value as Record<string, unknown>;
   const isInt = (v: unknown, min: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
