@@ -15,7 +15,7 @@ import type { CallRecord } from '../bridge/webhook.js';
 import { parseEnv } from '../config/env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { createLogger } from '../log/logger.js';
-import { formatReplay, replayCall, type ReplayResult } from './replay.js';
+import { describeFailure, formatReplay, liveProgress, replayCall, type ReplayResult } from './replay.js';
 import { serve } from './serve.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,6 +100,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
     const cues = JSON.parse(await readFile(`${REPO_ROOT}${call.cues}`, 'utf8')) as Cues;
     let result: ReplayResult;
+    const live = liveProgress();
     try {
       result = await replayCall(
         {
@@ -116,10 +117,15 @@ export async function runDemo(argv: string[]): Promise<number> {
           timeoutMs: 180_000,
           idleMs: 3000,
         },
-        process.stderr.isTTY ? (line) => process.stderr.write(`\r${line}\x1b[K`) : undefined,
+        live.update,
       );
-      if (process.stderr.isTTY) process.stderr.write('\n');
+    } catch (err) {
+      const failure = describeFailure(err, { file: call.audio, url });
+      if (!failure) throw err;
+      process.stderr.write(`demo: ${failure.message}\n`);
+      return 1;
     } finally {
+      live.end();
       await service.server.stop(5000);
     }
     const record = await webhook.next(15_000);

@@ -583,7 +583,7 @@ export class ClientSession {
   private onServerEvent(message: ServerMessage<'event'>): void {
     const at = this.clock.now();
     for (const entity of message.parameters.entities) {
-      this.events.push({ at, entity });
+      this.events.push({ at, entity, receivedAudioBytes: this.receivedUlawBytes });
       if (entity.type === 'barge_in') this.playout.flush();
     }
   }

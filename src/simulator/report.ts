@@ -21,6 +21,8 @@ export interface ReceivedFrame {
 export interface RecordedEvent {
   at: number;
   entity: EventEntity;
+  /** Server audio (μ-law bytes) received before this event: where it falls in `receivedAudio`. */
+  receivedAudioBytes: number;
 }
 
 export interface PlaybackBurst {
