@@ -2,8 +2,8 @@
  * Delivers the call record to SUMMARY_WEBHOOK_URL for every ending (bot-ended, caller hang-up, error).
  * JSON body; `X-Signature: sha256=<hex HMAC-SHA256 of the exact body>` when a secret is set; an
  * `Idempotency-Key` header equal to the payload's key so receivers can drop retried duplicates.
- * Bounded: a per-attempt timeout and a few retries with exponential backoff. `CallRecordSink` is the seam
- * for a durable spool later.
+ * Bounded: a per-attempt timeout and a few retries with exponential backoff; on its own this is best-effort.
+ * With SUMMARY_SPOOL_DIR, src/bridge/spool.ts wraps it (same `CallRecordSink` seam) for at-least-once delivery.
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
@@ -52,7 +52,7 @@ export interface DeliveryResult {
   spooled?: boolean;
 }
 
-/** Where call records go. The webhook sender is one; a durable spool can wrap it later. */
+/** Where call records go: the webhook sender, or the durable spool wrapping it (spool.ts). */
 export interface CallRecordSink {
   deliver(record: CallRecord): Promise<DeliveryResult>;
 }
