@@ -96,9 +96,10 @@ function textOf(step: Extract<Step, { kind: 'message' }>, serverSeq: number): st
   const message = step.autoServerseq ? { ...step.message, serverseq: serverSeq } : step.message;
   const text = JSON.stringify(message);
   if (step.padTo === undefined || text.length >= step.padTo) return text;
-  // `_pad` is an unknown envelope key (ignored by the session): only the size changes.
+  // `_pad` is an unknown envelope key (ignored by the session): only the size changes. It is serialized
+  // last, so the padding goes just before the closing brace.
   const skeleton = JSON.stringify({ ...message, _pad: '' });
-  return JSON.stringify({ ...message, _pad: 'a'.repeat(Math.max(0, step.padTo - skeleton.length)) });
+  return `${skeleton.slice(0, -2)}${'a'.repeat(Math.max(0, step.padTo - skeleton.length))}"}`;
 }
 
 export async function runCase(fuzzCase: FuzzCase, logger: Logger, errorLog: string[]): Promise<CaseOutcome> {
