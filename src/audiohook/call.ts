@@ -43,7 +43,8 @@ export interface CallControl {
    * Sends caller-bound audio given as μ-law 8 kHz mono; the session converts it to the negotiated
    * layout and splits it so no binary message exceeds 64,000 bytes. Returns false (and sends nothing)
    * when audio may not be sent now: not active, paused, disconnecting, closing or closed, or during a
-   * Genesys 429 hold (see rateLimitedUntil); the caller keeps its audio and retries.
+   * Genesys 429 hold (see rateLimitedUntil), or while the socket is over its back-pressure bound
+   * (ProtocolSocket.acceptsAudio); the caller keeps its audio and retries.
    */
   sendAudio(ulaw: Uint8Array): boolean;
   /**
@@ -100,6 +101,15 @@ export interface CallHandler {
    * (bounded by its close-handler timeout) before sending `closed`; final events may be sent meanwhile.
    */
   onClose(cause: CloseCause): void | Promise<void>;
+  /**
+   * The server is shutting down and this call's drain time is up: end the call politely now, normally
+   * with `control.disconnect('completed', …, outputVariables)` so the Architect flow continues (e.g. to
+   * an agent). The session awaits it (bounded by the close-handler timeout); if no disconnect has been
+   * sent by then, the session sends `disconnect completed` with SHUTDOWN_OUTPUT_VARIABLES itself.
+   * Without this callback the session does that at once. Called at most once, only while a disconnect
+   * is still sendable.
+   */
+  onShutdown?(): void | Promise<void>;
 }
 
 /**
@@ -117,6 +127,12 @@ export interface ProtocolSocket {
   /** Closes the transport (after `closed`, or to abandon a peer that broke the protocol). */
   close(): void;
   readonly bufferedAmount: number;
+  /**
+   * False while the peer is not reading fast enough (the server's back-pressure bound): the session then
+   * refuses outbound audio (CallControl.sendAudio returns false, the caller keeps it and retries) while
+   * control messages still flow. Absent: audio is always accepted.
+   */
+  readonly acceptsAudio?: boolean;
 }
 
 export interface SessionOptions {
@@ -138,6 +154,8 @@ export interface SessionOptions {
   openTimeoutMs?: number;
   /** After our `disconnect`, close the socket if the client's `close` does not arrive in time (default 10000 ms). */
   disconnectCloseTimeoutMs?: number;
+  /** At server shutdown, how long CallHandler.onShutdown may take to disconnect (default 3000 ms). */
+  shutdownHandlerTimeoutMs?: number;
   /** Languages listed in `opened` when the client asks (`supportedLanguages: true`); default none ([]). */
   supportedLanguages?: string[];
 }
@@ -151,4 +169,12 @@ export interface ProtocolSession {
   handleSocketClosed(code: number): void;
   /** Resolves when the session is fully finished (handlers done, socket closed). */
   readonly finished: Promise<void>;
+  /**
+   * Server shutdown, drain time up: end the call politely (CallHandler.onShutdown, else `disconnect
+   * completed` with SHUTDOWN_OUTPUT_VARIABLES) and let the close transaction run. Returns true when the
+   * session is now ending on its own (just asked, or already disconnecting or closing), false when there
+   * is no call to end politely (not opened yet, or closed): the server closes those sockets directly.
+   * Optional so test doubles need not implement it.
+   */
+  shutdown?(): boolean;
 }

@@ -66,7 +66,21 @@ export const SESSION_DEFAULTS = {
   openTimeoutMs: 10_000,
   /** Mirrors the client's own 10 s close-transaction timeout (RI default, [U] for production). */
   disconnectCloseTimeoutMs: 10_000,
+  /** Bound on awaiting CallHandler.onShutdown before the session sends its own shutdown disconnect. */
+  shutdownHandlerTimeoutMs: 3_000,
 } as const;
+
+/**
+ * Output variables of the `disconnect completed` the session sends itself at server shutdown (the handler
+ * has no onShutdown, or did not disconnect in time). `completed`, not `error`, so the Architect flow takes
+ * its success path; ESCALATION_REQUIRED (the bridge's own variable, docs/ARCHITECT.md) routes the caller
+ * to a person, since the conversation was cut short.
+ */
+export const SHUTDOWN_OUTPUT_VARIABLES: Readonly<Record<string, string>> = {
+  END_REASON: 'server_shutdown',
+  ESCALATION_REQUIRED: 'true',
+  ESCALATION_REASON: 'The voice assistant service restarted during the call.',
+};
 
 /** Close code reported to CallHandler.onClose when the session itself closed the socket (timeouts). */
 export const SERVER_CLOSED_SOCKET_CODE = 1000;
@@ -91,6 +105,7 @@ class AudioHookSession implements ProtocolSession {
     idleTimeoutMs: number;
     openTimeoutMs: number;
     disconnectCloseTimeoutMs: number;
+    shutdownHandlerTimeoutMs: number;
   };
   private readonly control: CallControl;
 
@@ -106,6 +121,10 @@ class AudioHookSession implements ProtocolSession {
   private ending = false;
   private done = false;
   private droppedAudioFrames = 0;
+  /** sendAudio calls refused because the socket was over its back-pressure bound. */
+  private refusedAudioSends = 0;
+  private shutdownRequested = false;
+  private shutdownTimer: TimerHandle | undefined;
   /** Genesys 429: outbound audio and events wait until the hold ends. */
   private readonly rateLimit = new OutboundHold<EventEntity[]>();
   private rateLimitTimer: TimerHandle | undefined;
@@ -125,6 +144,7 @@ class AudioHookSession implements ProtocolSession {
       idleTimeoutMs: options.idleTimeoutMs ?? SESSION_DEFAULTS.idleTimeoutMs,
       openTimeoutMs: options.openTimeoutMs ?? SESSION_DEFAULTS.openTimeoutMs,
       disconnectCloseTimeoutMs: options.disconnectCloseTimeoutMs ?? SESSION_DEFAULTS.disconnectCloseTimeoutMs,
+      shutdownHandlerTimeoutMs: options.shutdownHandlerTimeoutMs ?? SESSION_DEFAULTS.shutdownHandlerTimeoutMs,
     };
     this.log = options.logger.child({ sessionId: options.sessionId, correlationId: options.correlationId });
     this.writer = new ServerMessageWriter(options.sessionId, (text) => options.socket.sendText(text));
@@ -168,6 +188,16 @@ class AudioHookSession implements ProtocolSession {
     }
     this.log.info({ code, state: this.current }, 'socket closed without a close message');
     this.guard('socket closed', () => this.endWithoutClose({ kind: 'socket', code }));
+  }
+
+  shutdown(): boolean {
+    if (this.current === 'disconnecting' || this.current === 'closing') return true;
+    if (this.shutdownRequested) return this.current !== 'closed';
+    if (this.current !== 'active' && this.current !== 'paused') return false;
+    this.shutdownRequested = true;
+    this.guard('shutdown', () => this.endForShutdown());
+    // Read through the getter: endForShutdown may have moved the state on.
+    return this.state !== 'closed';
   }
 
   // ---------------------------------------------------------------- inbound text
@@ -407,6 +437,45 @@ class AudioHookSession implements ProtocolSession {
     this.invoke('onAudio', (h) => h.onAudio?.(ulaw, positionMs));
   }
 
+  // ---------------------------------------------------------------- server shutdown
+
+  /** Lets the call end itself (bounded), then makes sure a disconnect went out. */
+  private endForShutdown(): void {
+    const handler = this.handler;
+    if (!handler?.onShutdown) {
+      this.log.info('server shutdown: ending the call');
+      this.sendShutdownDisconnect();
+      return;
+    }
+    this.log.info({ timeoutMs: this.limits.shutdownHandlerTimeoutMs }, 'server shutdown: asking the call to end');
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(handler.onShutdown());
+    } catch (err) {
+      this.log.error({ err }, 'call handler onShutdown threw');
+      this.sendShutdownDisconnect();
+      return;
+    }
+    const finish = () =>
+      this.guard('shutdown', () => {
+        this.clock.clearTimeout(this.shutdownTimer);
+        this.shutdownTimer = undefined;
+        if (this.disconnectSent || !maySend('disconnect', this.current)) return;
+        this.log.warn('call handler did not disconnect at shutdown; sending the shutdown disconnect');
+        this.sendShutdownDisconnect();
+      });
+    this.shutdownTimer = this.clock.setTimeout(finish, this.limits.shutdownHandlerTimeoutMs);
+    pending.then(finish, (err: unknown) => {
+      this.log.error({ err }, 'call handler onShutdown failed');
+      finish();
+    });
+  }
+
+  private sendShutdownDisconnect(): void {
+    if (this.disconnectSent || !maySend('disconnect', this.current)) return;
+    this.sendDisconnect('completed', 'server shutting down', { ...SHUTDOWN_OUTPUT_VARIABLES });
+  }
+
   // ---------------------------------------------------------------- close, disconnect, teardown
 
   private startCloseTransaction(cause: CloseCause & { kind: 'close' }): void {
@@ -519,6 +588,7 @@ class AudioHookSession implements ProtocolSession {
       {
         receivedMs: this.timeline.positionMs,
         droppedAudioFrames: this.droppedAudioFrames,
+        refusedAudioSends: this.refusedAudioSends,
         droppedHeldEvents: this.rateLimit.dropped + unsentEvents,
       },
       'session finished',
@@ -531,7 +601,8 @@ class AudioHookSession implements ProtocolSession {
     this.clock.clearTimeout(this.openTimer);
     this.clock.clearTimeout(this.closeWaitTimer);
     this.clock.clearTimeout(this.rateLimitTimer);
-    this.idleTimer = this.openTimer = this.closeWaitTimer = this.rateLimitTimer = undefined;
+    this.clock.clearTimeout(this.shutdownTimer);
+    this.idleTimer = this.openTimer = this.closeWaitTimer = this.rateLimitTimer = this.shutdownTimer = undefined;
   }
 
   // ---------------------------------------------------------------- watchdogs
@@ -632,6 +703,11 @@ class AudioHookSession implements ProtocolSession {
     const layout = this.layout;
     if (this.socketGone || layout === null || this.pauseRequested || !maySend('audio', this.current)) return false;
     if (this.rateLimit.isHeld(this.clock.now())) return false;
+    // Back-pressure: the peer is not reading; the caller keeps its audio, control messages still flow.
+    if (this.options.socket.acceptsAudio === false) {
+      this.refusedAudioSends++;
+      return false;
+    }
     if (!(ulaw instanceof Uint8Array)) {
       this.log.error('sendAudio needs a Uint8Array of μ-law bytes');
       return false;

@@ -1,10 +1,11 @@
 /**
- * Environment variables of the server process beyond the core ones in src/config/env.ts, as a zod shape
- * to merge into `envSchema`. Until merged, startServer falls back to the same defaults.
+ * Environment variables of the server process beyond the core ones in src/config/env.ts (draining and
+ * capacity), as a zod shape merged into `envSchema`.
  */
 import { z } from 'zod';
 
 export const DEFAULT_DRAIN_TIMEOUT = 110;
+export const DEFAULT_MAX_SESSIONS = 500;
 
 export const shutdownEnvShape = {
   /**
@@ -17,6 +18,16 @@ export const shutdownEnvShape = {
     .min(0, { message: 'must be an integer from 0 to 3600' })
     .max(3600, { message: 'must be an integer from 0 to 3600' })
     .default(DEFAULT_DRAIN_TIMEOUT),
+  /**
+   * Concurrent AudioHook sessions this process accepts; beyond it upgrades get 503 (Genesys retries
+   * elsewhere or later) and /readyz answers 503 so a load balancer stops sending more.
+   */
+  MAX_SESSIONS: z.coerce
+    .number({ message: 'must be an integer from 1 to 100000' })
+    .int({ message: 'must be an integer from 1 to 100000' })
+    .min(1, { message: 'must be an integer from 1 to 100000' })
+    .max(100_000, { message: 'must be an integer from 1 to 100000' })
+    .default(DEFAULT_MAX_SESSIONS),
 };
 
 export type ShutdownEnv = z.infer<z.ZodObject<typeof shutdownEnvShape>>;

@@ -11,24 +11,50 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CallHandlerFactory, ProtocolSession } from '../audiohook/call.js';
+import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
 import { createSession } from '../audiohook/session.js';
 import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
 import { createAuthenticator } from './auth.js';
+import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
+import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import { RejectionScheduler } from './rejection.js';
 import { connectorIdFor, pathOf } from './routes.js';
 import type { AudiohookIds } from './upgrade-headers.js';
-import { protocolSocketFor, routeSocketEvents } from './ws-session.js';
+import { protocolSocketFor, routeSocketEvents, watchOutbound, type OutboundWatch } from './ws-session.js';
 
-/** RI server value; bounds the memory one frame can take (Genesys frames are ≤ 64,000 bytes). */
-export const MAX_WS_PAYLOAD_BYTES = 65_536;
+/**
+ * Largest WebSocket message ws will buffer (it rejects bigger ones with 1009 before they reach us).
+ * Above the protocol's limits on purpose: a text message over 65,535 characters then reaches the session,
+ * which ends the call politely with `disconnect error`; binary over 64 KiB is closed by the adapter
+ * (ws-session.ts). Memory per connection is thus bounded by this (inbound) plus the back-pressure
+ * high-water mark (outbound, backpressure.ts): about 0.5 MiB, times MAX_SESSIONS in the worst case.
+ */
+export const MAX_WS_PAYLOAD_BYTES = 256 * 1024;
 const HEADERS_TIMEOUT_MS = 10_000;
-/** After sockets are terminated at shutdown, how long sessions get to run their close handlers. */
-const SESSION_FINISH_WAIT_MS = 5_000;
+/** Clients are told to retry a refused upgrade (draining, at capacity) after this many seconds. */
+const RETRY_AFTER_SECONDS = '5';
+/** How often every live socket's send queue is judged, so a stalled peer is ended even when nothing is sent. */
+const BACKPRESSURE_SWEEP_MS = 1_000;
+
+export const SHUTDOWN_DEFAULTS = {
+  /**
+   * After the drain time, sessions are asked to end politely (disconnect with outputs). This long is given
+   * to their close transactions: the call's onShutdown (≤ 3 s), Genesys's `close`, onClose (≤ 3 s), `closed`.
+   */
+  politeEndWaitMs: 7_000,
+  /** Then sockets still open get a 1001 close, and this long before they are terminated. */
+  socketCloseWaitMs: 1_000,
+} as const;
+
+/** Session limits the server may set for every session (defaults in SESSION_DEFAULTS, session.ts). */
+export type SessionLimits = Pick<
+  SessionOptions,
+  'closeHandlerTimeoutMs' | 'shutdownHandlerTimeoutMs' | 'idleTimeoutMs' | 'openTimeoutMs' | 'disconnectCloseTimeoutMs'
+>;
 
 export interface AppServerOptions {
   env: Env;
@@ -45,11 +71,19 @@ export interface AppServerOptions {
   metricsToken?: string;
   /** Cap on failed upgrades waiting for their delayed response (default 1000). */
   maxPendingRejections?: number;
+  /** Session timeouts (defaults: SESSION_DEFAULTS). */
+  sessionLimits?: SessionLimits;
+  /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
+  backpressure?: BackpressureLimits;
 }
 
 export interface CloseOptions {
-  /** How long live sessions may continue before their sockets are closed (default 0). */
+  /** How long live sessions may continue before they are asked to end (default 0). */
   graceMs?: number;
+  /** Override SHUTDOWN_DEFAULTS.politeEndWaitMs. */
+  politeEndWaitMs?: number;
+  /** Override SHUTDOWN_DEFAULTS.socketCloseWaitMs. */
+  socketCloseWaitMs?: number;
 }
 
 export interface AppServer {
@@ -58,9 +92,14 @@ export interface AppServer {
   /** Readiness turns 503 and new AudioHook connections are refused; live sessions continue. */
   startDrain(): void;
   readonly draining: boolean;
-  /** Drains, stops listening, lets live sessions run for `graceMs`, then closes what is left. */
+  /**
+   * Drains, stops listening, lets live sessions run for `graceMs`, then ends the rest politely (each
+   * session's shutdown(): disconnect completed with outputs, close transaction), then closes what is left.
+   */
   close(options?: CloseOptions): Promise<void>;
   activeSessions(): number;
+  /** Upgrades beyond this many live sessions (plus handshakes in progress) get 503. */
+  readonly maxSessions: number;
 }
 
 export function createAppServer(options: AppServerOptions): AppServer {
@@ -74,7 +113,11 @@ export function createAppServer(options: AppServerOptions): AppServer {
   });
   const rejections = new RejectionScheduler({ clock, maxPending: options.maxPendingRejections });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES });
-  const sessions = new Map<ProtocolSession, WebSocket>();
+  const sessions = new Map<ProtocolSession, { ws: WebSocket; outbound: OutboundWatch }>();
+  const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
+  /** Authenticated upgrades whose WebSocket handshake has not completed yet: they count against capacity. */
+  let handshakes = 0;
+  const atCapacity = () => sessions.size + handshakes >= maxSessions;
   let draining = false;
 
   const remoteOf = (req: IncomingMessage) => {
@@ -101,7 +144,10 @@ export function createAppServer(options: AppServerOptions): AppServer {
       return;
     }
     if (path === '/healthz') return json(200, { status: 'ok' });
-    if (path === '/readyz') return draining ? json(503, { status: 'draining' }) : json(200, { status: 'ready' });
+    if (path === '/readyz') {
+      if (draining) return json(503, { status: 'draining' });
+      return atCapacity() ? json(503, { status: 'at capacity' }) : json(200, { status: 'ready' });
+    }
     if (metrics !== undefined && path === '/metrics') {
       if (!metricsRequestAllowed(req.headers.authorization, options.metricsToken)) {
         res.writeHead(401, { 'WWW-Authenticate': 'Bearer' }).end();
@@ -134,7 +180,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
       return;
     }
     if (draining) {
-      writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': '5' } });
+      writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      return;
+    }
+    // Before authentication: no HMAC work for a connection we could not serve anyway.
+    if (atCapacity()) {
+      logger.warn({ activeSessions: sessions.size, maxSessions, ...remoteOf(req) }, 'audiohook upgrade refused: at capacity');
+      writeResponseAndClose(socket, { status: 503, reason: 'at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
     const startedAt = clock.now();
@@ -147,7 +199,16 @@ export function createAppServer(options: AppServerOptions): AppServer {
       );
       return;
     }
+    // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
+    handshakes++;
+    let handshaking = true;
+    const handshakeDone = () => {
+      if (handshaking) handshakes--;
+      handshaking = false;
+    };
+    socket.once('close', handshakeDone);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      handshakeDone();
       try {
         startSession(ws, outcome.ids, connectorId, req);
       } catch (err) {
@@ -160,16 +221,18 @@ export function createAppServer(options: AppServerOptions): AppServer {
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {
     const connectionLog = logger.child({ ...ids });
+    const outbound = watchOutbound(ws, new OutboundBackpressure(clock, options.backpressure ?? BACKPRESSURE_DEFAULTS), connectionLog);
     // The session adds sessionId and correlationId to its own child logger; pass it the rest only.
     const session = createSession({
-      socket: protocolSocketFor(ws),
+      ...options.sessionLimits,
+      socket: protocolSocketFor(ws, outbound),
       ...ids,
       connectorId,
       logger: logger.child({ organizationId: ids.organizationId, connectorId }),
       createCall: options.createCall,
       clock,
     });
-    sessions.set(session, ws);
+    sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
@@ -178,6 +241,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
     };
     void session.finished.then(forget, forget);
   }
+
+  // One sweep for all sockets: a peer that stopped reading is ended even while nothing new is sent to it.
+  let sweepTimer: ReturnType<Clock['setTimeout']> | undefined;
+  const sweepBackpressure = () => {
+    for (const { outbound } of sessions.values()) outbound.acceptsAudio();
+    sweepTimer = clock.setTimeout(sweepBackpressure, BACKPRESSURE_SWEEP_MS);
+  };
 
   const startDrain = () => {
     if (!draining) logger.info('draining: readiness is 503 and new AudioHook connections are refused');
@@ -194,8 +264,24 @@ export function createAppServer(options: AppServerOptions): AppServer {
       });
     });
 
+  const endPolitely = async (politeEndWaitMs: number, socketCloseWaitMs: number) => {
+    if (sessions.size === 0) return;
+    logger.info({ sessions: sessions.size }, 'drain time is up: ending live calls with disconnect');
+    for (const [session, { ws }] of sessions) {
+      // Nothing to end politely (not opened yet): the socket is closed right away.
+      if (session.shutdown?.() !== true) ws.close(1001, 'server shutting down');
+    }
+    await waitForSessions(politeEndWaitMs);
+    if (sessions.size === 0) return;
+    logger.warn({ sessions: sessions.size }, 'closing sessions still open at shutdown');
+    for (const { ws } of sessions.values()) ws.close(1001, 'server shutting down');
+    await waitForSessions(socketCloseWaitMs);
+    for (const { ws } of sessions.values()) ws.terminate();
+  };
+
   return {
     server,
+    maxSessions,
     get draining() {
       return draining;
     },
@@ -206,6 +292,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
         server.once('error', reject);
         server.listen(env.PORT, env.HOST, () => {
           server.off('error', reject);
+          clock.clearTimeout(sweepTimer);
+          sweepTimer = clock.setTimeout(sweepBackpressure, BACKPRESSURE_SWEEP_MS);
           const address = server.address() as AddressInfo;
           resolve({ port: address.port, host: address.address });
         });
@@ -216,12 +304,12 @@ export function createAppServer(options: AppServerOptions): AppServer {
       server.closeIdleConnections();
       rejections.cancelAll();
       await waitForSessions(closeOptions.graceMs ?? 0);
-      if (sessions.size > 0) {
-        logger.warn({ sessions: sessions.size }, 'closing sessions still open at shutdown');
-        for (const ws of sessions.values()) ws.close(1001, 'server shutting down');
-        await waitForSessions(SESSION_FINISH_WAIT_MS);
-        for (const ws of sessions.values()) ws.terminate();
-      }
+      await endPolitely(
+        closeOptions.politeEndWaitMs ?? SHUTDOWN_DEFAULTS.politeEndWaitMs,
+        closeOptions.socketCloseWaitMs ?? SHUTDOWN_DEFAULTS.socketCloseWaitMs,
+      );
+      clock.clearTimeout(sweepTimer);
+      sweepTimer = undefined;
       server.closeAllConnections();
       await closed;
       await new Promise<void>((resolve) => wss.close(() => resolve()));

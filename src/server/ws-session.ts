@@ -2,9 +2,54 @@
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import type { ProtocolSession, ProtocolSocket } from '../audiohook/call.js';
+import type { OutboundBackpressure } from './backpressure.js';
+
+/**
+ * Genesys audio frames are at most 64,000 bytes; the WebSocket payload limit is higher so that oversize
+ * text reaches the session (which answers it with `disconnect error`), but binary stays capped here.
+ */
+export const MAX_BINARY_MESSAGE_BYTES = 65_536;
+/** RFC 6455 close code "message too big". */
+const MESSAGE_TOO_BIG = 1009;
+
+/** One socket's outbound back-pressure, as the adapter and the server's periodic sweep use it. */
+export interface OutboundWatch {
+  /** Judges the send queue now; false while audio must be refused (or the connection was just ended). */
+  acceptsAudio(): boolean;
+}
+
+/**
+ * Applies an OutboundBackpressure to a socket: logs once when audio starts and stops being refused, and
+ * terminates the connection when the peer has stalled (the session then hears a dropped socket).
+ */
+export function watchOutbound(ws: WebSocket, tracker: OutboundBackpressure, logger: Logger): OutboundWatch {
+  let refusing = false;
+  let ended = false;
+  return {
+    acceptsAudio: () => {
+      if (ended) return false;
+      const bufferedAmount = ws.bufferedAmount;
+      const verdict = tracker.observe(bufferedAmount);
+      if (verdict === 'stalled') {
+        ended = true;
+        logger.warn({ bufferedAmount, congestedMs: tracker.congestedForMs() }, 'peer stopped reading; ending the connection');
+        ws.terminate();
+        return false;
+      }
+      if (verdict === 'refuse-audio' && !refusing) {
+        refusing = true;
+        logger.warn({ bufferedAmount, episode: tracker.episodes }, 'peer not keeping up; refusing outbound audio');
+      } else if (verdict === 'ok' && refusing) {
+        refusing = false;
+        logger.info({ bufferedAmount }, 'peer caught up; sending audio again');
+      }
+      return verdict === 'ok';
+    },
+  };
+}
 
 /** Presents a `ws` WebSocket as the ProtocolSocket the session writes to. */
-export function protocolSocketFor(ws: WebSocket): ProtocolSocket {
+export function protocolSocketFor(ws: WebSocket, outbound?: OutboundWatch): ProtocolSocket {
   return {
     sendText: (text) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(text);
@@ -19,6 +64,9 @@ export function protocolSocketFor(ws: WebSocket): ProtocolSocket {
     },
     get bufferedAmount() {
       return ws.bufferedAmount;
+    },
+    get acceptsAudio() {
+      return outbound === undefined || outbound.acceptsAudio();
     },
   };
 }
@@ -44,6 +92,11 @@ export function routeSocketEvents(ws: WebSocket, session: ProtocolSession, logge
   };
   ws.on('message', (data, isBinary) => {
     const buffer = asBuffer(data);
+    if (isBinary && buffer.length > MAX_BINARY_MESSAGE_BYTES) {
+      logger.warn({ bytes: buffer.length, limit: MAX_BINARY_MESSAGE_BYTES }, 'binary message too big; closing the connection');
+      ws.close(MESSAGE_TOO_BIG, 'binary message too big');
+      return;
+    }
     if (isBinary) guarded('binary', () => session.handleBinary(buffer));
     else guarded('text', () => session.handleText(buffer.toString('utf8')));
   });
