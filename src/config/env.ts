@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { bridgeEnvShape } from '../bridge/env.js';
+import { spoolEnvShape } from '../bridge/spool.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { shutdownEnvShape } from '../server/env-shape.js';
 import { metricsEnvShape } from '../server/metrics.js';
@@ -52,7 +53,7 @@ export const serverEnvShape = {
 };
 
 /** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape });
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
