@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -55,7 +56,10 @@ async function freePort(): Promise<number> {
  */
 export type CaMode = 'file' | 'node-extra';
 
-export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode }): Promise<BridgeProcess> {
+/** Outside the repository: profiles are large and per machine. */
+export const PROFILE_DIR = resolve(tmpdir(), 'audiohook-bench-profiles');
+
+export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode; profile?: boolean }): Promise<BridgeProcess> {
   const port = await freePort();
   const useCli = existsSync(CLI_ENTRY);
   const entry = useCli ? CLI_ENTRY : FALLBACK_ENTRY;
@@ -73,7 +77,8 @@ export async function startBridgeProcess(options: { emulatorBaseURL: string; caF
     ...(options.caMode === 'node-extra' ? { NODE_EXTRA_CA_CERTS: options.caFile } : { REALTIME_CA_FILE: options.caFile }),
     SHUTDOWN_GRACE_SECONDS: '0',
   };
-  const child: ChildProcess = spawn(process.execPath, useCli ? [entry, 'serve'] : [entry], {
+  const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

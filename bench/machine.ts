@@ -1,5 +1,5 @@
 /** The machine a run was measured on, printed and stored with every result. */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -8,6 +8,8 @@ export interface MachineInfo {
   kernel: string;
   memoryGiB: number;
   openFilesLimit: number | null;
+  /** Other work on the machine when the run started (1-minute load average). */
+  loadAverage1mAtStart: number;
 }
 
 export function machineInfo(openFilesLimit: number | null): MachineInfo {
@@ -19,5 +21,6 @@ export function machineInfo(openFilesLimit: number | null): MachineInfo {
     kernel: release(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     openFilesLimit,
+    loadAverage1mAtStart: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

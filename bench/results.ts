@@ -22,6 +22,12 @@ export interface StepResult {
   bridgeCpuMaxPercent: number;
   bridgeRssMiB: number;
   harnessLoopDelayP99Ms: number | null;
+  /** CPU of the harness process (simulated calls + emulator) in the window, 100% = one core. */
+  harnessCpuPercent: number;
+  /** 1-minute load average at the end of the window: foreign load on a shared machine shows here. */
+  loadAverage1m: number;
+  /** 2 when the first attempt missed the criteria and the step was repeated. */
+  attempts: number;
   /** hop p99 < 20 ms (both directions) and no late frames (either direction) and every call opened. */
   passed: boolean;
 }

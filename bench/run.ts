@@ -9,9 +9,11 @@
  *
  * Flags: --quick (smoke run, < 2 min), --no-build (use dist/ as is), --max-calls N (cap the sweep),
  *        --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
- *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list).
+ *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list), --profile (the
+ *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits).
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { startEmulator, type CallScript, type Emulator } from '../src/emulator/index.js';
 import { createLogger } from '../src/log/logger.js';
@@ -70,7 +72,7 @@ function parseArgs(argv: string[]) {
   const maxCalls = value('--max-calls');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
+  return { profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
   const fdLimit = openFilesLimit();
   const machine = machineInfo(fdLimit);
   log(`audiohook-realtime benchmark (${plan.mode}) ${date}`);
-  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, open files ${fdLimit ?? 'unlimited'}`);
+  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, open files ${fdLimit ?? 'unlimited'}, load average ${machine.loadAverage1mAtStart}`);
 
   if (args.build) {
     log('building dist/ (tsc -p tsconfig.build.json)…');
@@ -111,11 +113,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode });
+    bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
     world = new LoadWorld(bridge.url);
     log(`bridge: pid ${bridge.pid}, node ${bridge.entry}, LOG_LEVEL=warn, CA via ${args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS'}, ${bridge.url}; emulator ${emulator.baseURL} (instant)`);
     await sleep(1000);
-    const baseline = readProcSample(bridge.pid);
 
     // 1. open → opened
     log(`open → opened: ${plan.sequentialOpens} one at a time…`);
@@ -162,7 +163,13 @@ async function main(): Promise<void> {
     };
     log(`  reaction ${JSON.stringify(bargeIn.reactionMs)}, stale bytes ${bargeIn.staleBytesTotal} over ${bargeIn.interruptions} interruptions`);
 
-    // 5 + 6. capacity sweep and memory slope
+    // 5 + 6. capacity sweep and memory slope, on a fresh bridge process: RSS is a high-water mark (freed
+    // heap is rarely returned), so the burst of opens above would otherwise hide the first steps' growth.
+    await bridge.stop();
+    bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
+    world = new LoadWorld(bridge.url);
+    await sleep(1000);
+    const baseline = readProcSample(bridge.pid);
     const fdCap = fdLimit === null ? Infinity : Math.floor((fdLimit - FD_SLACK) / FDS_PER_CALL);
     const cap = Math.min(fdCap, args.maxCalls ?? Infinity, MAX_CALLS - 1);
     const steps: StepResult[] = [];
@@ -173,10 +180,25 @@ async function main(): Promise<void> {
         stoppedBecause = calls > fdCap ? `${calls} calls would need more than the open-files limit (${fdLimit}) allows` : `${calls} calls exceed --max-calls`;
         break;
       }
+      const last = steps.at(-1);
+      if (last) {
+        // Bound memory: don't start a step whose projected bridge RSS would take half of the machine's memory.
+        const perCallBytes = Math.max(0, (last.bridgeRssMiB * 2 ** 20 - baseline.rssBytes) / last.calls);
+        const projected = last.bridgeRssMiB * 2 ** 20 + perCallBytes * (calls - last.calls);
+        if (projected > totalmem() / 2) {
+          stoppedBecause = `${calls} calls would need ~${mib(projected)} MiB of bridge RSS (over half of this machine's memory)`;
+          break;
+        }
+      }
       log(`capacity step: ${calls} calls…`);
-      const step = withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs));
+      let step = withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs));
+      if (!step.passed) {
+        // Shared 2-core machines have bursts of foreign load; a step counts as failed only if it fails twice.
+        log(`  missed (in p99 ${step.inboundHopMs?.p99}, out p99 ${step.outboundHopMs?.p99}, late ${step.lateCallerFrames}/${step.lateBotFrames}, load ${step.loadAverage1m}); repeating once`);
+        step = { ...withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs)), attempts: 2 };
+      }
       steps.push(step);
-      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames} cpu ${step.bridgeCpuAvgPercent}% rss ${step.bridgeRssMiB} MiB loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
+      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
       if (!step.passed) {
         stoppedBecause = `the ${calls}-call step missed the criteria`;
         break;
@@ -255,11 +277,15 @@ async function runStep<E = never>(
   await sleep(2000);
   const recorder = world.recorder;
   const sampler = new ProcSampler(bridge.pid, 1000).start();
+  const harnessCpuStart = process.cpuUsage();
+  const harnessWallStart = performance.now();
   world.startLoopMonitor();
   recorder.active = true;
   await sleep(windowMs);
   recorder.active = false;
   const proc = sampler.stop();
+  const harnessCpu = process.cpuUsage(harnessCpuStart);
+  const harnessCpuPercent = ((harnessCpu.user + harnessCpu.system) / 1000 / (performance.now() - harnessWallStart)) * 100;
   const loopDelay = world.stopLoopMonitor();
   await sleep(1000); // frames in flight at the end of the window still arrive
   const lostFrames = world.lostFrames();
@@ -283,6 +309,9 @@ async function runStep<E = never>(
     bridgeCpuMaxPercent: Math.round(proc.cpuMaxPercent),
     bridgeRssMiB: mib(proc.rssEndBytes),
     harnessLoopDelayP99Ms: loopDelay,
+    harnessCpuPercent: Math.round(harnessCpuPercent),
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    attempts: 1,
   };
   if (errors.length > 0) log(`  ${errors.length} call(s) failed to open: ${errors[0]?.message}`);
   return { ...step, passed: stepPassed(step), ...(extract ? { extra } : {}) };

@@ -69,7 +69,7 @@ describe('capacity criterion', () => {
     inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
     outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
     callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lostFrames: 0,
-    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, harnessLoopDelayP99Ms: 5,
+    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, harnessLoopDelayP99Ms: 5, harnessCpuPercent: 50, loadAverage1m: 1, attempts: 1,
   };
   it('passes below 20 ms p99 with no late frames and fails otherwise', () => {
     expect(stepPassed(base)).toBe(true);
