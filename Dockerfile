@@ -21,7 +21,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The image's unprivileged user; the app only needs to read /app (it logs to stdout, keeps no files).
+# The one writable place: the optional durable summary spool (SUMMARY_SPOOL_DIR); mount a volume
+# here to keep undelivered summaries across container replacement. Everything else is read-only.
+RUN mkdir -p /var/lib/audiohook-realtime/spool && chown -R node:node /var/lib/audiohook-realtime
+# The image's unprivileged user; the app only reads /app (it logs to stdout).
 USER node
 EXPOSE 8080
 # slim has no curl: probe with node itself. PORT is read at probe time (App Platform may set it).
