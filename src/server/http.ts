@@ -93,8 +93,9 @@ export interface AppServer {
   startDrain(): void;
   readonly draining: boolean;
   /**
-   * Drains, stops listening, lets live sessions run for `graceMs`, then ends the rest politely (each
-   * session's shutdown(): disconnect completed with outputs, close transaction), then closes what is left.
+   * Drains (still listening: readiness and upgrades answer 503), lets live sessions run for `graceMs`,
+   * ends the rest politely (each session's shutdown(): disconnect completed with outputs, close
+   * transaction), closes what is left, then stops listening.
    */
   close(options?: CloseOptions): Promise<void>;
   activeSessions(): number;
@@ -300,9 +301,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
       }),
     close: async (closeOptions = {}) => {
       startDrain();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       rejections.cancelAll();
+      // Still listening while calls drain: /readyz and new upgrades must answer 503, not connection refused.
       await waitForSessions(closeOptions.graceMs ?? 0);
       await endPolitely(
         closeOptions.politeEndWaitMs ?? SHUTDOWN_DEFAULTS.politeEndWaitMs,
@@ -310,6 +310,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       );
       clock.clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
       await new Promise<void>((resolve) => wss.close(() => resolve()));
