@@ -11,13 +11,31 @@
  *   (never from inside a model-event callback the summary depends on), then `disconnect` with outputs;
  * - caller hang-up: onClose returns at once; summary + webhook continue in the background;
  * - every ending posts a call record to the webhook sink.
+ *
+ * Model resilience (issue 5):
+ * - a refused or failed handshake (408/429/5xx, timeout, transport) is retried with exponential backoff and
+ *   full jitter within MODEL_RETRY_BUDGET_MS while the call is held; then `disconnect` error with the cause;
+ * - a mid-call drop (1001/1005/1006/1011/1012/1013) opens a new session at once, re-sends the session
+ *   configuration and the conversation so far (src/realtime/replay.ts), and flushes the caller audio held
+ *   meanwhile (bounded); reconnects are capped per call (MODEL_MAX_RECONNECTS);
+ * - the session is renewed before the 60-minute cap at a quiet moment (src/realtime/renewal.ts);
+ * - a failed (rate-limited) response is retried once after the wait the server names (bounded);
+ * - once the caller has talked with the bot, losing the model for good ends the call `completed` with
+ *   ESCALATION_REQUIRED=true / ESCALATION_REASON=model_unavailable and the summary so far: outputs only
+ *   travel with `completed`, and the flow's escalation branch already transfers to a human with context.
+ *   Before any session was ready there is no context to keep: `disconnect` error (the failure path).
  */
 import type { Logger } from 'pino';
 import type { RealtimeServerEvent, ResponseCreateEvent } from 'openai/resources/realtime/realtime';
 import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/call.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import { planBargeInTruncation } from '../audio/truncation.js';
+import { isFinalErrorCode, isRetryableCloseCode, isRetryableConnectFailure, parseRetryAfterMs, RetryBudget, type BackoffPolicy } from '../realtime/backoff.js';
 import { connectRealtime, ModelConnectionError, type ConnectSettings, type ModelConnection } from '../realtime/connection.js';
+import type { RealtimeEnv } from '../realtime/env.js';
+import { renewalDecision } from '../realtime/renewal.js';
+import { buildReplayItems, callerAwaitsReply } from '../realtime/replay.js';
+import { errorCodeLabel, type Metrics } from '../server/metrics.js';
 import {
   buildSessionUpdate,
   checkSessionUpdated,
@@ -25,7 +43,7 @@ import {
   serverInterruptsResponses,
   TRANSFER_TOOL,
 } from '../realtime/session-config.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { DtmfCollector, dtmfItemEvent } from './dtmf.js';
 import type { BridgeEnv } from './env.js';
 import { buildOutputVariables } from './outputs.js';
@@ -47,22 +65,31 @@ import type { CallEndReason, CallRecord, CallRecordSink, DeliveryResult } from '
 const MAX_PENDING_AUDIO_BYTES = 10 * 8000;
 /** Bound on waiting for a cancelled response to finish before asking for the summary. */
 const CANCEL_SETTLE_MS = 2000;
-/** Error codes after which the model session is unusable. */
-const FATAL_MODEL_ERRORS = new Set([
-  'session_expired',
-  'invalid_api_key',
-  'model_not_found',
-  'insufficient_quota',
-  'account_deactivated',
-  'beta_api_shape_disabled',
-]);
+/** How often a due session renewal looks again for a quiet moment. */
+const RENEWAL_POLL_MS = 250;
+/** Wait before retrying a failed response whose message names no wait. */
+const FAILED_RESPONSE_RETRY_MS = 1000;
+/** First handshake of a call: the caller is waiting in silence, so a few quick tries. */
+const HANDSHAKE_BACKOFF: Omit<BackoffPolicy, 'budgetMs'> = { initialDelayMs: 250, maxDelayMs: 2000, maxAttempts: 5 };
+/** Mid-call: the first attempt goes out at once; retries stay short so the gap stays near 2 s. */
+const RECONNECT_BACKOFF: Omit<BackoffPolicy, 'budgetMs'> = { initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 4 };
 /** Errors that are expected races, not failures (OPENAI_REALTIME.md §9). */
 const BENIGN_MODEL_ERRORS = new Set(['response_cancel_not_active', 'conversation_already_has_active_response']);
 
 const FAREWELL_PURPOSE = 'farewell';
 
+/** The model-resilience settings (src/realtime/env.ts) the bridge reads. */
+export type ResilienceEnv = Pick<
+  RealtimeEnv,
+  | 'MODEL_RETRY_BUDGET_MS'
+  | 'MODEL_MAX_RECONNECTS'
+  | 'MODEL_SESSION_RENEW_AFTER_MS'
+  | 'MODEL_RESPONSE_TIMEOUT_MS'
+  | 'MODEL_RATE_LIMIT_MAX_WAIT_MS'
+>;
+
 export interface BridgeDeps {
-  env: CallDefaults & BridgeEnv;
+  env: CallDefaults & ResilienceEnv & BridgeEnv;
   /** From connectSettingsFromEnv at start-up; an Error (no model configured) ends every call with it. */
   connect: Omit<ConnectSettings, 'model'> | Error;
   connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
@@ -73,7 +100,16 @@ export interface BridgeDeps {
   wallClock?: () => Date;
   /** Observes each finished call (after the webhook attempt): metrics, tests. */
   onCallFinished?: (record: CallRecord, delivery: DeliveryResult | undefined) => void;
+  /** Per-call counters and latencies (barge-ins, model connect time, reconnects, errors…). */
+  metrics?: Metrics;
+  /** [0, 1) for backoff jitter; Math.random by default. */
+  random?: () => number;
 }
+
+/** Why a model session is being opened: the call's first, after a drop, or a renewal before the cap. */
+type SessionPurpose = 'initial' | 'reconnect' | 'renewal';
+
+type AttemptOutcome = { ok: true } | { ok: false; retryable: boolean; message: string };
 
 export interface BridgeFactory extends CallHandlerFactory {
   /** Resolves when every call's background work (summary, webhook) is done: graceful shutdown. */
@@ -98,6 +134,8 @@ export function createBridgeFactory(deps: BridgeDeps): BridgeFactory {
 interface Ending {
   kind: 'bot_ended' | 'escalated';
   reason: string;
+  /** Sent as `disconnect.info` and kept in the record (e.g. max_call_duration). */
+  detail?: string;
 }
 
 interface Deferred<T> {
@@ -115,6 +153,7 @@ class CallBridge {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly wallClock: () => Date;
+  private readonly metrics: Metrics | undefined;
   private readonly startedAt: Date;
   private readonly startedMs: number;
   private readonly pacer: OutboundPacer;
@@ -123,11 +162,30 @@ class CallBridge {
   private usage: UsageTotals = emptyUsage();
 
   private config: CallConfig | undefined;
+  private connectSettings: ConnectSettings | undefined;
+  /** The current model session's connection; events of any other (replaced) connection are ignored. */
   private conn: ModelConnection | undefined;
+  /** The current connection's socket is open (its handshake succeeded). */
   private socketOpen = false;
+  /** The current session confirmed μ-law both ways. */
   private modelReady = false;
-  private modelClosed = false;
-  private connectTimer: ReturnType<Clock['setTimeout']> | undefined;
+  /** Some session of this call was ready: the caller has been in conversation with the bot. */
+  private everReady = false;
+  private sessionReadyAt = 0;
+  /** A connection attempt in progress, settled by session.updated, a failure, a timeout or the call's end. */
+  private attempt: { purpose: SessionPurpose; settle: (outcome: AttemptOutcome) => void } | undefined;
+  /** Set while a session is being replaced (drop or renewal). */
+  private replacing: SessionPurpose | undefined;
+  private reconnects = 0;
+  private readonly timers = new Set<TimerHandle>();
+  private wakeSleeper: (() => void) | undefined;
+  private renewalTimer: TimerHandle | undefined;
+  private responseTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private failedResponseRetried = false;
+  private callerSpeaking = false;
+  /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
+  private speechStoppedAt: number | undefined;
   private pendingAudio: Uint8Array[] = [];
   private pendingAudioBytes = 0;
 
@@ -158,12 +216,13 @@ class CallBridge {
     this.log = context.logger.child({ component: 'bridge' });
     this.clock = deps.clock ?? systemClock;
     this.wallClock = deps.wallClock ?? (() => new Date());
+    this.metrics = deps.metrics;
     this.startedAt = this.wallClock();
     this.startedMs = this.clock.now();
     const createPacer = deps.createPacer ?? ((o: OutboundPacerOptions) => new OutboundPacer(o));
     this.pacer = createPacer({
       clock: this.clock,
-      send: (frame) => this.control.sendAudio(frame),
+      send: (frame) => this.sendBotAudio(frame),
       onOverflow: (info) => this.log.warn(info, 'outbound audio queue full; oldest audio dropped'),
     });
     this.dtmf = new DtmfCollector({
@@ -192,9 +251,7 @@ class CallBridge {
       onPlaybackStarted: guard('onPlaybackStarted', () => this.pacer.playbackStarted()),
       onPlaybackCompleted: guard('onPlaybackCompleted', () => this.pacer.playbackCompleted()),
       onClientError: guard('onClientError', (error: ClientErrorInfo) => this.onClientError(error)),
-      onUpdate: guard('onUpdate', (params: { language?: string }) =>
-        this.log.info({ language: params.language }, 'language update ignored (instructions are fixed per call)'),
-      ),
+      onUpdate: guard('onUpdate', (params: { language?: string }) => this.onLanguageUpdate(params.language)),
       onClose: (cause: CloseCause) => {
         try {
           this.onCallClosed(cause);
@@ -205,7 +262,7 @@ class CallBridge {
     };
   }
 
-  // ---------------------------------------------------------------- start-up
+  // ---------------------------------------------------------------- start-up and model sessions
 
   private start(): void {
     try {
@@ -223,73 +280,218 @@ class CallBridge {
       return;
     }
     const { settings } = this.config;
+    this.connectSettings = { ...this.deps.connect, model: settings.model };
     this.log.info(
       { model: settings.model, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
       'call bridge started',
     );
-    void this.connectModel({ ...this.deps.connect, model: settings.model });
+    const maxSeconds = this.deps.env.MAX_CALL_DURATION;
+    if (maxSeconds !== undefined) this.after(maxSeconds * 1000, () => this.onMaxCallDuration());
+    void this.openSession('initial');
   }
 
-  private async connectModel(settings: ConnectSettings): Promise<void> {
-    const connectedAt = this.clock.now();
-    this.connectTimer = this.clock.setTimeout(
-      () => this.failCall(`model not ready within ${settings.connectTimeoutMs} ms`),
-      settings.connectTimeoutMs,
-    );
-    let conn: ModelConnection;
-    try {
-      conn = await (this.deps.connectModel ?? connectRealtime)(settings, this.log);
-    } catch (err) {
-      this.failCall(`model connection failed: ${(err as Error).message}`);
-      return;
+  /** Opens a model session, retrying transient failures within the budget; gives up via modelUnavailable. */
+  private async openSession(purpose: SessionPurpose): Promise<void> {
+    const policy = purpose === 'initial' ? HANDSHAKE_BACKOFF : RECONNECT_BACKOFF;
+    const budget = new RetryBudget({ ...policy, budgetMs: this.deps.env.MODEL_RETRY_BUDGET_MS }, this.clock, this.deps.random);
+    for (;;) {
+      if (this.finalizing) return;
+      budget.attemptStarted();
+      const outcome = await this.attemptSession(purpose);
+      if (this.finalizing || outcome.ok) return;
+      const delayMs = outcome.retryable ? budget.nextDelayMs() : undefined;
+      if (delayMs === undefined) {
+        const attempts = budget.attemptsMade;
+        this.modelUnavailable(attempts > 1 ? `${outcome.message} (after ${attempts} attempts)` : outcome.message);
+        return;
+      }
+      this.log.warn({ purpose, attempt: budget.attemptsMade, delayMs, cause: outcome.message }, 'model connection failed; retrying');
+      await this.sleep(delayMs);
     }
-    this.conn = conn;
+  }
+
+  /** One connection attempt: socket, session.update, verified session.updated — within the connect timeout. */
+  private attemptSession(purpose: SessionPurpose): Promise<AttemptOutcome> {
+    const settings = this.connectSettings!;
+    return new Promise<AttemptOutcome>((resolve) => {
+      const startedAt = this.clock.now();
+      let conn: ModelConnection | undefined;
+      let settled = false;
+      const timer = this.after(settings.connectTimeoutMs, () =>
+        settle({ ok: false, retryable: true, message: `model not ready within ${settings.connectTimeoutMs} ms` }),
+      );
+      const settle = (outcome: AttemptOutcome) => {
+        if (settled) return;
+        settled = true;
+        this.cancel(timer);
+        this.attempt = undefined;
+        if (outcome.ok) {
+          this.metrics?.modelConnectSeconds.observe((this.clock.now() - startedAt) / 1000);
+        } else if (conn) {
+          if (this.conn === conn) this.detachConnection();
+          conn.close();
+        }
+        resolve(outcome);
+      };
+      this.attempt = { purpose, settle };
+      this.socketOpen = false;
+      void (async () => {
+        try {
+          conn = await (this.deps.connectModel ?? connectRealtime)(settings, this.log);
+        } catch (err) {
+          const retryable = err instanceof ModelConnectionError && isRetryableConnectFailure(err.handshake);
+          settle({ ok: false, retryable, message: `model connection failed: ${(err as Error).message}` });
+          return;
+        }
+        if (settled) {
+          conn.close();
+          return;
+        }
+        this.conn = conn;
+        this.listen(conn);
+        try {
+          await conn.ready;
+        } catch (err) {
+          const e = err as ModelConnectionError;
+          settle({ ok: false, retryable: isRetryableConnectFailure(e.handshake), message: e.message });
+          return;
+        }
+        if (settled) return;
+        this.socketOpen = true;
+        this.log.debug({ purpose, ms: Math.round(this.clock.now() - startedAt) }, 'model socket open');
+        conn.send(buildSessionUpdate(this.config!.settings));
+      })();
+    });
+  }
+
+  private listen(conn: ModelConnection): void {
     conn.onEvent((event) => {
+      if (conn !== this.conn) return;
       try {
         this.onModelEvent(event);
       } catch (err) {
         this.log.error({ err, type: event.type }, 'model event handling failed');
       }
     });
-    conn.onError((error) => this.onModelError(error));
-    conn.onClose((code) => {
-      this.modelClosed = true;
-      this.summaryWaiter?.done.resolve(undefined);
-      this.idle?.resolve();
-      this.farewellDone?.resolve();
-      // Before the socket opened, `ready` rejects with the better reason (e.g. the HTTP status).
-      if (!this.finalizing && this.socketOpen) this.failCall(`model connection closed (code ${code})`);
+    conn.onError((error) => {
+      if (conn === this.conn) this.onModelError(error);
     });
-    if (this.finalizing) {
-      conn.close();
-      return;
-    }
-    try {
-      await conn.ready;
-    } catch (err) {
-      this.failCall(err instanceof ModelConnectionError ? err.message : `model connection failed: ${(err as Error).message}`);
+    conn.onClose((code) => {
+      if (conn === this.conn) this.onModelClosed(code);
+    });
+  }
+
+  /** Forgets the current connection (it is closed or being replaced) and what depended on it. */
+  private detachConnection(): void {
+    this.conn = undefined;
+    this.socketOpen = false;
+    this.modelReady = false;
+    this.cancel(this.renewalTimer);
+    this.cancel(this.responseTimer);
+    this.cancel(this.retryTimer);
+    this.summaryWaiter?.done.resolve(undefined);
+    this.idle?.resolve();
+  }
+
+  private onModelClosed(code: number): void {
+    const socketWasOpen = this.socketOpen;
+    this.detachConnection();
+    if (this.attempt) {
+      // Before the socket opened, `ready` rejects with the better reason (e.g. the HTTP status).
+      if (socketWasOpen) {
+        this.attempt.settle({ ok: false, retryable: isRetryableCloseCode(code), message: `model connection closed (code ${code})` });
+      }
       return;
     }
     if (this.finalizing) return;
-    this.socketOpen = true;
-    this.log.debug({ ms: Math.round(this.clock.now() - connectedAt) }, 'model socket open');
-    conn.send(buildSessionUpdate(this.config!.settings));
+    this.metrics?.modelErrors.inc(`close_${code}`);
+    if (this.ending) {
+      // The bot is already ending the call: finish it with the transcript summary, no new session.
+      this.farewellDone?.resolve();
+      return;
+    }
+    const cause = `model connection closed (code ${code})`;
+    if (isRetryableCloseCode(code)) this.replaceSession('reconnect', cause);
+    else this.modelUnavailable(cause);
+  }
+
+  /**
+   * Replaces the model session: after a drop (counted against MODEL_MAX_RECONNECTS) or as a renewal before
+   * the 60-minute cap. Meanwhile the call is held: caller audio is buffered, no bot audio is sent.
+   */
+  private replaceSession(purpose: 'reconnect' | 'renewal', cause: string): void {
+    if (this.finalizing || this.replacing) return;
+    if (purpose === 'reconnect') {
+      if (this.reconnects >= this.deps.env.MODEL_MAX_RECONNECTS) {
+        this.modelUnavailable(`${cause}; no reconnects left (${this.reconnects} used)`);
+        return;
+      }
+      this.reconnects += 1;
+    }
+    this.log.warn({ purpose, cause, reconnects: this.reconnects }, 'replacing the model session');
+    this.replacing = purpose;
+    const old = this.conn;
+    this.detachConnection();
+    old?.close();
+    // The old session's responses can no longer finish: their unsent audio must not play into the gap.
+    this.pacer.dropAll();
+    for (const item of this.pacer.playingItems()) this.transcript.markTruncated(item.itemId);
+    this.activeResponses.clear();
+    this.queuedResponseCreates.length = 0;
+    this.sentResponseCreates.clear();
+    this.callerSpeaking = false;
+    void this.openSession(purpose);
   }
 
   private onSessionUpdated(event: RealtimeServerEvent): void {
-    if (this.modelReady) return;
+    const attempt = this.attempt;
+    if (this.modelReady || !attempt) return;
     const problem = checkSessionUpdated(event);
     if (problem) {
-      this.failCall(problem.message);
+      attempt.settle({ ok: false, retryable: false, message: problem.message });
       return;
     }
-    this.clock.clearTimeout(this.connectTimer);
     this.modelReady = true;
-    this.log.info({ bufferedMs: this.pendingAudioBytes / 8 }, 'model session ready');
+    this.sessionReadyAt = this.clock.now();
+    attempt.settle({ ok: true });
+    const conn = this.conn!;
+    if (attempt.purpose === 'initial') {
+      this.log.info({ bufferedMs: this.pendingAudioBytes / 8 }, 'model session ready');
+      this.flushPendingAudio();
+      this.greet();
+    } else {
+      // A new session knows nothing: give it the conversation so far, then the caller audio held meanwhile.
+      const turns = this.transcript.turns();
+      for (const item of buildReplayItems(turns)) conn.send(item);
+      this.replacing = undefined;
+      this.metrics?.modelReconnects.inc();
+      this.log.info({ purpose: attempt.purpose, turns: turns.length, bufferedMs: this.pendingAudioBytes / 8 }, 'model session replaced');
+      if (callerAwaitsReply(turns)) this.requestResponse({ type: 'response.create' });
+      this.flushPendingAudio();
+    }
+    this.everReady = true;
+    this.renewalTimer = this.after(this.deps.env.MODEL_SESSION_RENEW_AFTER_MS, () => this.checkRenewal());
+  }
+
+  private flushPendingAudio(): void {
     for (const chunk of this.pendingAudio) this.appendAudio(chunk);
     this.pendingAudio = [];
     this.pendingAudioBytes = 0;
-    this.greet();
+  }
+
+  /** Renews the session once it is old enough, at a moment when nobody is speaking. */
+  private checkRenewal(): void {
+    this.renewalTimer = undefined;
+    if (this.finalizing || this.ending || !this.modelReady) return;
+    const decision = renewalDecision({
+      sessionAgeMs: this.clock.now() - this.sessionReadyAt,
+      renewAfterMs: this.deps.env.MODEL_SESSION_RENEW_AFTER_MS,
+      botAudioOutstanding: this.pacer.isPlaying(),
+      responseActive: this.activeResponses.size > 0 || this.queuedResponseCreates.length > 0 || this.summaryWaiter !== undefined,
+      callerSpeaking: this.callerSpeaking,
+    });
+    if (decision === 'renew_now') this.replaceSession('renewal', 'session age limit approaching');
+    else this.renewalTimer = this.after(RENEWAL_POLL_MS, () => this.checkRenewal());
   }
 
   private greet(): void {
@@ -304,6 +506,22 @@ class CallBridge {
       item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] },
     });
     this.requestResponse({ type: 'response.create' });
+  }
+
+  /** AudioHook `update` with a new language: re-send the session with that language's instructions. */
+  private onLanguageUpdate(language: string | undefined): void {
+    if (!language || !this.config || this.finalizing) return;
+    let next: CallConfig;
+    try {
+      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'language update not applied');
+      return;
+    }
+    this.config = next;
+    this.log.info({ language }, 'language updated');
+    // A session being (re)opened picks the new settings up from this.config.
+    if (this.modelReady) this.conn?.send(buildSessionUpdate(next.settings));
   }
 
   // ---------------------------------------------------------------- caller → model
@@ -339,7 +557,17 @@ class CallBridge {
 
   private onClientError(error: ClientErrorInfo): void {
     this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error');
+    if (error.code === 429) this.metrics?.genesysRateLimited.inc();
     if (error.retryAfterMs !== undefined) this.pacer.holdFor(error.retryAfterMs);
+  }
+
+  private sendBotAudio(frame: Uint8Array): boolean {
+    const sent = this.control.sendAudio(frame);
+    if (sent && this.speechStoppedAt !== undefined) {
+      this.metrics?.firstBotAudioSeconds.observe((this.clock.now() - this.speechStoppedAt) / 1000);
+      this.speechStoppedAt = undefined;
+    }
+    return sent;
   }
 
   // ---------------------------------------------------------------- model → caller
@@ -355,6 +583,7 @@ class CallBridge {
           if (response.id && this.summaryWaiter) this.summaryWaiter.responseId = response.id;
           return;
         }
+        this.cancel(this.responseTimer);
         this.activeResponses.add(response.id);
         if ((response.metadata as Record<string, unknown> | null | undefined)?.['purpose'] === FAREWELL_PURPOSE) {
           this.farewellResponseId = response.id;
@@ -378,11 +607,19 @@ class CallBridge {
       }
       case 'input_audio_buffer.committed':
         this.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller');
+        this.callerSpeaking = false;
+        this.armResponseTimer();
+        return;
+      case 'input_audio_buffer.speech_stopped':
+        this.callerSpeaking = false;
+        this.speechStoppedAt = this.clock.now();
         return;
       case 'conversation.item.input_audio_transcription.completed':
         this.transcript.callerText(event.item_id, event.transcript);
         return;
       case 'input_audio_buffer.speech_started':
+        this.callerSpeaking = true;
+        this.speechStoppedAt = undefined;
         this.onSpeechStarted();
         return;
       case 'response.function_call_arguments.done':
@@ -432,6 +669,7 @@ class CallBridge {
     if (!serverInterruptsResponses(this.config!.settings)) {
       for (const id of streaming) this.conn?.send({ type: 'response.cancel', response_id: id });
     }
+    this.metrics?.bargeIns.inc();
     this.log.info({ droppedBytes, truncated: targets.length }, 'barge-in');
   }
 
@@ -461,19 +699,51 @@ class CallBridge {
       type: 'conversation.item.create',
       item: { type: 'function_call_output', call_id: callId, output: JSON.stringify({ ok: true }) },
     });
+    this.sayFarewell(
+      kind === 'escalated'
+        ? 'In one short sentence, tell the caller you are transferring them to a colleague now.'
+        : 'In one short sentence, say goodbye to the caller.',
+    );
+  }
+
+  /** Asks for the farewell, then ends the call once it has played (or at once if the model is unusable). */
+  private sayFarewell(instructions: string): void {
     this.farewellDone = deferred<void>();
-    this.requestResponse({
-      type: 'response.create',
-      response: {
-        metadata: { purpose: FAREWELL_PURPOSE },
-        instructions:
-          kind === 'escalated'
-            ? 'In one short sentence, tell the caller you are transferring them to a colleague now.'
-            : 'In one short sentence, say goodbye to the caller.',
-        tool_choice: 'none',
-      },
-    });
+    if (this.modelReady) {
+      this.requestResponse({
+        type: 'response.create',
+        response: { metadata: { purpose: FAREWELL_PURPOSE }, instructions, tool_choice: 'none' },
+      });
+    } else {
+      this.farewellDone.resolve();
+    }
     this.background(this.finishBotEnded());
+  }
+
+  /** MAX_CALL_DURATION reached: a polite goodbye, then `completed` with outputs. */
+  private onMaxCallDuration(): void {
+    if (this.finalizing || this.ending) return;
+    this.log.info({ seconds: this.deps.env.MAX_CALL_DURATION }, 'maximum call duration reached; ending the call');
+    this.ending = { kind: 'bot_ended', reason: 'max_call_duration', detail: 'max_call_duration' };
+    this.dtmf.stop();
+    this.sayFarewell(
+      'The call has reached its maximum length. In one or two short sentences, apologise that you have to end ' +
+        'the call now, and say goodbye.',
+    );
+  }
+
+  /** After the caller's turn is committed, a reply should start; if none does, ask once (a silent model). */
+  private armResponseTimer(): void {
+    this.cancel(this.responseTimer);
+    if (this.finalizing || this.ending) return;
+    const timeoutMs = this.deps.env.MODEL_RESPONSE_TIMEOUT_MS;
+    this.responseTimer = this.after(timeoutMs, () => {
+      this.responseTimer = undefined;
+      if (this.finalizing || this.ending || !this.modelReady || this.activeResponses.size > 0) return;
+      this.log.warn({ timeoutMs }, 'no reply after the caller spoke; asking the model once');
+      this.metrics?.modelErrors.inc('response_timeout');
+      this.requestResponse({ type: 'response.create' });
+    });
   }
 
   private onResponseDone(event: Extract<RealtimeServerEvent, { type: 'response.done' }>): void {
@@ -485,21 +755,47 @@ class CallBridge {
       }
       return;
     }
-    if (response.status === 'failed') {
-      const details = response.status_details as { error?: { code?: string } } | undefined;
-      this.log.warn({ code: details?.error?.code }, 'model response failed');
-    }
     if (response.id) {
       this.activeResponses.delete(response.id);
       this.pacer.endResponse(response.id);
       if (response.id === this.farewellResponseId) this.farewellDone?.resolve();
     }
+    if (response.status === 'completed') this.failedResponseRetried = false;
+    const failed = response.status === 'failed' && response.id !== this.farewellResponseId;
+    if (response.status === 'failed') {
+      const error = (response.status_details as { error?: { code?: string; type?: string; message?: string } } | undefined)?.error;
+      this.metrics?.modelErrors.inc(errorCodeLabel(error?.code ?? error?.type));
+      this.log.warn({ code: error?.code ?? error?.type }, 'model response failed');
+      if (failed) this.onResponseFailed(error?.code ?? error?.type, error?.message);
+    }
     if (this.activeResponses.size === 0) {
       this.idle?.resolve();
       this.idle = undefined;
-      const next = this.queuedResponseCreates.shift();
+      const next = failed ? undefined : this.queuedResponseCreates.shift();
       if (next) this.sendResponseCreate(next);
     }
+  }
+
+  /**
+   * A reply failed (typically rate_limit_exceeded, "Please try again in 6.2s"): wait as told and retry it
+   * once; a second failure, or a wait beyond MODEL_RATE_LIMIT_MAX_WAIT_MS, ends the call with escalation.
+   */
+  private onResponseFailed(code: string | undefined, message: string | undefined): void {
+    if (this.finalizing || this.ending) return;
+    const waitMs = parseRetryAfterMs(message) ?? FAILED_RESPONSE_RETRY_MS;
+    const maxWaitMs = this.deps.env.MODEL_RATE_LIMIT_MAX_WAIT_MS;
+    if (this.failedResponseRetried || waitMs > maxWaitMs) {
+      const why = this.failedResponseRetried ? 'failed again after a retry' : `asks for a ${waitMs} ms wait (limit ${maxWaitMs} ms)`;
+      this.modelUnavailable(`model response failed (${code ?? 'unknown'}) and ${why}`);
+      return;
+    }
+    this.failedResponseRetried = true;
+    this.log.info({ code, waitMs }, 'retrying the failed reply after the wait');
+    this.cancel(this.retryTimer);
+    this.retryTimer = this.after(waitMs, () => {
+      this.retryTimer = undefined;
+      if (!this.finalizing && !this.ending && this.modelReady) this.requestResponse({ type: 'response.create' });
+    });
   }
 
   private onModelError(error: ModelConnectionError): void {
@@ -507,6 +803,12 @@ class CallBridge {
     if (!this.socketOpen) {
       // Handshake failures are reported by `ready` (with the HTTP status); the transport echo adds nothing.
       this.log.debug({ code, message: error.message }, 'model error during handshake');
+      return;
+    }
+    this.metrics?.modelErrors.inc(errorCodeLabel(code));
+    if (!this.modelReady && this.attempt) {
+      // The session was not accepted (e.g. our session.update rejected): a configuration problem.
+      this.attempt.settle({ ok: false, retryable: false, message: `model error: ${error.message}` });
       return;
     }
     if (code === 'conversation_already_has_active_response' && error.clientEventId) {
@@ -523,10 +825,14 @@ class CallBridge {
       this.log.debug({ code }, 'benign model error');
       return;
     }
-    if ((code && FATAL_MODEL_ERRORS.has(code)) || !this.modelReady) {
-      this.failCall(
-        code === 'session_expired' ? 'model session expired (60-minute limit)' : `model error: ${error.message}`,
-      );
+    if (code === 'session_expired') {
+      // The 60-minute cap hit before a quiet moment allowed a renewal: renew now (the server closes with 1001).
+      if (this.ending) this.farewellDone?.resolve();
+      else this.replaceSession('renewal', 'model session expired (60-minute limit)');
+      return;
+    }
+    if (isFinalErrorCode(code)) {
+      this.modelUnavailable(`model error: ${error.message}`);
       return;
     }
     this.log.warn({ code, message: error.message }, 'model error');
@@ -554,7 +860,7 @@ class CallBridge {
     if (!farewellHeard || !drained) this.log.warn({ farewellHeard, drained }, 'farewell did not finish in time');
     if (this.finalizing) return; // the caller hung up or the model failed meanwhile: that path reports
     this.finalizing = true;
-    this.pacer.stop();
+    this.stopCallWork();
     const ending = this.ending!;
     const summary = await this.produceSummary(ending.kind);
     const outputs = buildOutputVariables({
@@ -563,15 +869,40 @@ class CallBridge {
       durationMs: this.clock.now() - this.startedMs,
       usage: this.usage,
     });
-    this.control.disconnect('completed', undefined, outputs);
-    await this.report(ending.kind, summary, undefined);
+    this.control.disconnect('completed', ending.detail, outputs);
+    await this.report(ending.kind, summary, ending.detail);
+  }
+
+  /**
+   * The model is gone for good. Mid-call (a session was ready): `completed` with escalation
+   * (model_unavailable) and the summary so far, so the flow transfers the caller with context. Before any
+   * session was ready: `disconnect` error with the cause, so the flow's failure path routes the caller.
+   */
+  private modelUnavailable(cause: string): void {
+    if (this.finalizing) return;
+    if (!this.everReady) {
+      this.failCall(cause);
+      return;
+    }
+    this.finalizing = true;
+    this.ending = { kind: 'escalated', reason: 'model_unavailable', detail: cause };
+    this.stopCallWork();
+    this.conn?.close();
+    this.log.warn({ cause }, 'model unavailable mid-call; ending with escalation');
+    const summary = fallbackSummary(this.transcript.turns(), { endReason: 'escalated', escalationReason: 'model_unavailable' });
+    const outputs = buildOutputVariables({
+      summary,
+      escalation: { reason: 'model_unavailable' },
+      durationMs: this.clock.now() - this.startedMs,
+      usage: this.usage,
+    });
+    this.control.disconnect('completed', `model unavailable: ${cause}`, outputs);
+    this.background(this.report('escalated', summary, cause));
   }
 
   /** Caller hang-up (or the client closed for another reason): returns at once; the rest runs in background. */
   private onCallClosed(cause: CloseCause): void {
-    this.dtmf.stop();
-    this.pacer.stop();
-    this.clock.clearTimeout(this.connectTimer);
+    this.stopCallWork();
     if (this.finalizing) return;
     this.finalizing = true;
     // `close end` is the caller (or the flow) hanging up; a client `error` close or a dropped socket is an error.
@@ -591,9 +922,7 @@ class CallBridge {
     if (this.finalizing) return;
     this.finalizing = true;
     this.farewellDone?.resolve();
-    this.clock.clearTimeout(this.connectTimer);
-    this.dtmf.stop();
-    this.pacer.stop();
+    this.stopCallWork();
     this.log.warn({ info }, 'ending the call with an error');
     this.control.disconnect('error', info);
     const summary = fallbackSummary(this.transcript.turns(), {
@@ -611,7 +940,7 @@ class CallBridge {
         ...(this.ending?.kind === 'escalated' ? { escalationReason: this.ending.reason } : {}),
       });
     const conn = this.conn;
-    if (!conn || !this.modelReady || this.modelClosed) return fallback();
+    if (!conn || !this.modelReady) return fallback();
     const timeoutMs = this.deps.env.SUMMARY_TIMEOUT_MS;
     const deadline = this.clock.now() + timeoutMs;
     this.queuedResponseCreates.length = 0;
@@ -621,7 +950,7 @@ class CallBridge {
       conn.send({ type: 'response.cancel' });
       await this.within(this.idle.promise, Math.min(CANCEL_SETTLE_MS, timeoutMs));
     }
-    if (this.modelClosed) return fallback();
+    if (!this.modelReady) return fallback();
     const eventId = `summary_${++this.eventSeq}`;
     this.summaryWaiter = { eventId, done: deferred<SummaryResult | undefined>() };
     const request = buildSummaryRequest(this.context.conversationId, endReason);
@@ -665,6 +994,51 @@ class CallBridge {
       'call finished',
     );
     this.deps.onCallFinished?.(record, delivery);
+  }
+
+  /**
+   * The call is ending: no more audio, digits, retries or timers (summary waits use their own bounded
+   * timers). A connection attempt in progress is abandoned.
+   */
+  private stopCallWork(): void {
+    this.dtmf.stop();
+    this.pacer.stop();
+    for (const timer of this.timers) this.clock.clearTimeout(timer);
+    this.timers.clear();
+    this.renewalTimer = this.responseTimer = this.retryTimer = undefined;
+    this.wakeSleeper?.();
+    this.attempt?.settle({ ok: false, retryable: false, message: 'call ended' });
+  }
+
+  /** A tracked timer: every one of them is cleared when the call ends. */
+  private after(ms: number, callback: () => void): TimerHandle {
+    const timer = this.clock.setTimeout(() => {
+      this.timers.delete(timer);
+      callback();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private cancel(timer: TimerHandle | undefined): void {
+    if (timer === undefined) return;
+    this.clock.clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  /** Waits `ms`, or less if the call ends meanwhile. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.after(ms, () => {
+        this.wakeSleeper = undefined;
+        resolve();
+      });
+      this.wakeSleeper = () => {
+        this.cancel(timer);
+        this.wakeSleeper = undefined;
+        resolve();
+      };
+    });
   }
 
   private background(work: Promise<void>): void {

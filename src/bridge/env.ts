@@ -21,6 +21,13 @@ export const bridgeEnvShape = {
   SUMMARY_TIMEOUT_MS: ms(1000, 60_000).default(10_000),
   /** Upper bound on waiting for the farewell to play before `disconnect` on a bot-ended call. */
   FAREWELL_TIMEOUT_MS: ms(1000, 60_000).default(15_000),
+  /** Optional cap on a call, in seconds: the bot says goodbye and the call ends `completed` with outputs. */
+  MAX_CALL_DURATION: z.coerce
+    .number({ message: 'must be an integer number of seconds from 1 to 86400' })
+    .int({ message: 'must be an integer number of seconds from 1 to 86400' })
+    .min(1, { message: 'must be an integer number of seconds from 1 to 86400' })
+    .max(86_400, { message: 'must be an integer number of seconds from 1 to 86400' })
+    .optional(),
   ...webhookEnvShape,
 };
 

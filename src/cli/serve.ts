@@ -73,6 +73,7 @@ export function createBridgeFromEnv(
     env,
     connect,
     ...(sink ? { sink } : {}),
+    ...(metrics ? { metrics } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });

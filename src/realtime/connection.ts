@@ -21,11 +21,16 @@ export class ModelConnectionError extends Error {
     readonly code?: string,
     /** The `event_id` of our client event the server error refers to, when it says so. */
     readonly clientEventId?: string,
+    /** How the handshake failed, for the retry decision (src/realtime/backoff.ts). */
+    readonly handshake?: HandshakeFailure,
   ) {
     super(message);
     this.name = 'ModelConnectionError';
   }
 }
+
+/** A refused HTTP upgrade, a close before open, or a transport failure (DNS, TCP, TLS, timeout). */
+export type HandshakeFailure = { httpStatus: number } | { closeCode: number } | { transport: true };
 
 export interface ModelConnection {
   /** Sends a typed client event; a no-op once closed. */
@@ -128,16 +133,17 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
     });
     rt.socket.once('unexpected-response', (req, res) => {
       // With this listener ws leaves aborting to us; the status is the useful part (401, 404 model, 429).
-      reject(new ModelConnectionError(`model handshake refused: HTTP ${res.statusCode ?? 'unknown'}`));
+      const httpStatus = res.statusCode ?? 0;
+      reject(new ModelConnectionError(`model handshake refused: HTTP ${httpStatus || 'unknown'}`, undefined, undefined, { httpStatus }));
       res.resume();
       req.destroy();
       rt.socket.terminate();
     });
     rt.socket.once('close', (code) => {
-      if (!opened) reject(new ModelConnectionError(`model socket closed during handshake (code ${code})`));
+      if (!opened) reject(new ModelConnectionError(`model socket closed during handshake (code ${code})`, undefined, undefined, { closeCode: code }));
     });
     rt.socket.once('error', (err) => {
-      if (!opened) reject(new ModelConnectionError(`model handshake failed: ${err.message}`));
+      if (!opened) reject(new ModelConnectionError(`model handshake failed: ${err.message}`, undefined, undefined, { transport: true }));
     });
   });
   // The bridge may never await `ready` (e.g. the caller hangs up first); never leave it unhandled.

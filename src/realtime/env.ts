@@ -60,6 +60,21 @@ export const realtimeEnvShape = {
   REALTIME_CA_FILE: z.string().min(1).optional(),
   /** Time allowed from connect to a verified `session.updated`. */
   MODEL_CONNECT_TIMEOUT_MS: msInRange(1000, 60_000).default(10_000),
+  /** Time allowed for retrying a refused/failed model handshake (429, 5xx, timeout) while the call is held. */
+  MODEL_RETRY_BUDGET_MS: msInRange(0, 60_000).default(8000),
+  /** Mid-call model sessions re-established after a drop, per call (renewals before the 60-minute cap not counted). */
+  MODEL_MAX_RECONNECTS: z.coerce
+    .number({ message: 'must be an integer from 0 to 20' })
+    .int({ message: 'must be an integer from 0 to 20' })
+    .min(0, { message: 'must be an integer from 0 to 20' })
+    .max(20, { message: 'must be an integer from 0 to 20' })
+    .default(3),
+  /** Session age after which the model session is renewed at a quiet moment (the server caps it at 60 min). */
+  MODEL_SESSION_RENEW_AFTER_MS: msInRange(1000, 3_540_000).default(3_300_000),
+  /** After the caller's turn is committed, ask for a reply once if none has started within this. */
+  MODEL_RESPONSE_TIMEOUT_MS: msInRange(1000, 60_000).default(8000),
+  /** Longest "try again in Xs" wait honoured for a rate-limited response before escalating. */
+  MODEL_RATE_LIMIT_MAX_WAIT_MS: msInRange(0, 60_000).default(10_000),
 };
 
 export const realtimeEnvSchema = z.object(realtimeEnvShape);

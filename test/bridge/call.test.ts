@@ -54,23 +54,32 @@ describe('bridge start-up', () => {
     h.model.open();
     await flush();
     h.model.sessionUpdated('audio/pcmu', 'audio/pcm');
+    await flush();
     expect(h.control.disconnects[0]).toMatchObject({ reason: 'error', info: expect.stringContaining('output=audio/pcm') });
   });
 
-  it('ends with disconnect error when the model is not ready in time', async () => {
-    const h = startCall({ env: { MODEL_CONNECT_TIMEOUT_MS: '2000' } });
+  it('ends with disconnect error when the model is not ready in time (no retry budget)', async () => {
+    const h = startCall({ env: { MODEL_CONNECT_TIMEOUT_MS: '2000', MODEL_RETRY_BUDGET_MS: '0' } });
     await flush();
     h.model.open();
     await flush();
     h.clock.advance(2000);
+    await flush();
     expect(h.control.disconnects[0]).toMatchObject({ reason: 'error', info: expect.stringContaining('2000 ms') });
   });
 
-  it('ends with disconnect error when the model socket drops mid-call', async () => {
+  it('ends completed with escalation (model_unavailable) when the model closes mid-call with a final code', async () => {
     const h = startCall();
     await makeReady(h);
-    h.model.drop(1006);
-    expect(h.control.disconnects[0]).toMatchObject({ reason: 'error', info: expect.stringContaining('1006') });
+    h.model.drop(1008);
+    expect(h.connects).toBe(1);
+    expect(h.control.disconnects[0]).toMatchObject({
+      reason: 'completed',
+      info: expect.stringContaining('1008'),
+      outputs: { ESCALATION_REQUIRED: 'true', ESCALATION_REASON: 'model_unavailable', SUMMARY_SOURCE: 'fallback' },
+    });
+    await h.factory.drain();
+    expect(h.records[0]!.record.end_reason).toBe('escalated');
   });
 });
 

@@ -248,13 +248,14 @@ describe('whole calls through the emulator', () => {
     expect(hook.record).toMatchObject({ end_reason: 'error', summary: { source: 'fallback' } });
   });
 
-  it('model socket closed mid-call: disconnect error so the flow takes its failure path', async () => {
-    emulator.faults.onNextSession({ type: 'close', code: 1011, reason: 'server error', afterMs: 500 });
+  it('model socket closed mid-call with a final code: completed with escalation (model_unavailable) and outputs', async () => {
+    emulator.faults.onNextSession({ type: 'close', code: 1008, reason: 'policy violation', afterMs: 500 });
     const client = await call();
     client.streamAudio(silenceSource());
     const report = await client.waitForEnd(15_000);
-    expect(report.disconnect?.reason).toBe('error');
-    expect(report.disconnect?.info).toContain('1011');
+    expect(report.disconnect?.reason).toBe('completed');
+    expect(report.disconnect?.info).toContain('1008');
+    expect(report.disconnect?.outputVariables).toMatchObject({ ESCALATION_REQUIRED: 'true', ESCALATION_REASON: 'model_unavailable' });
     client.assertNoViolations();
   });
 

@@ -109,7 +109,10 @@ export const flush = () => new Promise<void>((r) => setImmediate(r));
 
 export interface Harness {
   clock: ManualClock;
+  /** The latest model connection the bridge opened. */
   model: ScriptedModel;
+  /** Every model connection the bridge opened, in order. */
+  models: ScriptedModel[];
   control: RecordingControl;
   handler: CallHandler;
   factory: BridgeFactory;
@@ -118,14 +121,23 @@ export interface Harness {
 }
 
 export function startCall(
-  options: { vars?: Record<string, string>; env?: Record<string, string>; deps?: Partial<BridgeDeps>; connectFails?: string } = {},
+  options: {
+    vars?: Record<string, string>;
+    env?: Record<string, string>;
+    deps?: Partial<BridgeDeps>;
+    /** Every connect throws this (no handshake details: a configuration error). */
+    connectFails?: string;
+    /** The next connects throw these, in order; later ones succeed. */
+    connectErrors?: ModelConnectionError[];
+  } = {},
 ): Harness {
   const clock = new ManualClock(1000);
   const model = new ScriptedModel();
   const control = new RecordingControl(clock);
   const records: Harness['records'] = [];
   const env = { ...realtimeEnvSchema.parse(options.env ?? {}), ...bridgeEnvSchema.parse(options.env ?? {}) };
-  const h = { clock, model, control, records, connects: 0 } as Harness;
+  const h = { clock, model, models: [], control, records, connects: 0 } as unknown as Harness;
+  const connectErrors = [...(options.connectErrors ?? [])];
   const factory = createBridgeFactory({
     env,
     connect: { apiKey: 'sk-test', connectTimeoutMs: env.MODEL_CONNECT_TIMEOUT_MS },
@@ -133,8 +145,16 @@ export function startCall(
     connectModel: async () => {
       h.connects++;
       if (options.connectFails) throw new ModelConnectionError(options.connectFails);
-      return model;
+      const error = connectErrors.shift();
+      if (error) throw error;
+      // The first connection is the one created up front; each later one is new (a new session).
+      const next = h.models.length === 0 ? model : new ScriptedModel();
+      h.models.push(next);
+      h.model = next;
+      return next;
     },
+    // Deterministic jitter: half the cap.
+    random: () => 0.5,
     sink: {
       deliver: async () => ({ delivered: true, attempts: 1, status: 200 }),
     },
