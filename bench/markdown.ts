@@ -9,7 +9,7 @@ const p = (x: Percentiles | null | undefined) => (x ? `${x.p50} / ${x.p90} / ${x
 const n = (x: Percentiles | null | undefined) => (x ? String(x.count) : '0');
 
 function stepRow(s: StepResult): string {
-  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%) | ${s.bridgeRssMiB} MiB | ${s.harnessCpuPercent}%, ${s.harnessLoopDelayP99Ms ?? 'n/a'} ms | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
+  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%) | ${s.bridgeRssMiB} MiB (heap ${s.bridgeHeapUsedMiB ?? 'n/a'}) | ${s.bridgeLoopLagP99Ms ?? 'n/a'} ms | ${s.harnessCpuPercent}%, ${s.harnessLoopDelayP99Ms ?? 'n/a'} ms | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
 }
 
 export function renderLatestRun(r: BenchResults): string {
@@ -36,8 +36,8 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push('');
   lines.push('Capacity sweep (each call streams 200 ms frames, speaks 1 s in 4 s and gets a 1 s reply; late frames = caller frames written > 50 ms late by the load generator / bot frames > 250 ms after the previous one of the same reply):');
   lines.push('');
-  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Bridge CPU (100% = 1 core) | Bridge RSS | Harness CPU, loop delay p99 | Load avg | Pass |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Bridge CPU (100% = 1 core) | Bridge RSS MiB (JS heap) | Bridge loop lag p99 | Harness CPU, loop delay p99 | Load avg | Pass |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.capacity.steps) lines.push(stepRow(s));
   lines.push('');
   lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);

@@ -21,6 +21,10 @@ export interface StepResult {
   bridgeCpuAvgPercent: number;
   bridgeCpuMaxPercent: number;
   bridgeRssMiB: number;
+  /** From the bridge's /metrics at the end of the window: JS heap used, external (Buffers), loop lag p99. */
+  bridgeHeapUsedMiB: number | null;
+  bridgeExternalMiB: number | null;
+  bridgeLoopLagP99Ms: number | null;
   harnessLoopDelayP99Ms: number | null;
   /** CPU of the harness process (simulated calls + emulator) in the window, 100% = one core. */
   harnessCpuPercent: number;

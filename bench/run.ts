@@ -24,6 +24,7 @@ import { conversationalVoice, FRAME_MS, interruptingVoice, LoadWorld, mapLimit, 
 import { machineInfo } from './machine.js';
 import { renderLatestRun, spliceLatestRun } from './markdown.js';
 import { openFilesLimit, ProcSampler, readProcSample } from './proc.js';
+import { fetchSelfReport } from './prom.js';
 import { evaluateTargets, stepPassed, type BenchResults, type StepResult } from './results.js';
 import { percentiles, slope } from './stats.js';
 
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
         step = { ...withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs)), attempts: 2 };
       }
       steps.push(step);
-      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
+      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB (heap ${step.bridgeHeapUsedMiB}, external ${step.bridgeExternalMiB}) bridge lag p99 ${step.bridgeLoopLagP99Ms} harness loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
       if (!step.passed) {
         stoppedBecause = `the ${calls}-call step missed the criteria`;
         break;
@@ -287,6 +288,7 @@ async function runStep<E = never>(
   const harnessCpu = process.cpuUsage(harnessCpuStart);
   const harnessCpuPercent = ((harnessCpu.user + harnessCpu.system) / 1000 / (performance.now() - harnessWallStart)) * 100;
   const loopDelay = world.stopLoopMonitor();
+  const self = await fetchSelfReport(bridge.port);
   await sleep(1000); // frames in flight at the end of the window still arrive
   const lostFrames = world.lostFrames();
   const extra = extract?.(recorder);
@@ -309,6 +311,9 @@ async function runStep<E = never>(
     bridgeCpuMaxPercent: Math.round(proc.cpuMaxPercent),
     bridgeRssMiB: mib(proc.rssEndBytes),
     harnessLoopDelayP99Ms: loopDelay,
+    bridgeHeapUsedMiB: self?.heapUsedMiB ?? null,
+    bridgeExternalMiB: self?.externalMiB ?? null,
+    bridgeLoopLagP99Ms: self?.loopLagP99Ms ?? null,
     harnessCpuPercent: Math.round(harnessCpuPercent),
     loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
     attempts: 1,

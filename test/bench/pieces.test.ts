@@ -6,6 +6,7 @@ import { END_MARKER, START_MARKER, spliceLatestRun } from '../../bench/markdown.
 import { cpuPercent, parseOpenFilesLimit, parseStatCpuTicks, parseStatusRssBytes } from '../../bench/proc.js';
 import { stepPassed, type StepResult } from '../../bench/results.js';
 import { percentileOfSorted, percentiles, slope } from '../../bench/stats.js';
+import { promValue, selfReportFromMetrics } from '../../bench/prom.js';
 
 describe('stats', () => {
   it('takes nearest-rank percentiles', () => {
@@ -69,7 +70,7 @@ describe('capacity criterion', () => {
     inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
     outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
     callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lostFrames: 0,
-    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, harnessLoopDelayP99Ms: 5, harnessCpuPercent: 50, loadAverage1m: 1, attempts: 1,
+    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, bridgeHeapUsedMiB: 50, bridgeExternalMiB: 5, bridgeLoopLagP99Ms: 11, harnessLoopDelayP99Ms: 5, harnessCpuPercent: 50, loadAverage1m: 1, attempts: 1,
   };
   it('passes below 20 ms p99 with no late frames and fails otherwise', () => {
     expect(stepPassed(base)).toBe(true);
@@ -90,5 +91,21 @@ describe('BENCHMARKS.md splicing', () => {
     expect(next).toContain(`${START_MARKER}\nnew table\n${END_MARKER}`);
     expect(next).not.toContain('old');
     expect(spliceLatestRun('# B\n', 'x')).toBe(`# B\n\n${START_MARKER}\nx\n${END_MARKER}\n`);
+  });
+});
+
+describe('bridge /metrics self-report', () => {
+  it('reads heap, external memory and loop lag from Prometheus text', () => {
+    const text = [
+      '# HELP nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+      '# TYPE nodejs_heap_size_used_bytes gauge',
+      'nodejs_heap_size_used_bytes 52428800',
+      'nodejs_external_memory_bytes 3145728',
+      'nodejs_eventloop_lag_p99_seconds 0.0123',
+      'audiohook_sessions_total{reason="completed"} 3',
+    ].join('\n');
+    expect(selfReportFromMetrics(text)).toEqual({ heapUsedMiB: 50, externalMiB: 3, loopLagP99Ms: 12.3 });
+    expect(promValue(text, 'audiohook_sessions_total')).toBe(3);
+    expect(promValue(text, 'missing_metric')).toBeNull();
   });
 });

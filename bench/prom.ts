@@ -1,0 +1,35 @@
+/** Reads the bridge's own view of itself from its /metrics (prom-client default metrics). */
+
+/** The value of an unlabelled sample `name` in Prometheus text exposition, or null. */
+export function promValue(text: string, name: string): number | null {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+  if (!match) return null;
+  const value = Number(match[1]);
+  return Number.isFinite(value) ? value : null;
+}
+
+export interface BridgeSelfReport {
+  heapUsedMiB: number | null;
+  externalMiB: number | null;
+  /** The bridge's event-loop lag p99 (ms) as prom-client measured it. */
+  loopLagP99Ms: number | null;
+}
+
+export function selfReportFromMetrics(text: string): BridgeSelfReport {
+  const mib = (v: number | null) => (v === null ? null : Math.round((v / 2 ** 20) * 10) / 10);
+  const lag = promValue(text, 'nodejs_eventloop_lag_p99_seconds');
+  return {
+    heapUsedMiB: mib(promValue(text, 'nodejs_heap_size_used_bytes')),
+    externalMiB: mib(promValue(text, 'nodejs_external_memory_bytes')),
+    loopLagP99Ms: lag === null ? null : Math.round(lag * 1000 * 10) / 10,
+  };
+}
+
+export async function fetchSelfReport(port: number): Promise<BridgeSelfReport | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? selfReportFromMetrics(await res.text()) : null;
+  } catch {
+    return null;
+  }
+}
