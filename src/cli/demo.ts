@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
+import pino from 'pino';
 import type { CallRecord } from '../bridge/webhook.js';
 import { parseEnv } from '../config/env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
@@ -46,7 +47,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       options: { call: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    process.stderr.write(`demo: ${(err as Error).message}\n\n${DEMO_USAGE}`);
+    const message = (err as Error).message.split('. To specify a positional')[0]!.split('\n')[0]!;
+    process.stderr.write(`demo: ${message} (see demo --help)\n`);
     return 2;
   }
   if (values.help) {
@@ -76,7 +78,7 @@ export async function runDemo(argv: string[]): Promise<number> {
         script: `${REPO_ROOT}${call.script}`,
         scriptBaseDir: REPO_ROOT,
         speed: 'realtime',
-        logger: createLogger('warn'),
+        logger: createLogger('warn', logsToStderr()),
       });
       say('Model: the built-in Realtime EMULATOR — an offline stand-in that plays scripted replies, not OpenAI.');
       say('       Set OPENAI_API_KEY (or .env) to run the same demo against the real model.');
@@ -94,7 +96,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       BOT_TURN_EVENTS: 'true',
       SUMMARY_WEBHOOK_URL: webhook.url,
     });
-    const service = await serve(env, { logger: createLogger(env.LOG_LEVEL), handleSignals: false });
+    const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, logsToStderr()), handleSignals: false });
     const url = `ws://127.0.0.1:${service.server.port}${env.AUDIOHOOK_PATH}/demo`;
     say(`Bridge: listening at ${url} (signed upgrades required)`);
     say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
@@ -132,7 +134,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ model: useOpenAI ? 'openai' : 'emulator', replay: result, webhook: record ?? null }, null, 2)}\n`);
     } else {
-      process.stdout.write(`\n${formatReplay(result)}\n`);
+      process.stdout.write(`\n${useOpenAI ? 'Model: OpenAI Realtime API' : 'Model: offline Realtime emulator (scripted stand-in, not OpenAI)'}\n`);
+      process.stdout.write(`${formatReplay(result)}\n`);
       process.stdout.write(`\n${formatRecord(record)}\n`);
     }
     if (result.violations.length > 0) return 1;
@@ -142,6 +145,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     await emulator?.close();
     await webhook.close();
   }
+}
+
+/** The demo's stdout is its report (JSON with --json); logs of the bridge and emulator go to stderr. */
+function logsToStderr(): pino.DestinationStream {
+  return pino.destination({ dest: 2, sync: true });
 }
 
 function formatRecord(record: CallRecord | undefined): string {

@@ -1,0 +1,116 @@
+/**
+ * Runs the CLI as a user would: a child process of the repo's Node 22 with tsx, from a clean environment
+ * (no OPENAI_* keys, no .env: cwd is a fresh temporary directory), plus the bridge + emulator stack the
+ * replay tests talk to.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from '../../src/config/env.js';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createLogger } from '../../src/log/logger.js';
+import { serve, type Service } from '../../src/cli/serve.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX_CLI = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh directory to run in: keeps a developer's .env out of the child and holds its output files. */
+export function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'audiohook-cli-'));
+}
+
+/** The child's environment: only what Node needs to run, so no OPENAI_ or GENESYS_ variables leak in from the shell. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), NO_COLOR: '1' };
+  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
+  return { ...env, ...extra };
+}
+
+/** `audiohook-realtime <args>` in `cwd`; kills it (and fails the run) after `timeoutMs`. */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX_CLI, MAIN, ...args], {
+      cwd: options.cwd,
+      env: cleanEnv(options.env ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI ${args.join(' ')} ran over ${options.timeoutMs} ms; stderr so far: ${stderr}`));
+    }, options.timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** stderr split into its non-empty lines. */
+export function stderrLines(run: CliRun): string[] {
+  return run.stderr.split('\n').filter((l) => l.trim() !== '');
+}
+
+export interface Stack {
+  url: string;
+  apiKey: string;
+  clientSecret: string;
+  close(): Promise<void>;
+}
+
+/** The production serve path against the offline emulator, playing the order-status script. */
+export async function startStack(): Promise<Stack> {
+  const logger = createLogger('silent');
+  const emulator: Emulator = await startEmulator({
+    script: join(REPO_ROOT, 'fixtures/scripts/order-status.json'),
+    scriptBaseDir: REPO_ROOT,
+    speed: 'realtime',
+    logger,
+  });
+  const apiKey = 'cli-test-api-key-0123456789';
+  const clientSecret = Buffer.from('a client secret for the CLI tests, 32b').toString('base64');
+  let service: Service;
+  try {
+    const env = parseEnv({
+      GENESYS_API_KEY: apiKey,
+      GENESYS_CLIENT_SECRET: clientSecret,
+      OPENAI_API_KEY: 'sk-emulator',
+      OPENAI_BASE_URL: emulator.baseURL,
+      REALTIME_CA_FILE: emulator.caPath,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      BOT_TURN_EVENTS: 'true',
+    });
+    service = await serve(env, { logger, handleSignals: false });
+  } catch (err) {
+    await emulator.close();
+    throw err;
+  }
+  return {
+    url: `ws://127.0.0.1:${service.server.port}/audiohook/cli-test`,
+    apiKey,
+    clientSecret,
+    close: async () => {
+      await service.server.stop(5000);
+      await emulator.close();
+    },
+  };
+}

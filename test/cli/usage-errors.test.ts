@@ -1,0 +1,150 @@
+/**
+ * The CLI as a user runs it (a child process) when things go wrong: a server that breaks the protocol, and
+ * bad input — each gives one clear line on stderr and the documented exit code; plus --help.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPLAY_EXIT } from '../../src/cli/replay-args.js';
+import { startFakeServer, type FakeServer } from '../simulator/fake-server.js';
+import { REPO_ROOT, runCli, scratchDir, startStack, stderrLines, type CliRun, type Stack } from './support.js';
+
+const CHILD_TIMEOUT_MS = 60_000;
+let stack: Stack;
+let dir: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  dir = scratchDir();
+}, 30_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+function replay(args: string[]): Promise<CliRun> {
+  return runCli(['replay', ...args], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+}
+
+describe('replay reports a server that breaks the protocol', { timeout: CHILD_TIMEOUT_MS }, () => {
+  let fake: FakeServer;
+  beforeAll(async () => {
+    fake = await startFakeServer((conn) => {
+      conn.behaveCorrectly({
+        open: (msg) => {
+          conn.send('opened', { startPaused: false, media: msg.parameters.media.slice(0, 1) });
+          // seq jumps from 1 to 3: Genesys would answer with error 400 and close.
+          conn.send('event', { entities: [{ type: 'barge_in', data: {} }] }, { seq: 3 });
+        },
+      });
+    });
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  it.concurrent('exits 1 and prints the violation (stdout report, one stderr line)', async () => {
+    const run = await replay([join(REPO_ROOT, 'fixtures/caller/hello.ulaw'), '--url', fake.url, '--api-key', 'k', '--fast']);
+    expect(run.code).toBe(REPLAY_EXIT.violations);
+    expect(stderrLines(run)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^replay: 1 protocol violation\(s\): \[seq-out-of-order\]/);
+    expect(run.stdout).toMatch(/Protocol violations: 1\n {2}\[seq-out-of-order\]/);
+  });
+});
+
+describe('bad input: one clear line on stderr and the documented exit code', { timeout: CHILD_TIMEOUT_MS }, () => {
+  const hello = () => join(REPO_ROOT, 'fixtures/caller/hello.wav');
+
+  async function expectOneLineError(run: CliRun, code: number, pattern: RegExp): Promise<void> {
+    expect(run.code).toBe(code);
+    const lines = stderrLines(run);
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^replay: /);
+    expect(lines[0]).toMatch(pattern);
+    expect(run.stdout).toBe('');
+  }
+
+  it.concurrent('missing file → 2', async () => {
+    const run = await replay([join(dir, 'no-such-call.wav'), '--url', stack.url, '--api-key', stack.apiKey]);
+    await expectOneLineError(run, REPLAY_EXIT.usage, /no-such-call\.wav: no such file/);
+  });
+
+  it.concurrent('unsupported WAV (44.1 kHz 16-bit) → 2, naming the format and the sox command', async () => {
+    const path = join(dir, 'cd-quality.wav');
+    writeFileSync(path, pcmWav(44_100, 1, 4410));
+    const run = await replay([path, '--url', stack.url, '--api-key', stack.apiKey]);
+    await expectOneLineError(run, REPLAY_EXIT.usage, /44100 Hz.*Convert with: sox ".*cd-quality\.wav" -r 8000 -c 1 -e u-law/);
+  });
+
+  it.concurrent('bad --input → 2', async () => {
+    const run = await replay([hello(), '--url', stack.url, '--api-key', stack.apiKey, '--input', 'COMPANY_NAME']);
+    await expectOneLineError(run, REPLAY_EXIT.usage, /--input must be NAME=value, got "COMPANY_NAME"/);
+  });
+
+  it.concurrent('unreachable URL (a closed port) → 3', async () => {
+    const port = await closedPort();
+    const run = await replay([hello(), '--url', `ws://127.0.0.1:${port}/audiohook`, '--api-key', 'k']);
+    await expectOneLineError(run, REPLAY_EXIT.connect, /cannot open a session at ws:\/\/127\.0\.0\.1:\d+\/audiohook: connection failed: .*ECONNREFUSED/);
+  });
+
+  it.concurrent('wrong API key → 3 (upgrade refused with 401)', async () => {
+    const run = await replay([hello(), '--url', stack.url, '--api-key', 'not-the-key', '--client-secret', stack.clientSecret]);
+    await expectOneLineError(run, REPLAY_EXIT.connect, /HTTP 401 \(check --api-key \/ --client-secret\)/);
+  });
+
+  it.concurrent('--help → usage on stdout, exit 0', async () => {
+    const run = await replay(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Usage: audiohook-realtime replay/);
+    for (const option of ['--url', '--api-key', '--client-secret', '--input', '--dtmf', '--language', '--realtime', '--fast', '--out', '--json', '--timeout']) {
+      expect(run.stdout).toContain(option);
+    }
+  });
+});
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A 16-bit PCM WAV of silence at `rate` Hz. */
+function pcmWav(rate: number, channels: number, samples: number): Buffer {
+  const data = samples * channels * 2;
+  const out = Buffer.alloc(44 + data);
+  out.write('RIFF', 0, 'ascii');
+  out.writeUInt32LE(36 + data, 4);
+  out.write('WAVE', 8, 'ascii');
+  out.write('fmt ', 12, 'ascii');
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(channels, 22);
+  out.writeUInt32LE(rate, 24);
+  out.writeUInt32LE(rate * channels * 2, 28);
+  out.writeUInt16LE(channels * 2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36, 'ascii');
+  out.writeUInt32LE(data, 40);
+  return out;
+}
+
+
+describe('demo usage', { timeout: CHILD_TIMEOUT_MS }, () => {
+  it.concurrent('--help prints the usage on stdout and exits 0', async () => {
+    const help = await runCli(['demo', '--help'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run demo/);
+  });
+
+  it.concurrent('an unknown option is one line on stderr and exit 2', async () => {
+    const bad = await runCli(['demo', '--nope'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    expect(bad.code).toBe(2);
+    expect(stderrLines(bad)).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^demo: Unknown option '--nope'/);
+  });
+});
