@@ -99,6 +99,8 @@ export interface AppServer {
    */
   close(options?: CloseOptions): Promise<void>;
   activeSessions(): number;
+  /** Failed upgrades waiting for their delayed 401/400 (capped by maxPendingRejections). */
+  pendingRejections(): number;
   /** Upgrades beyond this many live sessions (plus handshakes in progress) get 503. */
   readonly maxSessions: number;
 }
@@ -288,6 +290,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     },
     startDrain,
     activeSessions: () => sessions.size,
+    pendingRejections: () => rejections.pending,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
