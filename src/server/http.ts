@@ -115,7 +115,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     wallClockMs: options.wallClockMs,
   });
   const rejections = new RejectionScheduler({ clock, maxPending: options.maxPendingRejections });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES, perMessageDeflate: false });
   const sessions = new Map<ProtocolSession, { ws: WebSocket; outbound: OutboundWatch }>();
   const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
   /** Authenticated upgrades whose WebSocket handshake has not completed yet: they count against capacity. */
@@ -179,15 +179,18 @@ export function createAppServer(options: AppServerOptions): AppServer {
     const target = req.url ?? '/';
     const connectorId = connectorIdFor(target, env.AUDIOHOOK_PATH);
     if (connectorId === undefined) {
+      metrics?.upgradesRefused.inc('not_found');
       writeResponseAndClose(socket, { status: 404 });
       return;
     }
     if (draining) {
+      metrics?.upgradesRefused.inc('draining');
       writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
     // Before authentication: no HMAC work for a connection we could not serve anyway.
     if (atCapacity()) {
+      metrics?.upgradesRefused.inc('at_capacity');
       logger.warn({ activeSessions: sessions.size, maxSessions, ...remoteOf(req) }, 'audiohook upgrade refused: at capacity');
       writeResponseAndClose(socket, { status: 503, reason: 'at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
@@ -196,6 +199,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     const outcome = authenticate({ url: target, headers: req.headers });
     if (!outcome.ok) {
       const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
+      metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
       logger.warn(
         { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
         'audiohook upgrade rejected',
@@ -224,7 +228,12 @@ export function createAppServer(options: AppServerOptions): AppServer {
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {
     const connectionLog = logger.child({ ...ids });
-    const outbound = watchOutbound(ws, new OutboundBackpressure(clock, options.backpressure ?? BACKPRESSURE_DEFAULTS), connectionLog);
+    const outbound = watchOutbound(
+      ws,
+      new OutboundBackpressure(clock, options.backpressure ?? BACKPRESSURE_DEFAULTS),
+      connectionLog,
+      (event) => metrics?.outboundBackpressure.inc(event),
+    );
     // The session adds sessionId and correlationId to its own child logger; pass it the rest only.
     const session = createSession({
       ...options.sessionLimits,

@@ -21,6 +21,14 @@ export const SESSION_END_REASONS = [
 ] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
+/** Why an AudioHook upgrade was refused (busy: too many failed upgrades already waiting for their answer). */
+export const UPGRADE_REFUSALS = ['unauthorized', 'bad_request', 'busy', 'at_capacity', 'draining', 'not_found'] as const;
+export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
+
+/** Back-pressure on Genesys sockets: a socket crossed the mark (audio refused), or stayed over it and was ended. */
+export const BACKPRESSURE_EVENTS = ['congested', 'stalled'] as const;
+export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
+
 export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
@@ -57,6 +65,8 @@ export interface Metrics {
   readonly tokens: LabeledCounter<TokenKind>;
   readonly webhookDeliveries: LabeledCounter<WebhookOutcome>;
   readonly webhookSpoolDepth: { set(depth: number): void };
+  readonly upgradesRefused: LabeledCounter<UpgradeRefusal>;
+  readonly outboundBackpressure: LabeledCounter<BackpressureEvent>;
   /** Prometheus text exposition of every series in this registry. */
   render(): Promise<string>;
 }
@@ -139,6 +149,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       WEBHOOK_OUTCOMES,
     ),
     webhookSpoolDepth: { set: (depth) => spool.set(depth) },
+    upgradesRefused: labeled('audiohook_upgrades_refused_total', 'AudioHook upgrades refused, by reason', 'reason', UPGRADE_REFUSALS),
+    outboundBackpressure: labeled(
+      'audiohook_outbound_backpressure_total',
+      'Genesys sockets whose send queue crossed the back-pressure mark (congested) or stayed over it and were ended (stalled)',
+      'event',
+      BACKPRESSURE_EVENTS,
+    ),
     render: () => registry.metrics(),
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import type { ProtocolSession, ProtocolSocket } from '../audiohook/call.js';
 import type { OutboundBackpressure } from './backpressure.js';
+import type { BackpressureEvent } from './metrics.js';
 
 /**
  * Genesys audio frames are at most 64,000 bytes; the WebSocket payload limit is higher so that oversize
@@ -22,7 +23,12 @@ export interface OutboundWatch {
  * Applies an OutboundBackpressure to a socket: logs once when audio starts and stops being refused, and
  * terminates the connection when the peer has stalled (the session then hears a dropped socket).
  */
-export function watchOutbound(ws: WebSocket, tracker: OutboundBackpressure, logger: Logger): OutboundWatch {
+export function watchOutbound(
+  ws: WebSocket,
+  tracker: OutboundBackpressure,
+  logger: Logger,
+  report?: (event: BackpressureEvent) => void,
+): OutboundWatch {
   let refusing = false;
   let ended = false;
   return {
@@ -33,12 +39,14 @@ export function watchOutbound(ws: WebSocket, tracker: OutboundBackpressure, logg
       if (verdict === 'stalled') {
         ended = true;
         logger.warn({ bufferedAmount, congestedMs: tracker.congestedForMs() }, 'peer stopped reading; ending the connection');
+        report?.('stalled');
         ws.terminate();
         return false;
       }
       if (verdict === 'refuse-audio' && !refusing) {
         refusing = true;
         logger.warn({ bufferedAmount, episode: tracker.episodes }, 'peer not keeping up; refusing outbound audio');
+        report?.('congested');
       } else if (verdict === 'ok' && refusing) {
         refusing = false;
         logger.info({ bufferedAmount }, 'peer caught up; sending audio again');

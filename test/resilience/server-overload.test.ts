@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallControl, CallHandler, CloseCause } from '../../src/audiohook/call.js';
 import type { AppServer } from '../../src/server/http.js';
+import { createMetrics } from '../../src/server/metrics.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { newIds, RawClient, settle, signedHeaders, startApp, upgrade, WAIT_MS } from '../server/support.js';
 
@@ -17,7 +18,8 @@ afterEach(async () => {
 
 describe('fault 11: MAX_SESSIONS', () => {
   it('answers 503 "at capacity" beyond MAX_SESSIONS, /readyz 503 at capacity, and recovers when a call ends', async () => {
-    const started = await startApp({ MAX_SESSIONS: '2' });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const started = await startApp({ MAX_SESSIONS: '2' }, { metrics });
     apps.push(started.app);
     const { port, base } = started;
     const a = await RawClient.connect(port);
@@ -31,6 +33,7 @@ describe('fault 11: MAX_SESSIONS', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'at capacity' });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await metrics.render()).toMatch(/^audiohook_upgrades_refused_total\{reason="at_capacity"\} 1$/m);
 
     a.ws.close();
     await expect.poll(() => started.app.activeSessions(), { timeout: WAIT_MS }).toBe(1);
@@ -76,10 +79,12 @@ describe('fault 11: back-pressure on the Genesys socket', () => {
     const clock = new ManualClock();
     const controls: CallControl[] = [];
     const closes: CloseCause[] = [];
+    const metrics = createMetrics({ defaultMetrics: false });
     const started = await startApp(
       {},
       {
         clock,
+        metrics,
         backpressure: { audioHighWaterBytes: 64 * 1024, stallTimeoutMs: 5_000 },
         createCall: (_context, control): CallHandler => {
           controls.push(control);
@@ -90,7 +95,7 @@ describe('fault 11: back-pressure on the Genesys socket', () => {
     apps.push(started.app);
     const client = await RawClient.connect(started.port);
     await client.open();
-    return { ...started, clock, client, control: controls[0]!, closes };
+    return { ...started, clock, client, control: controls[0]!, closes, metrics };
   }
 
   /** Sends 100 ms chunks until the session refuses audio (bounded: a stuck test fails, it does not hang). */
@@ -120,7 +125,7 @@ describe('fault 11: back-pressure on the Genesys socket', () => {
   }, WAIT_MS * 5);
 
   it('ends a connection that stays over the bound for the stall timeout (the call hears a dropped socket)', async () => {
-    const { client, control, clock, app, closes, logs } = await startWithControl();
+    const { client, control, clock, app, closes, logs, metrics } = await startWithControl();
     client.ws.pause();
     sendUntilRefused(control);
     clock.advance(4_000);
@@ -132,5 +137,8 @@ describe('fault 11: back-pressure on the Genesys socket', () => {
     await expect.poll(() => app.activeSessions(), { timeout: WAIT_MS }).toBe(0);
     expect(logs.some((l) => l.includes('peer stopped reading'))).toBe(true);
     expect(logs.some((l) => l.includes('refusing outbound audio'))).toBe(true);
+    const text = await metrics.render();
+    expect(text).toMatch(/^audiohook_outbound_backpressure_total\{event="congested"\} 1$/m);
+    expect(text).toMatch(/^audiohook_outbound_backpressure_total\{event="stalled"\} 1$/m);
   }, WAIT_MS * 3);
 });
