@@ -1,5 +1,11 @@
 /** Reads the bridge's own view of itself from its /metrics (prom-client default metrics). */
 
+/**
+ * src/server/metrics.ts samples the loop every 10 ms (eventLoopMonitoringPrecision) and prom-client reports the
+ * recorded intervals, which include that sampling period: the lag is the excess over it.
+ */
+export const BRIDGE_LAG_RESOLUTION_MS = 10;
+
 /** The value of an unlabelled sample `name` in Prometheus text exposition, or null. */
 export function promValue(text: string, name: string): number | null {
   const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
@@ -11,7 +17,7 @@ export function promValue(text: string, name: string): number | null {
 export interface BridgeSelfReport {
   heapUsedMiB: number | null;
   externalMiB: number | null;
-  /** The bridge's event-loop lag p99 (ms) as prom-client measured it. */
+  /** The bridge's event-loop lag p99 (ms) beyond the sampling period, since the previous scrape. */
   loopLagP99Ms: number | null;
 }
 
@@ -21,7 +27,7 @@ export function selfReportFromMetrics(text: string): BridgeSelfReport {
   return {
     heapUsedMiB: mib(promValue(text, 'nodejs_heap_size_used_bytes')),
     externalMiB: mib(promValue(text, 'nodejs_external_memory_bytes')),
-    loopLagP99Ms: lag === null ? null : Math.round(lag * 1000 * 10) / 10,
+    loopLagP99Ms: lag === null ? null : Math.round(Math.max(0, lag * 1000 - BRIDGE_LAG_RESOLUTION_MS) * 10) / 10,
   };
 }
 

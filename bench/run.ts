@@ -277,6 +277,7 @@ async function runStep<E = never>(
   while (performance.now() < readyBy && live.filter((c) => c.measuring).length < live.length - errors.length) await sleep(200);
   await sleep(2000);
   const recorder = world.recorder;
+  await fetchSelfReport(bridge.port); // resets the bridge's lag histogram, so the next reading covers the window only
   const sampler = new ProcSampler(bridge.pid, 1000).start();
   const harnessCpuStart = process.cpuUsage();
   const harnessWallStart = performance.now();

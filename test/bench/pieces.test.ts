@@ -101,7 +101,7 @@ describe('bridge /metrics self-report', () => {
       '# TYPE nodejs_heap_size_used_bytes gauge',
       'nodejs_heap_size_used_bytes 52428800',
       'nodejs_external_memory_bytes 3145728',
-      'nodejs_eventloop_lag_p99_seconds 0.0123',
+      'nodejs_eventloop_lag_p99_seconds 0.0223',
       'audiohook_sessions_total{reason="completed"} 3',
     ].join('\n');
     expect(selfReportFromMetrics(text)).toEqual({ heapUsedMiB: 50, externalMiB: 3, loopLagP99Ms: 12.3 });
