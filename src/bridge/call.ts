@@ -433,9 +433,12 @@ class CallBridge {
     const old = this.conn;
     this.detachConnection();
     old?.close();
-    // The old session's responses can no longer finish: their unsent audio must not play into the gap.
+    // The old session's responses can no longer finish: their unsent audio must not play into the gap,
+    // and a reply cut before its end is marked so the replay says so.
     this.pacer.dropAll();
-    for (const item of this.pacer.playingItems()) this.transcript.markTruncated(item.itemId);
+    for (const item of this.pacer.playingItems()) {
+      if (this.activeResponses.has(item.responseId)) this.transcript.markTruncated(item.itemId);
+    }
     this.activeResponses.clear();
     this.queuedResponseCreates.length = 0;
     this.sentResponseCreates.clear();

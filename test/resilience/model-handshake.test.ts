@@ -12,6 +12,7 @@ const SCRIPT: CallScript = {
   name: 'fault-2',
   greeting: { audio: { toneMs: 800 }, transcript: 'Hello, thanks for calling.' },
   turns: [],
+  textCues: [],
   fallback: { audio: { toneMs: 400 }, transcript: 'Sorry?' },
 };
 

@@ -14,6 +14,7 @@ const SCRIPT: CallScript = {
   name: 'fault-3',
   greeting: { audio: { toneMs: 800 }, transcript: 'Hello, thanks for calling.' },
   turns: [],
+  textCues: [],
   fallback: { audio: { toneMs: 400 }, transcript: 'Sorry?' },
 };
 
