@@ -810,8 +810,9 @@ class CallBridge {
     }
     this.metrics?.modelErrors.inc(errorCodeLabel(code));
     if (!this.modelReady && this.attempt) {
-      // The session was not accepted (e.g. our session.update rejected): a configuration problem.
-      this.attempt.settle({ ok: false, retryable: false, message: `model error: ${error.message}` });
+      // The session was not accepted (e.g. our session.update rejected): a configuration problem,
+      // unless it merely expired — then a new session is worth it.
+      this.attempt.settle({ ok: false, retryable: code === 'session_expired', message: `model error: ${error.message}` });
       return;
     }
     if (code === 'conversation_already_has_active_response' && error.clientEventId) {
