@@ -25,7 +25,12 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     }
     case 'emulator': {
-      const { runEmulatorCli } = await import('../emulator/index.js');
+      const { runEmulatorCli, EMULATOR_USAGE } = await import('../emulator/index.js');
+      // runEmulatorCli answers --help by throwing; print the usage and exit 0 instead.
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`${EMULATOR_USAGE}\n`);
+        return 0;
+      }
       await runEmulatorCli(rest);
       return -1;
     }

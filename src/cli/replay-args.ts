@@ -13,6 +13,8 @@ export const REPLAY_EXIT = {
   connect: 3,
   /** --timeout reached before the call ended. */
   timeout: 4,
+  /** Ctrl-C: hung up early (after a clean close), report printed. */
+  interrupted: 130,
 } as const;
 
 export const REPLAY_USAGE = `Usage: audiohook-realtime replay <audio file> [options]
@@ -40,7 +42,7 @@ Options:
   -h, --help              show this help
 
 Exit codes: 0 clean call, 1 protocol violation(s), 2 bad usage or input file,
-            3 no session (unreachable, upgrade refused), 4 timed out.
+            3 no session (unreachable, upgrade refused), 4 timed out, 130 hung up with Ctrl-C.
 `;
 
 /** A bad command line; `help` means the usage was asked for (exit 0). */

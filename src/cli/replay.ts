@@ -38,8 +38,8 @@ export interface ReplayResult {
   url: string;
   sessionId: string;
   pacing: ReplayOptions['pacing'];
-  /** How the session ended from the caller's side. */
-  ending: 'bot-disconnected' | 'caller-hung-up' | 'timeout' | 'session-failed';
+  /** How the session ended from the caller's side ('interrupted': Ctrl-C, the caller hung up early). */
+  ending: 'bot-disconnected' | 'caller-hung-up' | 'interrupted' | 'timeout' | 'session-failed';
   timings: { openToOpenedMs: number | null; openedToFirstBotAudioMs: number | null; closeToClosedMs: number | null; totalMs: number };
   audio: { sentMs: number; receivedBytes: number; receivedMs: number; frames: number; maxFrameBytes: number };
   bargeIns: number;
@@ -63,7 +63,11 @@ export interface ReplayProgress {
  * Runs one replay. Throws AudioFileError (or an fs error) for an unusable input file, ConnectError when
  * the upgrade fails, WaitError when no `opened` arrives. Protocol violations are in the result.
  */
-export async function replayCall(options: ReplayOptions, onProgress?: (progress: ReplayProgress) => void): Promise<ReplayResult> {
+export async function replayCall(
+  options: ReplayOptions,
+  onProgress?: (progress: ReplayProgress) => void,
+  signal?: AbortSignal,
+): Promise<ReplayResult> {
   const audio = await readAudioFile(options.file);
   const clock = systemClock;
   const startedAt = clock.now();
@@ -94,7 +98,7 @@ export async function replayCall(options: ReplayOptions, onProgress?: (progress:
 
   let ending: ReplayResult['ending'];
   try {
-    ending = await driveCall(client, audio.ulaw, options, quiet, clock, startedAt);
+    ending = await driveCall(client, audio.ulaw, options, quiet, clock, startedAt, signal);
   } finally {
     unsubscribe();
     if (progress) clearInterval(progress);
@@ -127,6 +131,7 @@ async function driveCall(
   quiet: BotQuietTracker,
   clock: Clock,
   startedAt: number,
+  signal: AbortSignal | undefined,
 ): Promise<ReplayResult['ending']> {
   const deadline = startedAt + options.timeoutMs;
   const cues = new DtmfSchedule(options.dtmf);
@@ -136,28 +141,33 @@ async function driveCall(
   void client.ended.then(() => (ended = true));
   const untilEnded = client.ended.then(() => 'ended' as const);
   const timedOut = sleep(Math.max(1, deadline - clock.now())).then(() => 'timeout' as const);
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    if (signal?.aborted) resolve('interrupted');
+    else signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+  });
 
   const recording = client.streamAudio(source(ulaw, false), { pacing: options.pacing });
-  const first = await Promise.race([recording.done.then(() => 'streamed' as const), untilEnded, timedOut]);
+  const first = await Promise.race([recording.done.then(() => 'streamed' as const), untilEnded, timedOut, interrupted]);
   if (first === 'ended') return endingOf(client);
-  if (first === 'timeout') return timeOut(client, recording);
+  if (first === 'timeout' || first === 'interrupted') return hangUpEarly(client, recording, first);
 
   quiet.recordingEnded();
   // A live line keeps sending (silent) audio in real time while the bot answers the last words.
   const line = client.streamAudio(source(new Uint8Array(0), true), { pacing: 'realtime' });
   const botQuiet = pollUntil(() => ended || quiet.quietMs() >= options.idleMs, 50).then(() => 'quiet' as const);
-  const second = await Promise.race([botQuiet, untilEnded, timedOut]);
-  if (second === 'timeout') return timeOut(client, line);
+  const second = await Promise.race([botQuiet, untilEnded, timedOut, interrupted]);
+  if (second === 'timeout' || second === 'interrupted') return hangUpEarly(client, line, second);
   line.stop();
   if (second === 'ended' || ended) return endingOf(client);
   await client.close('end', Math.min(15_000, Math.max(11_000, deadline - clock.now()))).catch(() => client.terminate());
   return client.report().violations.length > 0 ? 'session-failed' : 'caller-hung-up';
 }
 
-async function timeOut(client: GenesysClient, streamer: { stop(): void }): Promise<'timeout'> {
+/** Hangs up before the call is over: stop the audio, then the close transaction like Genesys. */
+async function hangUpEarly<T extends 'timeout' | 'interrupted'>(client: GenesysClient, streamer: { stop(): void }, why: T): Promise<T> {
   streamer.stop();
   await client.close('end', 11_000).catch(() => client.terminate());
-  return 'timeout';
+  return why;
 }
 
 function endingOf(client: GenesysClient): ReplayResult['ending'] {
@@ -321,15 +331,21 @@ export async function runReplayCli(argv: string[]): Promise<number> {
     return REPLAY_EXIT.usage;
   }
   const live = liveProgress();
+  // Ctrl-C hangs up properly (close → closed) and still prints the report; a second one kills.
+  const hangUp = new AbortController();
+  const onSigint = () => hangUp.abort();
+  process.once('SIGINT', onSigint);
   let result: ReplayResult;
   try {
-    result = await replayCall(options, live.update);
+    result = await replayCall(options, live.update, hangUp.signal);
   } catch (err) {
     live.end();
     const failure = describeFailure(err, options);
     if (!failure) throw err;
     process.stderr.write(`replay: ${oneLine(failure.message)}\n`);
     return failure.code;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
   live.end();
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatReplay(result)}\n`);
@@ -342,6 +358,7 @@ export async function runReplayCli(argv: string[]): Promise<number> {
     process.stderr.write(`replay: timed out after ${options.timeoutMs / 1000} s (raise --timeout)\n`);
     return REPLAY_EXIT.timeout;
   }
+  if (result.ending === 'interrupted') return REPLAY_EXIT.interrupted;
   return REPLAY_EXIT.ok;
 }
 

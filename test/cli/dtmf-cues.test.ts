@@ -26,7 +26,7 @@ function fakeSink(): DtmfSink & { sent: Array<{ digits: string; positionMs: numb
 }
 
 describe('DtmfSchedule', () => {
-  it('returns cues in time order, each once, when their frame comes', () => {
+  it('returns cues in time order, each once, when the position reaches them', () => {
     const schedule = new DtmfSchedule([
       { digits: '9', atMs: 1000 },
       { digits: '1234#', atMs: 250 },
@@ -34,32 +34,34 @@ describe('DtmfSchedule', () => {
     expect(schedule.takeDue(200)).toEqual([]);
     expect(schedule.takeDue(400)).toEqual([{ digits: '1234#', atMs: 250 }]);
     expect(schedule.takeDue(400)).toEqual([]);
-    expect(schedule.takeDue(1000)).toEqual([]); // a cue at 1000 ms belongs to the frame starting there
-    expect(schedule.takeDue(1200)).toEqual([{ digits: '9', atMs: 1000 }]);
+    expect(schedule.takeDue(999)).toEqual([]);
+    expect(schedule.takeDue(1000)).toEqual([{ digits: '9', atMs: 1000 }]);
     expect(schedule.remaining).toBe(0);
   });
 });
 
 describe('withDtmfCues', () => {
-  it('sends each cue just before the frame containing its time, so position ≤ cue time', () => {
+  it('sends each cue once the audio up to its time has gone out: cue ≤ position < cue + one frame', () => {
     const sink = fakeSink();
-    const source = withDtmfCues(ulawSource(new Uint8Array(8000)), new DtmfSchedule([{ digits: '12', atMs: 450 }, { digits: '#', atMs: 0 }]), sink);
+    const source = withDtmfCues(ulawSource(new Uint8Array(8000)), new DtmfSchedule([{ digits: '12', atMs: 450 }, { digits: '#', atMs: 0 }, { digits: '3', atMs: 600 }]), sink);
     for (let chunk = source.read(1600); chunk !== null; chunk = source.read(1600)) sink.advance(chunk.length);
     expect(sink.sent).toEqual([
       { digits: '#', positionMs: 0 },
-      { digits: '12', positionMs: 400 },
+      { digits: '12', positionMs: 600 },
+      { digits: '3', positionMs: 600 },
     ]);
   });
 
   it('holds cues while paused and sends them with the next frame after resume', () => {
     const sink = fakeSink();
     const source = withDtmfCues(ulawSource(new Uint8Array(8000)), new DtmfSchedule([{ digits: '5', atMs: 100 }]), sink);
+    sink.advance(source.read(1600)!.length);
     sink.state = 'paused';
     source.read(1600);
     expect(sink.sent).toEqual([]);
     sink.state = 'send';
     source.read(1600);
-    expect(sink.sent).toEqual([{ digits: '5', positionMs: 0 }]);
+    expect(sink.sent).toEqual([{ digits: '5', positionMs: 200 }]);
   });
 
   it('fires cues beyond the recording during the silent tail when the same schedule wraps it', () => {
@@ -70,6 +72,6 @@ describe('withDtmfCues', () => {
     expect(sink.sent).toEqual([]);
     const tail = withDtmfCues(ulawSource(new Uint8Array(0), { thenSilence: true }), schedule, sink);
     for (let i = 0; i < 4; i++) sink.advance(tail.read(1600)!.length);
-    expect(sink.sent).toEqual([{ digits: '0', positionMs: 600 }]);
+    expect(sink.sent).toEqual([{ digits: '0', positionMs: 800 }]);
   });
 });

@@ -3,7 +3,7 @@
  * (no OPENAI_* keys, no .env: cwd is a fresh temporary directory), plus the bridge + emulator stack the
  * replay tests talk to.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,13 +37,17 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** `audiohook-realtime <args>` in `cwd`; kills it (and fails the run) after `timeoutMs`. */
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs: number; onSpawn?: (child: ChildProcess) => void },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TSX_CLI, MAIN, ...args], {
       cwd: options.cwd,
       env: cleanEnv(options.env ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

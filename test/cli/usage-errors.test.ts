@@ -2,6 +2,7 @@
  * The CLI as a user runs it (a child process) when things go wrong: a server that breaks the protocol, and
  * bad input — each gives one clear line on stderr and the documented exit code; plus --help.
  */
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -50,6 +51,41 @@ describe('replay reports a server that breaks the protocol', { timeout: CHILD_TI
     expect(stderrLines(run)).toHaveLength(1);
     expect(run.stderr).toMatch(/^replay: 1 protocol violation\(s\): \[seq-out-of-order\]/);
     expect(run.stdout).toMatch(/Protocol violations: 1\n {2}\[seq-out-of-order\]/);
+  });
+});
+
+describe('ending the call early', { timeout: CHILD_TIMEOUT_MS }, () => {
+  it.concurrent('--timeout reached → hangs up cleanly, prints the report, one stderr line, exit 4', async () => {
+    const run = await replay([join(REPO_ROOT, 'fixtures/caller/multi-turn-call.wav'), '--url', stack.url, '--api-key', stack.apiKey, '--client-secret', stack.clientSecret, '--timeout', '2']);
+    expect(run.code).toBe(REPLAY_EXIT.timeout);
+    expect(stderrLines(run)).toEqual(['replay: timed out after 2 s (raise --timeout)']);
+    expect(run.stdout).toMatch(/^Ending: timeout$/m);
+    expect(run.stdout).toMatch(/^Protocol violations: none$/m);
+    expect(run.stdout).toMatch(/close → closed \d/);
+  });
+
+  it.concurrent('Ctrl-C (SIGINT) → close transaction, report, exit 130', async () => {
+    let child: ChildProcess | undefined;
+    const fake = await startFakeServer((conn) => {
+      conn.behaveCorrectly();
+      // The session is open: the CLI has its SIGINT handler by now.
+      conn.on((msg) => {
+        if (msg.type === 'open') setTimeout(() => child?.kill('SIGINT'), 300);
+      });
+    });
+    try {
+      const run = await runCli(['replay', join(REPO_ROOT, 'fixtures/caller/multi-turn-call.wav'), '--url', fake.url, '--api-key', 'k'], {
+        cwd: dir,
+        timeoutMs: CHILD_TIMEOUT_MS,
+        onSpawn: (c) => (child = c),
+      });
+      expect(run.code, run.stderr).toBe(REPLAY_EXIT.interrupted);
+      expect(run.stdout).toMatch(/^Ending: interrupted$/m);
+      expect(fake.connections[0]!.received.map((m) => m.type)).toContain('close');
+      expect(fake.connections[0]!.received.find((m) => m.type === 'close')!.parameters.reason).toBe('end');
+    } finally {
+      await fake.close();
+    }
   });
 });
 
@@ -146,5 +182,14 @@ describe('demo usage', { timeout: CHILD_TIMEOUT_MS }, () => {
     expect(bad.code).toBe(2);
     expect(stderrLines(bad)).toHaveLength(1);
     expect(bad.stderr).toMatch(/^demo: Unknown option '--nope'/);
+  });
+});
+
+describe('emulator usage', { timeout: CHILD_TIMEOUT_MS }, () => {
+  it('--help prints the usage on stdout and exits 0 (the serve mode for the emulator alone)', async () => {
+    const help = await runCli(['emulator', '--help'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(/^Usage: emulator /);
   });
 });
