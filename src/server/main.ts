@@ -12,7 +12,7 @@ import { createAppServer, type AppServer } from './http.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
-/** The environment plus DRAIN_TIMEOUT (optional until shutdownEnvShape is merged into env.ts). */
+/** The environment; DRAIN_TIMEOUT and MAX_SESSIONS may be absent in hand-built ones (defaults apply). */
 export type StartServerEnv = Env & Partial<ShutdownEnv>;
 
 export interface StartServerOptions {
@@ -22,7 +22,10 @@ export interface StartServerOptions {
   metrics?: Metrics;
   /** Default: env.METRICS_TOKEN. */
   metricsToken?: string;
-  /** Default: env.DRAIN_TIMEOUT, else 110 s. */
+  /**
+   * After SIGTERM, how long live calls may continue before they are ended politely (disconnect completed
+   * with outputs, see AppServer.close). Default: env.DRAIN_TIMEOUT, else 110 s.
+   */
   shutdownGraceMs?: number;
   /** Runs after every session has closed on shutdown (e.g. the bridge's background summary work). */
   afterClose?: () => Promise<void>;
