@@ -305,4 +305,20 @@ describe('ClientSession: playback model', () => {
     clock.advance(2000);
     expect(types()).toHaveLength(3);
   });
+
+  it('records with each event how much server audio came before it (its offset in receivedAudio)', () => {
+    const { session, open, server } = setup({ pingIntervalMs: 0 });
+    open();
+    server('event', { entities: [{ type: 'bot_turn_response', data: { disposition: 'match', text: 'hi' } }] });
+    session.handleBinary(new Uint8Array(1600));
+    session.handleBinary(new Uint8Array(800));
+    server('event', { entities: [{ type: 'barge_in', data: {} }] });
+    session.handleBinary(new Uint8Array(400));
+    const report = session.report();
+    expect(report.events.map((e) => [e.entity.type, e.receivedAudioBytes])).toEqual([
+      ['bot_turn_response', 0],
+      ['barge_in', 2400],
+    ]);
+    expect(report.receivedAudio.length).toBe(2800);
+  });
 });
