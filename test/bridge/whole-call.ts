@@ -20,7 +20,31 @@ import { realtimeEnvSchema } from '../../src/realtime/env.js';
 import { createAppServer, type AppServer } from '../../src/server/http.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
 import { createSimulatedCall, type GenesysClient } from '../../src/simulator/genesys-client.js';
-import { systemClock } from '../../src/util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../src/util/clock.js';
+
+/** The system clock, counting the bridge's timers still pending (a leaked call leaves some behind). */
+export class CountingClock implements Clock {
+  private readonly live = new Set<TimerHandle>();
+  now(): number {
+    return systemClock.now();
+  }
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const handle: TimerHandle = systemClock.setTimeout(() => {
+      this.live.delete(handle);
+      callback();
+    }, ms);
+    this.live.add(handle);
+    return handle;
+  }
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (handle === undefined) return;
+    this.live.delete(handle);
+    systemClock.clearTimeout(handle);
+  }
+  get pending(): number {
+    return this.live.size;
+  }
+}
 
 const API_KEY = 'SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh';
 
@@ -35,6 +59,8 @@ export interface WholeCallRig {
   app: AppServer;
   factory: BridgeFactory;
   metrics: Metrics;
+  /** The bridge's clock: `pending` counts its live timers. */
+  clock: CountingClock;
   hooks: CallRecord[];
   logs: LogLine[];
   call(inputVariables?: Record<string, string>): Promise<GenesysClient>;
@@ -70,7 +96,9 @@ export async function startWholeCallRig(options: { script: CallScript; env?: Rec
   });
   const bridgeLogger = pino({ level: 'info' }, sink);
   const metrics = createMetrics({ defaultMetrics: false });
+  const clock = new CountingClock();
   const factory = createBridgeFactory({
+    clock,
     env: { ...rtEnv, ...bridgeEnv },
     connect: connectSettingsFromEnv(rtEnv),
     metrics,
@@ -90,6 +118,7 @@ export async function startWholeCallRig(options: { script: CallScript; env?: Rec
     app,
     factory,
     metrics,
+    clock,
     hooks,
     logs,
     async call(inputVariables = {}) {
