@@ -33,6 +33,11 @@ export class BotQuietTracker {
     this.touch();
   }
 
+  /** Whether bot audio is playing out now (per the playout model). */
+  get botSpeaking(): boolean {
+    return this.playing;
+  }
+
   /** Milliseconds the bot has been quiet since the recording ended; 0 while it plays or before the end. */
   quietMs(): number {
     if (this.recordingEndedAt === null || this.playing) return 0;

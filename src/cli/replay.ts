@@ -115,6 +115,7 @@ function describeState(client: GenesysClient, quiet: BotQuietTracker): string {
   const state = client.session.state;
   if (state !== 'open') return state;
   if (client.session.isPaused) return 'paused';
+  if (quiet.botSpeaking) return 'open, bot speaking';
   const q = quiet.quietMs();
   return q > 0 ? `open, bot quiet ${(q / 1000).toFixed(1)} s` : 'open';
 }

@@ -33,7 +33,9 @@ describe('BotQuietTracker', () => {
     quiet.botAudio();
     clock.advance(4_000);
     expect(quiet.quietMs()).toBe(0);
+    expect(quiet.botSpeaking).toBe(true);
     quiet.playback(false);
+    expect(quiet.botSpeaking).toBe(false);
     clock.advance(2_500);
     expect(quiet.quietMs()).toBe(2_500);
   });
