@@ -28,10 +28,20 @@ const CALLS = {
 } as const;
 type CallName = keyof typeof CALLS;
 
-export const DEMO_USAGE = `Usage: npm run demo -- [--call multi-turn|barge-in] [--out out/demo-bot.wav] [--json]
+export const DEMO_USAGE = `Usage: npm run demo -- [options]
+       audiohook-realtime demo [options]
 
-Runs the bridge against the offline Realtime emulator (an offline stand-in, not OpenAI) unless
-OPENAI_API_KEY is set, replays a recorded sample call as Genesys would, and prints what happened.
+Runs the bridge (the production serve path) against the built-in Realtime EMULATOR — an offline stand-in
+that plays scripted replies, not OpenAI — unless OPENAI_API_KEY (or AZURE_OPENAI_ENDPOINT) is set in the
+environment or .env; replays a recorded sample call in real time as Genesys Cloud would; writes the bot
+audio to a WAV and prints the transcript, the call summary (received by a local webhook) and the output
+variables. No keys needed; takes about 45 s.
+
+Options:
+  --call multi-turn|barge-in   which sample call to replay (default multi-turn)
+  --out FILE.wav               where to write the bot audio (default out/demo-bot.wav)
+  --json                       print a machine-readable report on stdout (logs go to stderr)
+  -h, --help                   show this help
 `;
 
 interface Cues {
