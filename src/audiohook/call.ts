@@ -158,6 +158,45 @@ export interface SessionOptions {
   shutdownHandlerTimeoutMs?: number;
   /** Languages listed in `opened` when the client asks (`supportedLanguages: true`); default none ([]). */
   supportedLanguages?: string[];
+  /** Watches the session's milestones (metrics); never affects the protocol. */
+  observer?: SessionObserver;
+}
+
+/**
+ * How a session ended, in protocol terms (what Genesys and the Architect flow saw), for metrics and logs.
+ * Derived by the session itself, so it is the same with or without call logic.
+ */
+export interface SessionOutcome {
+  /** `opened` was sent. */
+  opened: boolean;
+  /** It was a connection probe (null conversation id). */
+  probe: boolean;
+  /** A call handler was created for it. */
+  call: boolean;
+  /** The `disconnect` we sent, if any. */
+  disconnect?: {
+    reason: DisconnectReason;
+    /** Its output variables asked the flow to transfer (ESCALATION_REQUIRED "true", docs/ARCHITECT.md). */
+    escalation: boolean;
+  };
+  /** The client's `close` reason, when it sent one (end, error, disconnect, reconnect…). */
+  closeReason?: string;
+  /** The socket's close code when it dropped without a `close` (or we closed it on a timeout). */
+  socketCode?: number;
+  /** The server's shutdown ended it (ProtocolSession.shutdown() found a live call). */
+  shutdown: boolean;
+}
+
+/**
+ * Optional observer of one session. Its callbacks must be cheap; an exception is logged and ignored.
+ */
+export interface SessionObserver {
+  /** `opened` was sent, latencyMs after the `open` message arrived (probes too). */
+  onOpened?(info: { latencyMs: number; probe: boolean }): void;
+  /** The client sent `error` (e.g. 429 rate limiting). */
+  onClientError?(error: ClientErrorInfo): void;
+  /** The session finished (exactly once), after the close handler. */
+  onEnded?(outcome: SessionOutcome): void;
 }
 
 /** One AudioHook session over one socket. The server feeds it socket events. */

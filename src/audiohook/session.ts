@@ -31,7 +31,9 @@ import type {
   ClientErrorInfo,
   CloseCause,
   ProtocolSession,
+  SessionObserver,
   SessionOptions,
+  SessionOutcome,
   SessionState,
 } from './call.js';
 import { parseDurationMs } from './duration.js';
@@ -128,6 +130,8 @@ class AudioHookSession implements ProtocolSession {
   /** Genesys 429: outbound audio and events wait until the hold ends. */
   private readonly rateLimit = new OutboundHold<EventEntity[]>();
   private rateLimitTimer: TimerHandle | undefined;
+  /** What the observer hears when the session finishes. */
+  private readonly outcome: SessionOutcome = { opened: false, probe: false, call: false, shutdown: false };
 
   private lastInboundAt: number;
   private idleTimer: TimerHandle | undefined;
@@ -195,6 +199,7 @@ class AudioHookSession implements ProtocolSession {
     if (this.shutdownRequested) return this.current !== 'closed';
     if (this.current !== 'active' && this.current !== 'paused') return false;
     this.shutdownRequested = true;
+    this.outcome.shutdown = true;
     this.guard('shutdown', () => this.endForShutdown());
     // Read through the getter: endForShutdown may have moved the state on.
     return this.state !== 'closed';
@@ -307,6 +312,11 @@ class AudioHookSession implements ProtocolSession {
     if (!this.send('opened', opened)) return;
     this.layout = choice?.layout ?? null;
     this.setState('active');
+    this.outcome.opened = true;
+    this.outcome.probe = probe;
+    // lastInboundAt is when this `open` arrived (handleText); the latency is our validation and negotiation.
+    const latencyMs = this.clock.now() - this.lastInboundAt;
+    this.notify('onOpened', (o) => o.onOpened?.({ latencyMs, probe }));
 
     const inputVariables = p.inputVariables ?? {};
     this.log.info(
@@ -338,6 +348,7 @@ class AudioHookSession implements ProtocolSession {
     };
     try {
       this.handler = this.options.createCall(context, this.control);
+      this.outcome.call = true;
     } catch (err) {
       this.log.error({ err }, 'createCall failed; ending the session');
       this.sendDisconnect('error', 'call setup failed');
@@ -397,6 +408,7 @@ class AudioHookSession implements ProtocolSession {
     } else {
       this.log.warn({ code, clientMessage: text }, 'client error');
     }
+    this.notify('onClientError', (o) => o.onClientError?.(info));
     this.invoke('onClientError', (h) => h.onClientError?.(info));
   }
 
@@ -481,6 +493,7 @@ class AudioHookSession implements ProtocolSession {
   private startCloseTransaction(cause: CloseCause & { kind: 'close' }): void {
     this.setState('closing');
     this.clearTimers();
+    this.outcome.closeReason = cause.reason;
     this.log.info({ reason: cause.reason }, 'client close; closing session');
     void this.runCloseHandler(cause).then(() =>
       this.guard('close transaction', () => {
@@ -498,6 +511,7 @@ class AudioHookSession implements ProtocolSession {
     if (this.ending) return;
     this.ending = true;
     this.clearTimers();
+    this.outcome.socketCode = cause.code;
     this.setState('closed');
     void this.runCloseHandler(cause).then(() => this.complete());
   }
@@ -560,6 +574,7 @@ class AudioHookSession implements ProtocolSession {
     if (outputVariables !== undefined) parameters.outputVariables = outputVariables;
     if (!this.send('disconnect', parameters)) return false;
     this.disconnectSent = true;
+    this.outcome.disconnect = { reason, escalation: outputVariables?.ESCALATION_REQUIRED === 'true' };
     this.setState('disconnecting');
     this.log.info({ reason, info: parameters.info, outputVariableKeys: Object.keys(outputVariables ?? {}) }, 'disconnect sent');
     this.closeWaitTimer = this.clock.setTimeout(
@@ -593,7 +608,19 @@ class AudioHookSession implements ProtocolSession {
       },
       'session finished',
     );
+    this.notify('onEnded', (o) => o.onEnded?.({ ...this.outcome }));
     this.resolveFinished();
+  }
+
+  /** Tells the observer; it watches only, so its failure is logged and changes nothing. */
+  private notify(callback: string, run: (observer: SessionObserver) => void): void {
+    const observer = this.options.observer;
+    if (!observer) return;
+    try {
+      run(observer);
+    } catch (err) {
+      this.log.error({ err, callback }, 'session observer threw; ignored');
+    }
   }
 
   private clearTimers(): void {

@@ -9,7 +9,7 @@ import { createWebhookSender, type CallRecord, type CallRecordSink, type Deliver
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
-import { createMetrics, type Metrics, type SessionEndReason } from '../server/metrics.js';
+import { createMetrics, type Metrics } from '../server/metrics.js';
 import { systemClock } from '../util/clock.js';
 
 export interface ServeOptions {
@@ -73,21 +73,25 @@ export function createBridgeFromEnv(
     env,
     connect,
     ...(sink ? { sink } : {}),
-    ...(metrics ? { metrics } : {}),
+    ...(metrics ? { metrics: bridgeMetrics(metrics) } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
 }
 
-const END_REASON_METRIC: Record<CallRecord['end_reason'], SessionEndReason> = {
-  bot_ended: 'completed',
-  escalated: 'escalated',
-  caller_hangup: 'caller_hangup',
-  error: 'error',
-};
+/**
+ * The metrics as the bridge sees them. Sessions by end reason and Genesys 429s have one owner, the server
+ * (src/server/session-metrics.ts): it sees every session, also those the bridge never handles (probes,
+ * protocol errors before a call, shutdown before `open`). The bridge's own 429 count is therefore silenced
+ * here so a bridge call is never counted twice; the bridge keeps its call-level series (barge-ins, model
+ * connect time, first bot audio, model errors, reconnects).
+ */
+function bridgeMetrics(metrics: Metrics): Metrics {
+  return { ...metrics, genesysRateLimited: { inc: () => undefined } };
+}
 
+/** Per-call usage and (without the spool) the webhook outcome; the session itself is counted by the server. */
 function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: DeliveryResult | undefined): void {
-  metrics.sessions.inc(END_REASON_METRIC[record.end_reason]);
   const u = record.usage;
   metrics.tokens.inc('input_text', u.inputTextTokens);
   metrics.tokens.inc('input_audio', u.inputAudioTokens);

@@ -22,6 +22,7 @@ import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import { RejectionScheduler } from './rejection.js';
+import { sessionMetricsObserver } from './session-metrics.js';
 import { connectorIdFor, pathOf } from './routes.js';
 import type { AudiohookIds } from './upgrade-headers.js';
 import { protocolSocketFor, routeSocketEvents, watchOutbound, type OutboundWatch } from './ws-session.js';
@@ -65,7 +66,10 @@ export interface AppServerOptions {
   clock?: Clock;
   /** Wall-clock ms since the epoch, for signature `created`/`expires`. */
   wallClockMs?: () => number;
-  /** When given, GET /metrics serves it and the active-sessions gauge is maintained. */
+  /**
+   * When given, GET /metrics serves it; the server maintains the active-sessions gauge and counts every
+   * session once at its end (sessions by reason, open → opened latency, Genesys 429s: session-metrics.ts).
+   */
   metrics?: Metrics;
   /** Bearer token required by /metrics (METRICS_TOKEN). */
   metricsToken?: string;
@@ -243,6 +247,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       logger: logger.child({ organizationId: ids.organizationId, connectorId }),
       createCall: options.createCall,
       clock,
+      ...(metrics ? { observer: sessionMetricsObserver(metrics) } : {}),
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
