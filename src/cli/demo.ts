@@ -24,7 +24,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The sample calls: caller recording, its cue file, and the emulator script that answers it. */
 const CALLS = {
   'multi-turn': { audio: 'fixtures/caller/multi-turn-call.wav', cues: 'fixtures/caller/multi-turn-call.cues.json', script: 'fixtures/scripts/order-status.json' },
-  'barge-in': { audio: 'fixtures/caller/barge-in-call.wav', cues: 'fixtures/caller/barge-in-call.cues.json', script: 'fixtures/scripts/order-status.json' },
+  // The interrupt has a short pause inside ("Sorry, wait. Actually…"): a longer VAD silence keeps it one turn.
+  'barge-in': { audio: 'fixtures/caller/barge-in-call.wav', cues: 'fixtures/caller/barge-in-call.cues.json', script: 'fixtures/scripts/barge-in.json', env: { VAD_SILENCE_DURATION_MS: '900' } },
 } as const;
 type CallName = keyof typeof CALLS;
 
@@ -98,6 +99,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const env = parseEnv({
       ...process.env,
       ...modelEnv,
+      ...('env' in call ? call.env : {}),
       GENESYS_API_KEY: apiKey,
       GENESYS_CLIENT_SECRET: randomBytes(32).toString('base64'),
       PORT: '0',
