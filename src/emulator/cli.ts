@@ -40,7 +40,7 @@ export async function runEmulatorCli(argv: string[], out: (line: string) => void
   out(`  CA certificate (test-only): ${emulator.caPath}`);
   out(`  Point the bridge at it:`);
   out(`    OPENAI_BASE_URL=${emulator.baseURL}`);
-  out(`    NODE_EXTRA_CA_CERTS=${emulator.caPath}   (or the bridge's CA-file option)`);
+  out(`    REALTIME_CA_FILE=${emulator.caPath}   (or NODE_EXTRA_CA_CERTS for any Node client)`);
   out(`    OPENAI_API_KEY=${values['api-key']?.[0] ?? '<any non-empty key>'}`);
   return emulator;
 }
