@@ -49,6 +49,7 @@ export interface Metrics {
   /** The Content-Type for the `/metrics` response. */
   readonly contentType: string;
   readonly activeSessions: { inc(): void; dec(): void };
+  /** Counted once per session at its end, by the server only (session-metrics.ts). */
   readonly sessions: LabeledCounter<SessionEndReason>;
   /** `open` received → `opened` sent (Genesys allows 5 s). */
   readonly openToOpenedSeconds: SecondsHistogram;
@@ -57,7 +58,7 @@ export interface Metrics {
   /** Caller stopped speaking (VAD speech_stopped) → first bot audio sent to Genesys. */
   readonly firstBotAudioSeconds: SecondsHistogram;
   readonly bargeIns: { inc(): void };
-  /** Genesys told us to slow down (error code 429 from the client). */
+  /** Genesys told us to slow down (error code 429 from the client); counted by the server only. */
   readonly genesysRateLimited: { inc(): void };
   /** Model error events and failed responses, by OpenAI error code (sanitised, see `errorCodeLabel`). */
   readonly modelErrors: LabeledCounter<string>;
