@@ -9,7 +9,7 @@ const p = (x: Percentiles | null | undefined) => (x ? `${x.p50} / ${x.p90} / ${x
 const n = (x: Percentiles | null | undefined) => (x ? String(x.count) : '0');
 
 function stepRow(s: StepResult): string {
-  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%) | ${s.bridgeRssMiB} MiB (heap ${s.bridgeHeapUsedMiB ?? 'n/a'}) | ${s.bridgeLoopLagP99Ms ?? 'n/a'} ms | ${s.harnessCpuPercent}%, ${s.harnessLoopDelayP99Ms ?? 'n/a'} ms | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
+  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''}${s.droppedCalls ? `, ${s.droppedCalls} dropped` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%) | ${s.bridgeRssMiB} MiB (heap ${s.bridgeHeapUsedMiB ?? 'n/a'}) | ${s.bridgeLoopLagP99Ms ?? 'n/a'} ms | ${s.harnessCpuPercent}%, ${s.harnessLoopDelayP99Ms ?? 'n/a'} ms | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
 }
 
 export function renderLatestRun(r: BenchResults): string {
@@ -18,7 +18,7 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push(`### Latest run: ${r.date} (${r.mode} mode, ${r.durationS} s)`);
   lines.push('');
   lines.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, open-files limit ${m.openFilesLimit ?? 'unlimited'}, load average ${m.loadAverage1mAtStart} at the start (the machine is shared).`);
-  lines.push(`Bridge: \`node ${r.setup.bridgeEntry}\` from dist/, LOG_LEVEL=${r.setup.bridgeLogLevel}, emulator CA trusted via ${r.setup.caTrust}; emulator speed ${r.setup.emulatorSpeed}, ${r.setup.emulatorDeltaMs} ms deltas; caller frames ${r.setup.frameMs} ms. Load generator (simulated calls + emulator) in the harness process on the same machine.`);
+  lines.push(`Bridge: \`node ${r.setup.bridgeEntry}\` from dist/, LOG_LEVEL=${r.setup.bridgeLogLevel}, emulator CA trusted via ${r.setup.caTrust}; emulator speed ${r.setup.emulatorSpeed}, ${r.setup.emulatorDeltaMs} ms deltas; caller frames ${r.setup.frameMs} ms${r.setup.nice !== null ? `; harness and bridge at nice ${r.setup.nice}` : ''}. Load generator (simulated calls + emulator) in the harness process on the same machine.`);
   lines.push('');
   lines.push('Latencies in ms as p50 / p90 / p99 / max.');
   lines.push('');
@@ -40,7 +40,7 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.capacity.steps) lines.push(stepRow(s));
   lines.push('');
-  lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);
+  lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened and still up): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);
   lines.push(`Memory: bridge RSS ${r.memory.baselineRssMiB} MiB idle; slope across the sweep ${r.memory.bytesPerCall === null ? 'n/a' : `${Math.round(r.memory.bytesPerCall / 1024)} KB per call`}.`);
   lines.push('');
   lines.push('| Codec path (one core, in-process) | MB/s of μ-law |');

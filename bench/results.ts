@@ -7,6 +7,8 @@ export interface StepResult {
   calls: number;
   opened: number;
   openFailures: number;
+  /** Opened calls no longer open at the end of the window (ended by the bridge, e.g. model not ready in time). */
+  droppedCalls: number;
   windowMs: number;
   inboundHopMs: Percentiles | null;
   outboundHopMs: Percentiles | null;
@@ -32,7 +34,7 @@ export interface StepResult {
   loadAverage1m: number;
   /** 2 when the first attempt missed the criteria and the step was repeated. */
   attempts: number;
-  /** hop p99 < 20 ms (both directions) and no late frames (either direction) and every call opened. */
+  /** hop p99 < 20 ms (both directions), no late frames (either direction), every call opened and still up. */
   passed: boolean;
 }
 
@@ -56,6 +58,8 @@ export interface BenchResults {
     emulatorSpeed: 'instant';
     emulatorDeltaMs: number;
     frameMs: number;
+    /** Nice value of the harness and the bridge (--priority), null when run at normal priority. */
+    nice: number | null;
   };
   openLatency: { sequential: Percentiles | null; concurrentSessions: number; concurrent: Percentiles | null; concurrentFailures: number };
   lightLoad: StepResult | null;
@@ -71,6 +75,7 @@ export const CAPACITY_HOP_P99_MS = 20;
 export function stepPassed(step: Omit<StepResult, 'passed'>): boolean {
   return (
     step.openFailures === 0 &&
+    step.droppedCalls === 0 &&
     step.inboundHopMs !== null &&
     step.outboundHopMs !== null &&
     step.inboundHopMs.p99 < CAPACITY_HOP_P99_MS &&

@@ -66,7 +66,7 @@ describe('/proc parsing', () => {
 
 describe('capacity criterion', () => {
   const base: Omit<StepResult, 'passed'> = {
-    calls: 100, opened: 100, openFailures: 0, windowMs: 1000,
+    calls: 100, opened: 100, openFailures: 0, droppedCalls: 0, windowMs: 1000,
     inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
     outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
     callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lostFrames: 0,
@@ -78,6 +78,7 @@ describe('capacity criterion', () => {
     expect(stepPassed({ ...base, lateBotFrames: 1 })).toBe(false);
     expect(stepPassed({ ...base, lateCallerFrames: 1 })).toBe(false);
     expect(stepPassed({ ...base, openFailures: 1 })).toBe(false);
+    expect(stepPassed({ ...base, droppedCalls: 1 })).toBe(false);
     expect(stepPassed({ ...base, outboundHopMs: null })).toBe(false);
   });
 });
