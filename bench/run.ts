@@ -4,8 +4,8 @@
  * The bridge runs as its own child process from the built output with production configuration; the
  * Realtime emulator (zero model delay) and the simulated Genesys calls live in this process, so every hop
  * is a difference of two performance.now() readings on one clock. Writes bench/results.json and the
- * "latest run" section of BENCHMARKS.md. Everything is bounded (calls, durations, file descriptors) and the
- * child is killed on exit or failure.
+ * "latest run" section of BENCHMARKS.md (a --quick run writes bench/results.quick.json only). Everything
+ * is bounded (calls, durations, file descriptors) and the child is killed on exit or failure.
  *
  * Flags: --quick (smoke run, < 2 min), --no-build (use dist/ as is), --max-calls N (cap the sweep),
  *        --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
@@ -241,7 +241,11 @@ async function main(): Promise<void> {
     log('');
     for (const t of results.targets) log(`target ${t.name}: ${t.value} (goal ${t.target}) → ${t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED'}`);
     if (bridge.output.length > 0) log(`bridge printed ${bridge.output.length} line(s); last: ${bridge.output.at(-1)}`);
-    if (args.write) {
+    if (args.write && plan.mode === 'quick') {
+      // A smoke check must not replace the recorded full run.
+      writeFileSync(resolve(REPO_ROOT, 'bench/results.quick.json'), `${JSON.stringify(results, null, 2)}\n`);
+      log('wrote bench/results.quick.json (BENCHMARKS.md and bench/results.json keep the last full run)');
+    } else if (args.write) {
       writeFileSync(resolve(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
       const mdPath = resolve(REPO_ROOT, 'BENCHMARKS.md');
       const doc = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# Benchmarks\n';
