@@ -77,6 +77,13 @@ const RECONNECT_BACKOFF: Omit<BackoffPolicy, 'budgetMs'> = { initialDelayMs: 100
 const BENIGN_MODEL_ERRORS = new Set(['response_cancel_not_active', 'conversation_already_has_active_response']);
 
 const FAREWELL_PURPOSE = 'farewell';
+/**
+ * At server shutdown the session gives onShutdown 3 s to disconnect: the model's summary gets at most this
+ * long, leaving room for the disconnect itself on a loaded machine.
+ */
+const SHUTDOWN_SUMMARY_TIMEOUT_MS = 1500;
+/** ESCALATION_REASON / END_REASON at server shutdown (same values as the session's own shutdown outputs). */
+const SERVER_SHUTDOWN = 'server_shutdown';
 
 /** The model-resilience settings (src/realtime/env.ts) the bridge reads. */
 export type ResilienceEnv = Pick<
@@ -252,6 +259,13 @@ class CallBridge {
       onPlaybackCompleted: guard('onPlaybackCompleted', () => this.pacer.playbackCompleted()),
       onClientError: guard('onClientError', (error: ClientErrorInfo) => this.onClientError(error)),
       onUpdate: guard('onUpdate', (params: { language?: string }) => this.onLanguageUpdate(params.language)),
+      onShutdown: async () => {
+        try {
+          await this.onServerShutdown();
+        } catch (err) {
+          this.log.error({ err }, 'bridge onShutdown failed');
+        }
+      },
       onClose: (cause: CloseCause) => {
         try {
           this.onCallClosed(cause);
@@ -921,6 +935,38 @@ class CallBridge {
     );
   }
 
+  /**
+   * Server shutdown, drain time up (the session awaits this for at most 3 s). The call ends at once,
+   * politely and with outputs: caller audio stops reaching the model, unsent bot audio is dropped (what
+   * Genesys already holds, ≤ the pacer's lead, plays out) and the flow routes the caller to an agent
+   * (ESCALATION_REQUIRED=true, ESCALATION_REASON=server_shutdown) with the summary.
+   * No farewell: one needs a model round trip plus ~2 s of speech plus the playout, which does not fit in
+   * 3 s next to the summary, and a farewell cut mid-word is worse than none — the agent greets the caller.
+   */
+  private async onServerShutdown(): Promise<void> {
+    // Already ending (caller hung up, error, or the bot's summary in progress): that path disconnects.
+    if (this.finalizing) return;
+    this.finalizing = true;
+    // Replaces a bot ending in progress: its farewell would not finish in time (finishBotEnded stops here).
+    this.ending = { kind: 'escalated', reason: SERVER_SHUTDOWN, detail: SERVER_SHUTDOWN };
+    this.farewellDone?.resolve();
+    this.stopCallWork();
+    this.log.info('server shutdown: ending the call with escalation');
+    const summary = await this.produceSummary('shutdown', Math.min(SHUTDOWN_SUMMARY_TIMEOUT_MS, this.deps.env.SUMMARY_TIMEOUT_MS));
+    const outputs = {
+      ...buildOutputVariables({
+        summary,
+        escalation: { reason: SERVER_SHUTDOWN },
+        durationMs: this.clock.now() - this.startedMs,
+        usage: this.usage,
+      }),
+      END_REASON: SERVER_SHUTDOWN,
+    };
+    this.control.disconnect('completed', 'server shutting down', outputs);
+    // The webhook may take longer than the 3 s: it runs in the background (the factory's drain awaits it).
+    this.background(this.report('shutdown', summary, SERVER_SHUTDOWN));
+  }
+
   /** Ends the call with `disconnect` error (Architect's failure path) and reports from our transcript. */
   private failCall(info: string): void {
     if (this.finalizing) return;
@@ -937,7 +983,7 @@ class CallBridge {
   }
 
   /** The model's summary when the session is usable, else (or on timeout) the transcript-only fallback. */
-  private async produceSummary(endReason: CallEndReason): Promise<SummaryResult> {
+  private async produceSummary(endReason: CallEndReason, timeoutMs = this.deps.env.SUMMARY_TIMEOUT_MS): Promise<SummaryResult> {
     const fallback = () =>
       fallbackSummary(this.transcript.turns(), {
         endReason,
@@ -945,7 +991,6 @@ class CallBridge {
       });
     const conn = this.conn;
     if (!conn || !this.modelReady) return fallback();
-    const timeoutMs = this.deps.env.SUMMARY_TIMEOUT_MS;
     const deadline = this.clock.now() + timeoutMs;
     this.queuedResponseCreates.length = 0;
     if (this.activeResponses.size > 0) {

@@ -21,7 +21,8 @@ export const webhookEnvShape = {
   SUMMARY_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
 };
 
-export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error';
+/** `shutdown`: the server's drain time ended the call (escalated to an agent, src/bridge/call.ts). */
+export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error' | 'shutdown';
 
 export interface CallRecord {
   idempotency_key: string;
