@@ -30,6 +30,7 @@ import type { RealtimeServerEvent, ResponseCreateEvent } from 'openai/resources/
 import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/call.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import { planBargeInTruncation } from '../audio/truncation.js';
+import { ModelBackpressure } from '../realtime/backpressure.js';
 import { isFinalErrorCode, isRetryableCloseCode, isRetryableConnectFailure, parseRetryAfterMs, RetryBudget, type BackoffPolicy } from '../realtime/backoff.js';
 import { connectRealtime, ModelConnectionError, type ConnectSettings, type ModelConnection } from '../realtime/connection.js';
 import type { RealtimeEnv } from '../realtime/env.js';
@@ -194,6 +195,8 @@ class CallBridge {
   /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
   private speechStoppedAt: number | undefined;
   private pendingAudio: Uint8Array[] = [];
+  /** Caller audio is dropped while the model socket's send queue is over its mark (fault 11). */
+  private readonly modelBackpressure: ModelBackpressure;
   private pendingAudioBytes = 0;
 
   /** Default-conversation responses in progress (created, not done). */
@@ -232,6 +235,7 @@ class CallBridge {
       send: (frame) => this.sendBotAudio(frame),
       onOverflow: (info) => this.log.warn(info, 'outbound audio queue full; oldest audio dropped'),
     });
+    this.modelBackpressure = new ModelBackpressure({ clock: this.clock });
     this.dtmf = new DtmfCollector({
       clock: this.clock,
       interDigitTimeoutMs: deps.env.DTMF_INTER_DIGIT_TIMEOUT_MS,
@@ -400,6 +404,7 @@ class CallBridge {
     this.conn = undefined;
     this.socketOpen = false;
     this.modelReady = false;
+    this.modelBackpressure.reset();
     this.cancel(this.renewalTimer);
     this.cancel(this.responseTimer);
     this.cancel(this.retryTimer);
@@ -558,8 +563,28 @@ class CallBridge {
   }
 
   private appendAudio(ulaw: Uint8Array): void {
-    // PCMU passthrough: Genesys and the session both use G.711 μ-law 8 kHz.
-    this.conn?.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw).toString('base64') });
+    const conn = this.conn;
+    if (!conn) return;
+    const wasDropping = this.modelBackpressure.dropping;
+    const decision = this.modelBackpressure.admit(conn.bufferedAmount, ulaw.length);
+    if (decision === 'send') {
+      if (wasDropping) {
+        this.log.info({ droppedMs: this.modelBackpressure.droppedBytes / 8 }, 'model socket drained; caller audio flows again');
+      }
+      // PCMU passthrough: Genesys and the session both use G.711 μ-law 8 kHz.
+      conn.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw).toString('base64') });
+      return;
+    }
+    if (!wasDropping) {
+      // Once per episode: the queue only grows while the socket does not drain, so no per-chunk logging.
+      this.metrics?.modelErrors.inc('model_socket_congested');
+      this.log.warn({ bufferedAmount: conn.bufferedAmount }, 'model socket backed up; dropping caller audio');
+    }
+    if (decision === 'stalled') {
+      // Not drained for the whole stall limit: as good as dead. The reconnect path replays the conversation.
+      this.metrics?.modelErrors.inc('model_socket_stalled');
+      this.replaceSession('reconnect', `model socket stalled (${conn.bufferedAmount} bytes unsent)`);
+    }
   }
 
   private onDtmfEntry(digits: string): void {
