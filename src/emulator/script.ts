@@ -50,6 +50,8 @@ export const callScriptSchema = z.strictObject({
   fallback: scriptReplySchema.optional(),
 });
 export type CallScript = z.infer<typeof callScriptSchema>;
+/** A script as written (JSON or an object literal): optional fields with defaults may be left out. */
+export type CallScriptInput = z.input<typeof callScriptSchema>;
 
 /** The script used when none is configured: tones only, so it never depends on fixture files. */
 export const DEFAULT_SCRIPT: CallScript = {
@@ -75,6 +77,7 @@ function isValidRegExp(pattern: string, flags: string | undefined): boolean {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function parseCallScript(json: unknown): CallScript {
+  // Strict: unknown keys and bad values are rejected with zod's message naming the path.
   return callScriptSchema.parse(json);
 }
 

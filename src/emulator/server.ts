@@ -12,7 +12,16 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { checkHandshake } from './auth.js';
 import { EmulatorFaults, type HandshakeFault } from './faults.js';
 import type { Speed } from './pacing.js';
-import { createReplyAudioResolver, DEFAULT_SCRIPT, loadCallScript, REPO_ROOT, type CallScript, type ReplyAudioResolver } from './script.js';
+import {
+  createReplyAudioResolver,
+  DEFAULT_SCRIPT,
+  loadCallScript,
+  parseCallScript,
+  REPO_ROOT,
+  type CallScript,
+  type CallScriptInput,
+  type ReplyAudioResolver,
+} from './script.js';
 import { EmulatorSession, type EmulatorObserver, type EmulatorSessionRecord } from './session.js';
 import { loadTestServerTls, TEST_CA_PATH, type TlsMaterial } from './tls-fixtures.js';
 
@@ -24,8 +33,8 @@ export interface EmulatorOptions {
   host?: string;
   /** Accepted keys; default: any non-empty key. */
   apiKeys?: readonly string[];
-  /** A parsed script or a path to a script JSON file. Default: tones only. */
-  script?: CallScript | string;
+  /** A script object (validated; defaults applied, so `textCues` may be left out) or a path to a script JSON file. Default: tones only. */
+  script?: CallScriptInput | string;
   /** Reply streaming speed. Default `realtime`. */
   speed?: Speed;
   /** Audio per output delta in ms. Default 100. */
@@ -55,15 +64,21 @@ export interface Emulator {
   readonly sessions: readonly EmulatorSessionRecord[];
   readonly faults: EmulatorFaults;
   /** Scripts used by sessions that connect from now on. */
-  setScript(script: CallScript | string): void;
+  setScript(script: CallScriptInput | string): void;
   /** Resolves with session number `index` (0-based) once it has connected. */
   waitForSession(index: number, timeoutMs?: number): Promise<EmulatorSessionRecord>;
   close(): Promise<void>;
 }
 
-function resolveScript(script: CallScript | string | undefined): CallScript {
+/** Paths are loaded, objects parsed the same way (schema defaults applied, e.g. `textCues`). */
+function resolveScript(script: CallScriptInput | string | undefined): CallScript {
   if (script === undefined) return DEFAULT_SCRIPT;
-  return typeof script === 'string' ? loadCallScript(script) : script;
+  if (typeof script === 'string') return loadCallScript(script);
+  try {
+    return parseCallScript(script);
+  } catch (err) {
+    throw new Error(`invalid call script: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {

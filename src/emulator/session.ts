@@ -273,7 +273,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: itemId });
     this.commitCallerTurn(itemId);
     this.vad.markBufferStart(audioEndMs);
-    if (td.create_response && !this.silent) this.startConversationResponse(this.cursor.planResponse(), {});
+    if (td.create_response && !this.silent) this.startConversationResponse(() => this.cursor.planResponse(), {});
   }
 
   private checkIdle(td: TurnDetectionConfig): void {
@@ -286,7 +286,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.addUserAudioItem(itemId, null);
     this.bufferBytes = 0;
     this.vad.markBufferStart();
-    if (td.create_response && !this.silent) this.startConversationResponse([{ kind: 'audio', reply: this.cursor.idleReply() }], {});
+    if (td.create_response && !this.silent) this.startConversationResponse(() => [{ kind: 'audio', reply: this.cursor.idleReply() }], {});
   }
 
   private manualCommit(clientEventId: string | null): void {
@@ -434,14 +434,14 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     const modalities = params.output_modalities ?? this.config.output_modalities;
     if (modalities[0] === 'text') {
       const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
-      this.runResponse([{ kind: 'text', text }], params, outOfBand);
+      this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
       return;
     }
     if (outOfBand) {
-      this.runResponse(this.toRunOutputs(this.cursor.planResponse()), params, true);
+      this.runResponse(() => this.toRunOutputs(this.cursor.planResponse()), params, true);
       return;
     }
-    this.startConversationResponse(this.cursor.planResponse(), params);
+    this.startConversationResponse(() => this.cursor.planResponse(), params);
   }
 
   private responseCancel(responseId: string | undefined, clientEventId: string | null): void {
@@ -456,9 +456,13 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     target.cancel('client_cancelled');
   }
 
-  private startConversationResponse(plan: PlannedOutput[], params: ResponseCreateParams): void {
+  /**
+   * `plan` is only evaluated when the response really plays: a response that is not started, or fails,
+   * consumes nothing of the script (the greeting or the caller's cue is still owed to the retry).
+   */
+  private startConversationResponse(plan: () => PlannedOutput[], params: ResponseCreateParams): void {
     if (this.activeResponse?.active) return; // a VAD turn while a response streams without interrupt: no second response
-    this.runResponse(this.toRunOutputs(plan), params, false);
+    this.runResponse(() => this.toRunOutputs(plan()), params, false);
   }
 
   private toRunOutputs(plan: PlannedOutput[]): RunOutput[] {
@@ -475,8 +479,9 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     return { kind: 'audio', audio: this.options.resolveAudio(reply), bytesPerMs: 8, transcript: reply.transcript };
   }
 
-  private runResponse(outputs: RunOutput[], params: ResponseCreateParams, outOfBand: boolean): void {
+  private runResponse(planOutputs: () => RunOutput[], params: ResponseCreateParams, outOfBand: boolean): void {
     this.idleDeadlineMs = null;
+    let outputs: RunOutput[] = [];
     const modalities = params.output_modalities ?? this.config.output_modalities;
     const run = new ResponseRun(
       {
@@ -535,6 +540,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       run.fail({ type: 'tokens', code: 'rate_limit_exceeded', message: rateLimitMessage(this.model, retryAfterSeconds) });
       return;
     }
+    outputs = planOutputs();
     run.start(outputs);
   }
 
