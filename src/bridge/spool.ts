@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import { intInRange } from '../config/env-fields.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { WebhookOutcome } from '../server/metrics.js';
 import {
@@ -40,12 +41,7 @@ export const spoolEnvShape = {
   /** Directory for pending summary deliveries (created if missing). Unset: no spool, best-effort delivery. */
   SUMMARY_SPOOL_DIR: z.string().min(1).optional(),
   /** Most records kept waiting in the spool; beyond it new records get one attempt and are counted dropped. */
-  SUMMARY_SPOOL_MAX_FILES: z.coerce
-    .number({ message: 'must be an integer from 1 to 1000000' })
-    .int({ message: 'must be an integer from 1 to 1000000' })
-    .min(1, { message: 'must be an integer from 1 to 1000000' })
-    .max(1_000_000, { message: 'must be an integer from 1 to 1000000' })
-    .default(10_000),
+  SUMMARY_SPOOL_MAX_FILES: intInRange(1, 1_000_000).default(10_000),
 };
 export const spoolEnvSchema = z.object(spoolEnvShape);
 export type SpoolEnv = z.infer<typeof spoolEnvSchema>;

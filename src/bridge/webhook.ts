@@ -8,6 +8,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import { intInRange, msInRange } from '../config/env-fields.js';
 import type { Clock } from '../util/clock.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
@@ -17,8 +18,8 @@ export const webhookEnvShape = {
   SUMMARY_WEBHOOK_URL: z.string().url({ message: 'must be an http(s) URL' }).optional(),
   /** Enables the X-Signature header. */
   SUMMARY_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
-  SUMMARY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(5000),
-  SUMMARY_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  SUMMARY_WEBHOOK_TIMEOUT_MS: msInRange(500, 60_000).default(5000),
+  SUMMARY_WEBHOOK_RETRIES: intInRange(0, 5).default(2),
 };
 
 /** `shutdown`: the server's drain time ended the call (escalated to an agent, src/bridge/call.ts). */

@@ -4,6 +4,7 @@
  * The README's configuration table is checked against `ENV_DOCS` by a test.
  */
 import { z } from 'zod';
+import { boolFromString, intInRange } from './env-fields.js';
 import { bridgeEnvShape } from '../bridge/env.js';
 import { spoolEnvShape } from '../bridge/spool.js';
 import { realtimeEnvShape } from '../realtime/env.js';
@@ -16,17 +17,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const boolFromString = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const intInRange = (min: number, max: number) =>
-  z.coerce
-    .number({ message: `must be an integer from ${min} to ${max}` })
-    .int({ message: `must be an integer from ${min} to ${max}` })
-    .min(min, { message: `must be an integer from ${min} to ${max}` })
-    .max(max, { message: `must be an integer from ${min} to ${max}` });
 
 const base64Secret = z
   .string()

@@ -3,6 +3,7 @@
  * Per-call Architect input variables (src/bridge/variables.ts) override the call-level defaults here.
  */
 import { z } from 'zod';
+import { intInRange, msInRange, number01 } from '../config/env-fields.js';
 
 /** GA Realtime voices (OPENAI_REALTIME.md §4.3). `fable/onyx/nova` are not Realtime voices. */
 export const REALTIME_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
@@ -19,18 +20,6 @@ export const DEFAULT_MODEL = 'gpt-realtime-2.1-mini';
  * which matters for live captions, not for our after-the-fact transcript.
  */
 export const DEFAULT_TRANSCRIPTION_MODEL = 'gpt-transcribe';
-
-const number01 = z.coerce
-  .number({ message: 'must be a number from 0 to 1' })
-  .min(0, { message: 'must be a number from 0 to 1' })
-  .max(1, { message: 'must be a number from 0 to 1' });
-
-const msInRange = (min: number, max: number) =>
-  z.coerce
-    .number({ message: `must be an integer number of ms from ${min} to ${max}` })
-    .int({ message: `must be an integer number of ms from ${min} to ${max}` })
-    .min(min, { message: `must be an integer number of ms from ${min} to ${max}` })
-    .max(max, { message: `must be an integer number of ms from ${min} to ${max}` });
 
 const httpsOrHttpUrl = z.string().url({ message: 'must be a URL' });
 
@@ -63,12 +52,7 @@ export const realtimeEnvShape = {
   /** Time allowed for retrying a refused/failed model handshake (429, 5xx, timeout) while the call is held. */
   MODEL_RETRY_BUDGET_MS: msInRange(0, 60_000).default(8000),
   /** Mid-call model sessions re-established after a drop, per call (renewals before the 60-minute cap not counted). */
-  MODEL_MAX_RECONNECTS: z.coerce
-    .number({ message: 'must be an integer from 0 to 20' })
-    .int({ message: 'must be an integer from 0 to 20' })
-    .min(0, { message: 'must be an integer from 0 to 20' })
-    .max(20, { message: 'must be an integer from 0 to 20' })
-    .default(3),
+  MODEL_MAX_RECONNECTS: intInRange(0, 20).default(3),
   /** Session age after which the model session is renewed at a quiet moment (the server caps it at 60 min). */
   MODEL_SESSION_RENEW_AFTER_MS: msInRange(1000, 3_540_000).default(3_300_000),
   /** After the caller's turn is committed, ask for a reply once if none has started within this. */

@@ -3,6 +3,7 @@
  * capacity), as a zod shape merged into `envSchema`.
  */
 import { z } from 'zod';
+import { intInRange } from '../config/env-fields.js';
 
 export const DEFAULT_DRAIN_TIMEOUT = 110;
 export const DEFAULT_MAX_SESSIONS = 500;
@@ -12,22 +13,12 @@ export const shutdownEnvShape = {
    * After SIGTERM, how long live calls may continue before their sockets are closed. Keep it below the
    * platform's kill deadline (App Platform `termination.grace_period_seconds`, default 120).
    */
-  DRAIN_TIMEOUT: z.coerce
-    .number({ message: 'must be an integer from 0 to 3600' })
-    .int({ message: 'must be an integer from 0 to 3600' })
-    .min(0, { message: 'must be an integer from 0 to 3600' })
-    .max(3600, { message: 'must be an integer from 0 to 3600' })
-    .default(DEFAULT_DRAIN_TIMEOUT),
+  DRAIN_TIMEOUT: intInRange(0, 3600).default(DEFAULT_DRAIN_TIMEOUT),
   /**
    * Concurrent AudioHook sessions this process accepts; beyond it upgrades get 503 (Genesys retries
    * elsewhere or later) and /readyz answers 503 so a load balancer stops sending more.
    */
-  MAX_SESSIONS: z.coerce
-    .number({ message: 'must be an integer from 1 to 100000' })
-    .int({ message: 'must be an integer from 1 to 100000' })
-    .min(1, { message: 'must be an integer from 1 to 100000' })
-    .max(100_000, { message: 'must be an integer from 1 to 100000' })
-    .default(DEFAULT_MAX_SESSIONS),
+  MAX_SESSIONS: intInRange(1, 100_000).default(DEFAULT_MAX_SESSIONS),
 };
 
 export type ShutdownEnv = z.infer<z.ZodObject<typeof shutdownEnvShape>>;
