@@ -599,7 +599,6 @@ class CallBridge {
 
   private onClientError(error: ClientErrorInfo): void {
     this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error');
-    if (error.code === 429) this.metrics?.genesysRateLimited.inc();
     if (error.retryAfterMs !== undefined) this.pacer.holdFor(error.retryAfterMs);
   }
 

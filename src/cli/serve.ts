@@ -73,21 +73,10 @@ export function createBridgeFromEnv(
     env,
     connect,
     ...(sink ? { sink } : {}),
-    ...(metrics ? { metrics: bridgeMetrics(metrics) } : {}),
+    ...(metrics ? { metrics } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
-}
-
-/**
- * The metrics as the bridge sees them. Sessions by end reason and Genesys 429s have one owner, the server
- * (src/server/session-metrics.ts): it sees every session, also those the bridge never handles (probes,
- * protocol errors before a call, shutdown before `open`). The bridge's own 429 count is therefore silenced
- * here so a bridge call is never counted twice; the bridge keeps its call-level series (barge-ins, model
- * connect time, first bot audio, model errors, reconnects).
- */
-function bridgeMetrics(metrics: Metrics): Metrics {
-  return { ...metrics, genesysRateLimited: { inc: () => undefined } };
 }
 
 /** Per-call usage and (without the spool) the webhook outcome; the session itself is counted by the server. */
