@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer, type AppServerOptions } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { upgrade, type UpgradeResult } from './support.js';
 
 const SECRET_1 = Buffer.from('first secret, thirty-two bytes!!').toString('base64');
 const SECRET_2 = Buffer.from('second secret, also 32 bytes....').toString('base64');
@@ -83,21 +84,6 @@ function headersFor(
   return headers;
 }
 
-type UpgradeResult = { kind: 'open'; ws: WebSocket } | { kind: 'rejected'; status: number; body: string };
-
-function upgrade(port: number, path: string, headers: Record<string, string>): Promise<UpgradeResult> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers, handshakeTimeout: WAIT_MS });
-    ws.once('open', () => resolve({ kind: 'open', ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ kind: 'rejected', status: res.statusCode ?? 0, body }));
-    });
-    ws.once('error', reject);
-  });
-}
 
 function nextText(ws: WebSocket): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
