@@ -31,3 +31,33 @@ export function silenceSource(totalMs = Infinity): AudioSource {
     },
   };
 }
+
+/**
+ * A live caller line: utterances queued with say() play in order, silence (0xFF) fills the gaps, and the
+ * line never ends on its own (stop the streamer to hang up). For scripted calls in tests and benchmarks.
+ */
+export class CallerLine implements AudioSource {
+  private queue: Uint8Array[] = [];
+  private offset = 0;
+
+  say(ulaw: Uint8Array): void {
+    this.queue.push(ulaw);
+  }
+
+  read(samples: number): Uint8Array {
+    const out = new Uint8Array(samples).fill(ULAW_SILENCE);
+    let written = 0;
+    while (written < samples && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const n = Math.min(samples - written, head.length - this.offset);
+      out.set(head.subarray(this.offset, this.offset + n), written);
+      written += n;
+      this.offset += n;
+      if (this.offset >= head.length) {
+        this.queue.shift();
+        this.offset = 0;
+      }
+    }
+    return out;
+  }
+}

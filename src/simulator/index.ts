@@ -1,6 +1,6 @@
 /** The simulated Genesys Cloud AudioHook client: library entry for tests, replay and load generation. */
 export { AudioStreamer, type AudioSink, type StreamOptions, type StreamResult } from './audio-streamer.js';
-export { silenceSource, ulawSource, type AudioSource } from './audio-source.js';
+export { CallerLine, silenceSource, ulawSource, type AudioSource } from './audio-source.js';
 export {
   ClientSession,
   DEFAULT_CLIENT_TIMING,

@@ -9,41 +9,16 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ULAW_SILENCE } from '../../src/audio/codec.js';
 import { serve, type Service } from '../../src/cli/serve.js';
 import { parseEnv } from '../../src/config/env.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createSimulatedCall, type AudioSource, type GenesysClient } from '../../src/simulator/index.js';
+import { CallerLine, createSimulatedCall, type GenesysClient } from '../../src/simulator/index.js';
 
 const API_KEY = 'metrics-scrape-key';
 const CLIENT_SECRET = Buffer.from('client secret of the metrics scrape').toString('base64');
 const METRICS_TOKEN = 'scrape-token-0123456789abcdef';
 
-/** A live caller line: queued utterances, silence in between. */
-class CallerLine implements AudioSource {
-  private queue: Uint8Array[] = [];
-  private offset = 0;
-  say(ulaw: Uint8Array): void {
-    this.queue.push(ulaw);
-  }
-  read(samples: number): Uint8Array {
-    const out = new Uint8Array(samples).fill(ULAW_SILENCE);
-    let written = 0;
-    while (written < samples && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const n = Math.min(samples - written, head.length - this.offset);
-      out.set(head.subarray(this.offset, this.offset + n), written);
-      written += n;
-      this.offset += n;
-      if (this.offset >= head.length) {
-        this.queue.shift();
-        this.offset = 0;
-      }
-    }
-    return out;
-  }
-}
 
 const ulaw = (name: string) => readFileSync(`fixtures/caller/${name}.ulaw`);
 const receivedBytes = (c: GenesysClient) => c.report().receivedFrames.reduce((n, f) => n + f.bytes, 0);

@@ -10,12 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ULAW_SILENCE } from '../../src/audio/codec.js';
 import { serve, type Service } from '../../src/cli/serve.js';
 import { parseEnv } from '../../src/config/env.js';
 import { loadCallScript, startEmulator, type CallScript, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createSimulatedCall, type AudioSource, type GenesysClient } from '../../src/simulator/index.js';
+import { CallerLine, createSimulatedCall, type GenesysClient } from '../../src/simulator/index.js';
 
 const SCRIPT_PATH = 'fixtures/scripts/order-status.json';
 
@@ -43,30 +42,6 @@ function scriptTexts(script: CallScript): string[] {
   ].filter((t) => t.length > 0);
 }
 
-/** A live caller line: queued utterances, silence in between (one streamer, real-time pacing). */
-class CallerLine implements AudioSource {
-  private queue: Uint8Array[] = [];
-  private offset = 0;
-  say(ulaw: Uint8Array): void {
-    this.queue.push(ulaw);
-  }
-  read(samples: number): Uint8Array {
-    const out = new Uint8Array(samples).fill(ULAW_SILENCE);
-    let written = 0;
-    while (written < samples && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const n = Math.min(samples - written, head.length - this.offset);
-      out.set(head.subarray(this.offset, this.offset + n), written);
-      written += n;
-      this.offset += n;
-      if (this.offset >= head.length) {
-        this.queue.shift();
-        this.offset = 0;
-      }
-    }
-    return out;
-  }
-}
 
 /** Collects every line pino writes. */
 function captureStream(lines: string[]): Writable {
