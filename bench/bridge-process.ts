@@ -76,6 +76,9 @@ export async function startBridgeProcess(options: { emulatorBaseURL: string; caF
     OPENAI_BASE_URL: options.emulatorBaseURL,
     ...(options.caMode === 'node-extra' ? { NODE_EXTRA_CA_CERTS: options.caFile } : { REALTIME_CA_FILE: options.caFile }),
     SHUTDOWN_GRACE_SECONDS: '0',
+    // The sweep looks for where the bridge itself breaks; the production admission cap (default 500) would
+    // refuse the larger steps with 503 before that.
+    MAX_SESSIONS: '100000',
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {

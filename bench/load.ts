@@ -56,6 +56,8 @@ export interface Recorder {
   maxCallerLatenessMs: number;
   botFrames: number;
   lateBotFrames: number;
+  /** The gaps (ms) that made bot frames late, for diagnosis (bounded). */
+  lateBotGapsMs: number[];
 }
 
 function newRecorder(): Recorder {
@@ -70,6 +72,7 @@ function newRecorder(): Recorder {
     maxCallerLatenessMs: 0,
     botFrames: 0,
     lateBotFrames: 0,
+    lateBotGapsMs: [],
   };
 }
 
@@ -276,7 +279,10 @@ export class LoadWorld {
     if (r.active) {
       r.botFrames++;
       const gap = call.lastBotFrameAt === undefined ? undefined : now - call.lastBotFrameAt;
-      if (gap !== undefined && gap > BOT_GAP_LATE_MS && gap < BOT_BURST_GAP_MS) r.lateBotFrames++;
+      if (gap !== undefined && gap > BOT_GAP_LATE_MS && gap < BOT_BURST_GAP_MS) {
+        r.lateBotFrames++;
+        if (r.lateBotGapsMs.length < 100) r.lateBotGapsMs.push(Math.round(gap));
+      }
     }
     call.lastBotFrameAt = now;
   }

@@ -19,6 +19,8 @@ export interface StepResult {
   botFrames: number;
   /** Bot frames of a reply arriving > frame + 50 ms after the previous one (the bridge's pacing late). */
   lateBotFrames: number;
+  /** Up to 20 of the gaps that made bot frames late (diagnosis: ~400 ms = a whole frame period skipped). */
+  lateBotGapsMs: number[];
   lostFrames: number;
   bridgeCpuAvgPercent: number;
   bridgeCpuMaxPercent: number;

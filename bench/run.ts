@@ -8,7 +8,7 @@
  * is bounded (calls, durations, file descriptors) and the child is killed on exit or failure.
  *
  * Flags: --quick (smoke run, < 2 min), --no-build (use dist/ as is), --max-calls N (cap the sweep),
- *        --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
+ *        --steps 100,250 (the sweep's call counts), --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
  *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list), --profile (the
  *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits), --priority (run
  *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields).
@@ -72,9 +72,12 @@ function parseArgs(argv: string[]) {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const maxCalls = value('--max-calls');
+  const stepsArg = value('--steps');
+  const steps = stepsArg ? stepsArg.split(',').map(Number) : undefined;
+  if (steps?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--steps must be a comma-separated list of call counts');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
+  return { steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -82,7 +85,7 @@ const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plan = args.quick ? QUICK : FULL;
+  const plan = { ...(args.quick ? QUICK : FULL), ...(args.steps ? { steps: args.steps } : {}) };
   const startedAt = performance.now();
   const date = new Date().toISOString();
   const fdLimit = openFilesLimit();
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
         step = { ...withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs)), attempts: 2 };
       }
       steps.push(step);
-      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames} dropped ${step.droppedCalls} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB (heap ${step.bridgeHeapUsedMiB}, external ${step.bridgeExternalMiB}) bridge lag p99 ${step.bridgeLoopLagP99Ms} harness loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
+      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames}${step.lateBotFrames ? ` (gaps ${step.lateBotGapsMs.join(',')} ms)` : ''} dropped ${step.droppedCalls} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB (heap ${step.bridgeHeapUsedMiB}, external ${step.bridgeExternalMiB}) bridge lag p99 ${step.bridgeLoopLagP99Ms} harness loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
       if (!step.passed) {
         stoppedBecause = `the ${calls}-call step missed the criteria`;
         break;
@@ -329,6 +332,7 @@ async function runStep<E = never>(
     maxCallerLatenessMs: Math.round(recorder.maxCallerLatenessMs * 10) / 10,
     botFrames: recorder.botFrames,
     lateBotFrames: recorder.lateBotFrames,
+    lateBotGapsMs: recorder.lateBotGapsMs.slice(0, 20),
     lostFrames,
     bridgeCpuAvgPercent: Math.round(proc.cpuAvgPercent),
     bridgeCpuMaxPercent: Math.round(proc.cpuMaxPercent),

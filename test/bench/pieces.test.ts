@@ -69,7 +69,7 @@ describe('capacity criterion', () => {
     calls: 100, opened: 100, openFailures: 0, droppedCalls: 0, windowMs: 1000,
     inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
     outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
-    callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lostFrames: 0,
+    callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lateBotGapsMs: [], lostFrames: 0,
     bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, bridgeHeapUsedMiB: 50, bridgeExternalMiB: 5, bridgeLoopLagP99Ms: 11, harnessLoopDelayP99Ms: 5, harnessCpuPercent: 50, loadAverage1m: 1, attempts: 1,
   };
   it('passes below 20 ms p99 with no late frames and fails otherwise', () => {
