@@ -4,7 +4,7 @@
  * The emulator and OpenAI take the same path: the emulator is just a baseURL plus an extra CA.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
@@ -58,8 +58,11 @@ export interface ConnectSettings {
   apiKey?: string;
   baseURL?: string;
   azure?: AzureSettings;
-  /** Extra trusted CA certificates (PEM), added to Node's roots. */
-  extraCaPem?: string;
+  /**
+   * Node's roots plus the extra CA (REALTIME_CA_FILE), built once at start-up and shared by every call:
+   * building a trust store per connection costs milliseconds of CPU and close to 1 MB each (see BENCHMARKS.md).
+   */
+  secureContext?: SecureContext;
   connectTimeoutMs: number;
 }
 
@@ -78,7 +81,10 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
   if (azureCount === 0 && env.OPENAI_API_KEY === undefined) {
     throw new ModelConnectionError('no model configured: set OPENAI_API_KEY, or the AZURE_OPENAI_* variables');
   }
-  const extraCaPem = env.REALTIME_CA_FILE === undefined ? undefined : readFile(env.REALTIME_CA_FILE);
+  const secureContext =
+    env.REALTIME_CA_FILE === undefined
+      ? undefined
+      : createSecureContext({ ca: [...rootCertificates, readFile(env.REALTIME_CA_FILE)] });
   return {
     ...(env.OPENAI_API_KEY !== undefined ? { apiKey: env.OPENAI_API_KEY } : {}),
     ...(env.OPENAI_BASE_URL !== undefined ? { baseURL: env.OPENAI_BASE_URL } : {}),
@@ -92,16 +98,19 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
           },
         }
       : {}),
-    ...(extraCaPem !== undefined ? { extraCaPem } : {}),
+    ...(secureContext !== undefined ? { secureContext } : {}),
     connectTimeoutMs: env.MODEL_CONNECT_TIMEOUT_MS,
   };
 }
 
 /** Opens the model socket. Resolves once the client object exists; await `ready` for the handshake. */
 export async function connectRealtime(settings: ConnectSettings, logger: Logger): Promise<ModelConnection> {
+  // Dial after the I/O already queued: in a burst of `open`s, each caller gets `opened` before any call
+  // spends CPU on its TLS handshake (BENCHMARKS.md, 500 concurrent opens).
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const options = {
     handshakeTimeout: settings.connectTimeoutMs,
-    ...(settings.extraCaPem !== undefined ? { ca: [...rootCertificates, settings.extraCaPem] } : {}),
+    ...(settings.secureContext !== undefined ? { secureContext: settings.secureContext } : {}),
   };
   let rt: OpenAIRealtimeWS;
   if (settings.azure) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { connectSettingsFromEnv, ModelConnectionError } from '../../src/realtime/connection.js';
 import { realtimeEnvSchema } from '../../src/realtime/env.js';
@@ -17,11 +18,13 @@ describe('connectSettingsFromEnv', () => {
       realtimeEnvSchema.parse({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: 'https://127.0.0.1:1/v1', REALTIME_CA_FILE: '/ca.pem' }),
       (p) => {
         read.push(p);
-        return 'PEM';
+        return readFileSync('fixtures/tls/ca.pem', 'utf8');
       },
     );
     expect(read).toEqual(['/ca.pem']);
-    expect(s).toMatchObject({ apiKey: 'sk-test', baseURL: 'https://127.0.0.1:1/v1', extraCaPem: 'PEM', connectTimeoutMs: 10_000 });
+    expect(s).toMatchObject({ apiKey: 'sk-test', baseURL: 'https://127.0.0.1:1/v1', connectTimeoutMs: 10_000 });
+    // One trust store (roots + the extra CA) for every call, built here once.
+    expect(s.secureContext).toBeDefined();
     expect(s.azure).toBeUndefined();
   });
   it('selects Azure when all three variables are set', () => {
