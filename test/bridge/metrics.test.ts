@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/server/metrics.js';
 import { botSpeaks, makeReady, responseDone, startCall } from './harness.js';
+import { sample } from '../support/prometheus.js';
 
-/** The value of one series line in the Prometheus text, e.g. `audiohook_barge_ins_total 1`. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('bridge metrics', () => {
   it('counts barge-ins, model errors by code, connect time and first-bot-audio latency', async () => {

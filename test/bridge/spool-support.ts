@@ -1,4 +1,4 @@
-/** Shared by the spool tests: a call record factory, a scripted sink and a metrics recorder. */
+/** Shared by the webhook and spool tests: a call record factory, a scripted sink and a metrics recorder. */
 import { existsSync } from 'node:fs';
 import type { WebhookOutcome } from '../../src/server/metrics.js';
 import type { SpoolMetrics } from '../../src/bridge/spool.js';

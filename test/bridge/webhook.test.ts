@@ -4,27 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { systemClock } from '../../src/util/clock.js';
-import { createWebhookSender, isRetryableStatus, retryDelayMs, signBody, type CallRecord } from '../../src/bridge/webhook.js';
-import { emptyUsage } from '../../src/bridge/usage.js';
+import { createWebhookSender, isRetryableStatus, retryDelayMs, signBody } from '../../src/bridge/webhook.js';
+import { callRecord } from './spool-support.js';
 
 const logger = pino({ level: 'silent' });
-const record: CallRecord = {
-  idempotency_key: 'sess-1:call-end',
-  conversation_id: 'c',
-  session_id: 's',
-  correlation_id: 'r',
-  organization_id: 'o',
-  connector_id: '',
-  started_at: '2026-01-01T00:00:00.000Z',
-  ended_at: '2026-01-01T00:01:00.000Z',
-  duration_seconds: 60,
-  end_reason: 'caller_hangup',
-  escalation: { required: false },
-  summary: { summary: 'ok', sentiment: 'neutral', resolved: true, follow_ups: [], source: 'model' },
-  transcript: [],
-  usage: emptyUsage(),
-  model: 'gpt-realtime-2.1-mini',
-};
+const record = callRecord('sess-1');
 
 const servers: Array<ReturnType<typeof createServer>> = [];
 afterEach(() => {
@@ -69,7 +53,7 @@ describe('webhook', () => {
     const last = received[1]!;
     expect(JSON.parse(last.body)).toEqual(record);
     expect(last.headers['content-type']).toBe('application/json');
-    expect(last.headers['idempotency-key']).toBe('sess-1:call-end');
+    expect(last.headers['idempotency-key']).toBe(record.idempotency_key);
     expect(last.headers['x-signature']).toBe(signBody(last.body, 'secretsecretsecret'));
   });
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
 import { createMetrics, errorCodeLabel, metricsRequestAllowed, SESSION_END_REASONS } from '../../src/server/metrics.js';
+import { sample } from '../support/prometheus.js';
 
-/** Value of one sample line in the exposition, e.g. `audiohook_sessions_total{reason="completed"}`. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('createMetrics', () => {
   it('counts what is recorded and renders it in Prometheus text format', async () => {
