@@ -734,7 +734,6 @@ class CallBridge {
     const kind = name === TRANSFER_TOOL ? 'escalated' : 'bot_ended';
     this.ending = { kind, reason: reason || (kind === 'escalated' ? 'transfer requested' : 'conversation complete') };
     this.log.info({ tool: name }, 'model requested the end of the call');
-    this.log.debug({ reason: this.ending.reason }, 'end-of-call reason');
     this.dtmf.stop();
     this.conn?.send({
       type: 'conversation.item.create',

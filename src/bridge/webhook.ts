@@ -118,7 +118,7 @@ export function createWebhookSender(options: WebhookSenderOptions): CallRecordSi
         }
         const retryable = last.status === undefined || isRetryableStatus(last.status);
         options.logger.warn(
-          { attempt: n, status: last.status, error: last.error, retryable },
+          { idempotencyKey: record.idempotency_key, sessionId: record.session_id, attempt: n, status: last.status, error: last.error, retryable },
           'summary webhook delivery failed',
         );
         if (!retryable || n > options.retries) return { delivered: false, attempts: n, ...last };
