@@ -19,6 +19,7 @@ import { createAppServer, type AppServer } from '../../src/server/http.js';
 import { createSimulatedCall, type GenesysClient } from '../../src/simulator/genesys-client.js';
 import { silenceSource, ulawSource } from '../../src/simulator/audio-source.js';
 import { systemClock } from '../../src/util/clock.js';
+import { waitFor } from './whole-call.js';
 
 const API_KEY = 'SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh';
 const WEBHOOK_SECRET = 'a-webhook-secret-for-tests';
@@ -104,17 +105,6 @@ async function call(inputVariables: Record<string, string> = {}, extra: { probe?
 
 const entityTypes = (c: GenesysClient) => c.report().events.map((e) => e.entity.type);
 
-function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      if (condition()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 describe('whole calls through the emulator', () => {
   it('plays the greeting paced: no frame over 64,000 bytes, lead bounded', async () => {
