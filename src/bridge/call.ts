@@ -572,7 +572,7 @@ class CallBridge {
         this.log.info({ droppedMs: this.modelBackpressure.droppedBytes / 8 }, 'model socket drained; caller audio flows again');
       }
       // PCMU passthrough: Genesys and the session both use G.711 μ-law 8 kHz.
-      conn.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw).toString('base64') });
+      conn.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw.buffer, ulaw.byteOffset, ulaw.byteLength).toString('base64') });
       return;
     }
     if (!wasDropping) {
