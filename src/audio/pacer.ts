@@ -14,9 +14,9 @@
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { MAX_BINARY_MESSAGE_BYTES } from '../audiohook/schemas.js';
+import { ULAW_BYTES_PER_MS } from './ulaw-time.js';
 
-/** μ-law 8 kHz mono: 8 bytes per millisecond. */
-export const ULAW_BYTES_PER_MS = 8;
+export { ULAW_BYTES_PER_MS };
 
 /** Float tolerance when comparing computed due times with the clock. */
 const EPSILON_MS = 1e-6;

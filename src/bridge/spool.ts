@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange } from '../config/env-fields.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { exponentialDelayMs } from '../util/backoff.js';
 import type { WebhookOutcome } from '../server/metrics.js';
 import {
   ensureSpoolDir,
@@ -62,8 +63,7 @@ export const DEFAULT_SPOOL_RETRY_SCHEDULE: SpoolRetrySchedule = { initialMs: 5_0
  * initialMs · 2^(failures−1), capped at maxMs, minus up to `jitter` of it. `random` returns [0, 1).
  */
 export function spoolRetryDelayMs(failures: number, schedule: SpoolRetrySchedule, random: () => number): number {
-  const exponent = Math.min(Math.max(0, failures - 1), 30);
-  const base = Math.min(schedule.maxMs, schedule.initialMs * 2 ** exponent);
+  const base = exponentialDelayMs(failures, schedule.initialMs, schedule.maxMs);
   const jitter = Math.min(1, Math.max(0, schedule.jitter));
   return Math.round(base * (1 - jitter * Math.min(1, Math.max(0, random()))));
 }
