@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import { errorCodeLabel } from '../realtime/model-metrics.js';
 
 /** Why a session ended (one label value per ending, counted once per session). */
 export const SESSION_END_REASONS = [
@@ -79,11 +80,7 @@ export interface MetricsOptions {
   labels?: Record<string, string>;
 }
 
-/** Keeps error-code labels to a short identifier; anything else becomes "other". */
-export function errorCodeLabel(code: string | null | undefined): string {
-  if (!code) return 'unknown';
-  return /^[a-z][a-z0-9_.-]{0,63}$/i.test(code) ? code.toLowerCase() : 'other';
-}
+export { errorCodeLabel };
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();

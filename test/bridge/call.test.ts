@@ -137,9 +137,12 @@ describe('bot audio and barge-in', () => {
     expect(h.model.ofType('conversation.item.truncate')).toHaveLength(0);
   });
 
+  // The protocol session owns the 429 hold (it refuses sendAudio meanwhile: test/audiohook/rate-limit.test.ts);
+  // the bridge keeps the refused audio and sends it, in full, once the hold ends.
   it('holds outbound audio for a Genesys 429 retryAfter', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
+    h.control.refuseAudioUntil = h.clock.now() + 2000;
     h.handler.onClientError!({ code: 429, message: 'Too many requests', retryAfterMs: 2000 });
     botSpeaks(h, 'r1', 'i1', 400, { done: true });
     h.clock.advance(1900);
