@@ -183,6 +183,36 @@ describe('DTMF', () => {
     responseDone(h, 'r1');
     expect(h.model.ofType('response.create')).toHaveLength(1);
   });
+
+  // The duplicate-reply race: the greeting's response.create is on the wire, its response.created not back
+  // yet, and a keypad entry asks for a reply. Only one request may be in flight; the second waits for the
+  // first response to be created and done.
+  it('sends one response.create at a time when two replies are requested within one round trip', async () => {
+    const h = startCall();
+    await makeReady(h);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    h.handler.onDtmf!('5', 0);
+    h.handler.onDtmf!('#', 0);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    botSpeaks(h, 'r1', 'i1', 200);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    responseDone(h, 'r1');
+    expect(h.model.ofType('response.create')).toHaveLength(2);
+    const ids = h.model.ofType('response.create').map((e) => e.event_id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('sends a request the server refused as busy again once the running response is done', async () => {
+    const h = startCall();
+    await makeReady(h);
+    const greeting = h.model.ofType('response.create')[0]!;
+    // A VAD response won the race; the server refuses our greeting request.
+    botSpeaks(h, 'r_vad', 'i1', 200);
+    h.model.error('conversation_already_has_active_response', 'busy', greeting.event_id);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    responseDone(h, 'r_vad');
+    expect(h.model.ofType('response.create')).toHaveLength(2);
+  });
 });
 
 async function endCallByTool(tool: 'end_call' | 'transfer_to_agent', reason: string) {
