@@ -294,6 +294,7 @@ export class CallBridge {
       speechStarted: () => {
         this.speechStoppedAt = undefined;
         this.events.publish({ type: 'caller.speech_started' });
+        if (this.phase.phase === 'conversing') this.events.setActivity('caller_speaking');
         if (this.phase.allows('bargeIn')) {
           const interrupted = this.bargeIn.onCallerSpeech();
           if (interrupted) {
@@ -301,7 +302,6 @@ export class CallBridge {
             for (const id of interrupted.responseIds) this.botSpeechStopped(id);
           }
         }
-        if (this.phase.phase === 'conversing') this.events.setActivity('caller_speaking');
       },
       speechStopped: () => {
         this.speechStoppedAt = this.clock.now();
@@ -322,7 +322,9 @@ export class CallBridge {
   private botSpeechStopped(responseId: string): void {
     if (!this.speaking.delete(responseId)) return;
     this.events.publish({ type: 'bot.speech_stopped', responseId });
-    if (this.speaking.size === 0 && this.phase.phase === 'conversing') this.events.setActivity('listening');
+    if (this.speaking.size === 0 && this.events.currentActivity === 'bot_speaking' && this.phase.phase === 'conversing') {
+      this.events.setActivity('listening');
+    }
   }
 
   private greet(): void {
