@@ -22,7 +22,6 @@ import type { Logger } from 'pino';
 import { intInRange } from '../config/env-fields.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { exponentialDelayMs } from '../util/backoff.js';
-import type { WebhookOutcome } from '../server/metrics.js';
 import {
   ensureSpoolDir,
   listSpool,
@@ -36,7 +35,7 @@ import {
   spoolFileStem,
   writeDurably,
 } from './spool-store.js';
-import { isRetryableStatus, type CallRecord, type CallRecordSink, type DeliveryResult } from './webhook.js';
+import { isRetryableStatus, type CallRecord, type CallRecordSink, type DeliveryResult, type WebhookOutcome } from './webhook.js';
 
 export const spoolEnvShape = {
   /** Directory for pending summary deliveries (created if missing). Unset: no spool, best-effort delivery. */

@@ -25,6 +25,10 @@ export const webhookEnvShape = {
 };
 
 /** `shutdown`: the server's drain time ended the call (escalated to an agent, src/bridge/call.ts). */
+/** How a record's delivery went, as the webhook metric counts it (src/server/metrics.ts). */
+export const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'spooled', 'dropped'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error' | 'shutdown';
 
 export interface CallRecord {

@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../bridge/webhook.js';
 import { errorCodeLabel } from '../realtime/model-metrics.js';
 
 /** Why a session ended (one label value per ending, counted once per session). */
@@ -33,8 +34,7 @@ export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
 export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
-export const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'spooled', 'dropped'] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+export { WEBHOOK_OUTCOMES, type WebhookOutcome };
 
 /** A counter with one label whose values are a closed set of strings. */
 export interface LabeledCounter<Value extends string> {
