@@ -492,6 +492,7 @@ export class CallBridge {
     const plan = planEnding(ending, { summaryTimeoutMs: this.deps.env.SUMMARY_TIMEOUT_MS, ...(pending !== undefined ? { pendingEscalation: pending } : {}) });
     return runEnding(
       {
+        callId: this.callId,
         log: this.log,
         clock: this.clock,
         wallClock: this.wallClock,

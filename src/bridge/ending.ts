@@ -107,6 +107,8 @@ export function planEnding(ending: Ending, facts: { pendingEscalation?: string; 
 
 /** What the ending needs from the call. */
 export interface EndingCall {
+  /** The call's unique id (CallBridge.callId), for the record once it carries one. */
+  callId: string;
   log: Logger;
   clock: Clock;
   wallClock: () => Date;
@@ -198,7 +200,7 @@ async function deliverRecord(call: EndingCall, plan: EndingPlan, summary: Summar
     }
   }
   call.log.info(
-    { ending: ending.kind, endReason: plan.endReason, summarySource: summary.source, webhookDelivered: delivery?.delivered, responses: call.usage().responses },
+    { callId: call.callId, ending: ending.kind, endReason: plan.endReason, summarySource: summary.source, webhookDelivered: delivery?.delivered, responses: call.usage().responses },
     'call finished',
   );
   call.finished(record, delivery);

@@ -103,17 +103,9 @@ export class ResponseScheduler {
     return this.active;
   }
 
-  isActive(responseId: string): boolean {
-    return this.active.has(responseId);
-  }
-
   /** Something runs, is in flight or waits. */
   get busy(): boolean {
     return this.active.size > 0 || this.queue.length > 0 || this.inFlight !== undefined;
-  }
-
-  get queued(): number {
-    return this.queue.length;
   }
 
   /** Resolves once no default-conversation response runs (at once if none does). */
