@@ -16,7 +16,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { MAX_BINARY_MESSAGE_BYTES } from '../audiohook/schemas.js';
 import { EPSILON_MS, PlayoutTimeline, progressOf, type ItemProgress, type ItemRecord } from './playout-timeline.js';
 import { ResponseQueue } from './response-queue.js';
-import { ulawBytes, ulawMs, ULAW_BYTES_PER_MS } from './ulaw-time.js';
+import { ulawBytes, ulawMs, ULAW_BYTES_PER_MS } from '../util/ulaw-time.js';
 
 export { ULAW_BYTES_PER_MS, type ItemProgress };
 

@@ -5,7 +5,7 @@
  * `playback_started` hint corrects it). A gap with no audio makes the playhead idle.
  * AudioHook has no mark echo, so "played" is derived from this timeline (OPENAI_REALTIME.md §12.3).
  */
-import { ulawMs, ULAW_BYTES_PER_MS } from './ulaw-time.js';
+import { ulawMs, ULAW_BYTES_PER_MS } from '../util/ulaw-time.js';
 
 /** Float tolerance when comparing computed due times with the clock. */
 export const EPSILON_MS = 1e-6;

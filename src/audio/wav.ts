@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { linearToUlaw, readL16 } from './codec.js';
-import { ulawMs } from './ulaw-time.js';
+import { ulawMs } from '../util/ulaw-time.js';
 
 const BITS_PER_BYTE = 8;
 

@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { BotQuietTracker } from './bot-quiet.js';
 import { DtmfSchedule, withDtmfCues } from './dtmf-cues.js';
 import { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
-import { ulawMs } from '../audio/ulaw-time.js';
+import { ulawMs } from '../util/ulaw-time.js';
 import { sleep } from '../util/timers.js';
 
 export { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';

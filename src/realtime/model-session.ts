@@ -22,7 +22,7 @@ import type {
   RealtimeServerEvent,
   ResponseCreateEvent,
 } from 'openai/resources/realtime/realtime';
-import { ulawMs } from '../audio/ulaw-time.js';
+import { ulawMs } from '../util/ulaw-time.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
 import { ModelBackpressure } from './backpressure.js';

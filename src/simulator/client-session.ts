@@ -22,7 +22,7 @@ import { bytesPerSecond, checkOpenedMedia, layoutOf } from './media.js';
 import { PlayoutModel } from './playout.js';
 import type { CallTimings, DisconnectInfo, LoggedMessage, PlaybackBurst, RecordedEvent, ReceivedFrame, SimulationReport } from './report.js';
 import { VIOLATION_STATUS, type ProtocolViolation, type ViolationCode } from './violations.js';
-import { ulawMs } from '../audio/ulaw-time.js';
+import { ulawMs } from '../util/ulaw-time.js';
 
 export type ClientSessionState = 'idle' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 

@@ -1,6 +1,7 @@
 /**
  * G.711 μ-law at 8 kHz mono — the only audio format on both sides of the bridge — is one byte per sample,
- * 8 bytes per millisecond. Every bytes↔time conversion goes through here.
+ * 8 bytes per millisecond. Every bytes↔time conversion goes through here. In src/util because the
+ * protocol, audio and model layers all count μ-law time and none may import a sibling.
  */
 export const ULAW_SAMPLE_RATE = 8000;
 /** μ-law 8 kHz mono: 8 bytes per millisecond. */
