@@ -20,8 +20,8 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   switch (command) {
     case 'serve': {
-      const { serve } = await import('./serve.js');
-      await serve(loadEnvOrExit());
+      const { serveInstance } = await import('./serve-instance.js');
+      await serveInstance(loadEnvOrExit());
       return -1; // keeps running until a signal
     }
     case 'emulator': {

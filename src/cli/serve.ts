@@ -16,6 +16,9 @@ import { systemClock } from '../util/clock.js';
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** A cluster worker's: rendered for the whole instance (src/cluster/worker.ts). */
+  metrics?: Metrics;
+  signals?: readonly NodeJS.Signals[];
 }
 
 export interface Service {
@@ -93,7 +96,7 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const delivery = createCallRecordDelivery(env, logger, metrics);
   const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
   const { spool } = delivery;
@@ -106,6 +109,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
+    ...(options.signals ? { signals: options.signals } : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
     // whatever is still pending stays on disk for the next start.
     afterClose: async () => {

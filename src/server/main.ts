@@ -33,6 +33,8 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** The signals handled (default SIGTERM and SIGINT; a cluster worker takes SIGTERM from its primary only). */
+  signals?: readonly NodeJS.Signals[];
 }
 
 export interface RunningServer {
@@ -91,8 +93,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, onSignal);
   }
 
   return { app, port, metrics, logger, stop };

@@ -1,0 +1,65 @@
+/**
+ * `serve` for the whole instance: WORKERS (default: the available parallelism) bridge processes behind one
+ * port, or with WORKERS=1 the single process exactly as `serve()` runs it. The primary (src/cluster/primary.ts)
+ * runs no bridge; each worker is `serve()` with its slot's share of MAX_SESSIONS, its own spool directory,
+ * nonces and /metrics answered for the instance by the primary, and log lines carrying `worker`.
+ */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { adoptOrphanedSpoolFiles } from '../cluster/spool-adopt.js';
+import { workerIdentityFrom, type WorkerIdentity } from '../cluster/ipc.js';
+import { resolveWorkerCount, sessionShare, slotSpoolDir } from '../cluster/plan.js';
+import { runPrimary } from '../cluster/primary.js';
+import { instanceMetrics, processLink } from '../cluster/worker.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { DEFAULT_MAX_SESSIONS } from '../server/env-shape.js';
+import { createMetrics } from '../server/metrics.js';
+import { serve, type ServeEnv } from './serve.js';
+
+/** Runs until a signal ends the process (the primary exits with its workers' verdict). */
+export async function serveInstance(env: ServeEnv, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<void> {
+  const identity = workerIdentityFrom(process.env, cluster.isWorker);
+  if (identity) return serveWorker(env, identity, logger.child({ worker: identity.slot }));
+  const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
+  const workers = resolveWorkerCount(env.WORKERS, availableParallelism(), maxSessions);
+  const spoolRoot = env.SUMMARY_WEBHOOK_URL ? env.SUMMARY_SPOOL_DIR : undefined;
+  if (workers === 1) {
+    // Records a multi-worker run left in worker-<n>/ come back to the single spool directory.
+    if (spoolRoot) await adoptSpool(spoolRoot, 1, logger);
+    await serve(env, { logger });
+    return;
+  }
+  const primaryLog = logger.child({ role: 'primary' });
+  primaryLog.info({ workers, maxSessionsPerWorker: sessionShare(maxSessions, workers, workers) }, `starting ${workers} workers`);
+  const primary = await runPrimary({
+    workers,
+    logger: primaryLog,
+    ...(spoolRoot ? { beforeFork: () => adoptSpool(spoolRoot, workers, primaryLog) } : {}),
+  });
+  const code = await primary.done;
+  primaryLog.info({ code }, code === 0 ? 'shutdown complete' : 'stopped');
+  process.exit(code);
+}
+
+async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logger): Promise<void> {
+  const link = processLink();
+  const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
+  const workerEnv: ServeEnv = {
+    ...env,
+    MAX_SESSIONS: sessionShare(maxSessions, identity.count, identity.slot),
+    ...(env.SUMMARY_SPOOL_DIR ? { SUMMARY_SPOOL_DIR: slotSpoolDir(env.SUMMARY_SPOOL_DIR, identity.slot) } : {}),
+  };
+  // Ctrl-C reaches the whole process group: only the primary's forwarded SIGTERM counts here.
+  process.on('SIGINT', () => undefined);
+  await serve(workerEnv, {
+    logger,
+    metrics: instanceMetrics(createMetrics(), link, identity.slot),
+    signals: ['SIGTERM'],
+  });
+}
+
+async function adoptSpool(root: string, workers: number, logger: Logger): Promise<void> {
+  const report = await adoptOrphanedSpoolFiles(root, workers);
+  if (report.moved > 0) logger.info({ moved: report.moved }, 'summary spool: records of an earlier run handed to this run');
+  for (const file of report.skipped) logger.warn({ file }, 'summary spool: a record of that name already exists; left in place');
+}

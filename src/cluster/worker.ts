@@ -1,0 +1,121 @@
+/**
+ * A worker's side of the cluster: its link to the primary (request/answer over IPC with a timeout), the
+ * instance-wide nonce store and /metrics built on it, and the per-worker event-loop gauge.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Gauge } from 'prom-client';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../server/metrics.js';
+import { NonceCache } from '../server/nonce-cache.js';
+import { systemClock } from '../util/clock.js';
+import { parsePrimaryMessage, type PrimaryToWorker, type WorkerToPrimary } from './ipc.js';
+
+/** An answer from the primary is a local IPC round trip (well under a millisecond); this long means it is gone. */
+export const PRIMARY_ANSWER_TIMEOUT_MS = 2_000;
+
+type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audiohook:metrics-text' }>;
+
+export interface PrimaryLink {
+  /** Sends a request and resolves with the primary's answer, or undefined after the timeout. */
+  ask<T extends Answer['type']>(request: DistributiveOmit<WorkerToPrimary, 'id'>, answer: T): Promise<Extract<Answer, { type: T }> | undefined>;
+  /** Handles the primary's own requests of this worker. */
+  onCollect(handler: (id: number) => void): void;
+  /** A message that expects no answer. */
+  tell(message: WorkerToPrimary): void;
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export function linkToPrimary(send: (message: WorkerToPrimary) => void, subscribe: (listener: (message: unknown) => void) => void): PrimaryLink {
+  let nextId = 1;
+  const waiting = new Map<number, { type: string; resolve: (answer: Answer | undefined) => void; timer: ReturnType<typeof setTimeout> }>();
+  let collect: ((id: number) => void) | undefined;
+  subscribe((raw) => {
+    const message = parsePrimaryMessage(raw);
+    if (!message) return;
+    if (message.type === 'audiohook:metrics-collect') {
+      collect?.(message.id);
+      return;
+    }
+    const entry = waiting.get(message.id);
+    if (!entry || entry.type !== message.type) return;
+    waiting.delete(message.id);
+    clearTimeout(entry.timer);
+    entry.resolve(message);
+  });
+  return {
+    ask(request, answer) {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          resolve(undefined);
+        }, PRIMARY_ANSWER_TIMEOUT_MS);
+        timer.unref();
+        waiting.set(id, { type: answer, resolve: resolve as (a: Answer | undefined) => void, timer });
+        send({ ...request, id } as WorkerToPrimary);
+      });
+    },
+    onCollect: (handler) => (collect = handler),
+    tell: send,
+  };
+}
+
+/** The link over this worker process's IPC channel. */
+export function processLink(): PrimaryLink {
+  return linkToPrimary(
+    (message) => {
+      if (process.connected) process.send?.(message);
+    },
+    (listener) => process.on('message', listener),
+  );
+}
+
+/**
+ * Signature nonces recorded by the primary for the whole instance. Were the primary not to answer (it is
+ * gone, and this worker with it), the worker's own cache decides, so a replay to this worker is still refused.
+ */
+export function primaryNonceStore(link: PrimaryLink, logger: Logger): { remember(nonce: string): Promise<boolean> } {
+  const local = new NonceCache({ clock: systemClock });
+  return {
+    async remember(nonce) {
+      const localFresh = local.remember(nonce);
+      const answer = await link.ask({ type: 'audiohook:nonce', nonce }, 'audiohook:nonce-result');
+      if (answer) return answer.fresh;
+      logger.warn('nonce check: the primary did not answer; this worker decided alone');
+      return localFresh;
+    },
+  };
+}
+
+/**
+ * The worker's metrics, rendered for the instance: GET /metrics on any worker asks the primary, which
+ * aggregates every worker's registry (counters and gauges summed; see prom-client's aggregators). The
+ * worker adds `audiohook_worker_event_loop_delay_p99_seconds{worker}` so a slow worker stays visible.
+ */
+export function instanceMetrics(metrics: Metrics, link: PrimaryLink, slot: number): Metrics {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  new Gauge({
+    name: 'audiohook_worker_event_loop_delay_p99_seconds',
+    help: 'Event-loop delay p99 of each worker since the previous scrape (beyond the 10 ms sampling period)',
+    labelNames: ['worker'],
+    registers: [metrics.registry],
+    collect() {
+      const p99 = delay.count > 0 ? Math.max(0, delay.percentile(99) / 1e9 - 0.01) : 0;
+      this.set({ worker: String(slot) }, p99);
+      delay.reset();
+    },
+  });
+  link.onCollect((id) => {
+    void metrics.registry.getMetricsAsJSON().then((json) => link.tell({ type: 'audiohook:metrics-json', id, metrics: json }));
+  });
+  return {
+    ...metrics,
+    render: async () => {
+      const answer = await link.ask({ type: 'audiohook:metrics' }, 'audiohook:metrics-text');
+      // Without the primary, this worker's own view beats no answer.
+      return answer?.text || metrics.render();
+    },
+  };
+}
