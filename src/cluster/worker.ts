@@ -26,7 +26,11 @@ export interface PrimaryLink {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-export function linkToPrimary(send: (message: WorkerToPrimary) => void, subscribe: (listener: (message: unknown) => void) => void): PrimaryLink {
+export function linkToPrimary(
+  send: (message: WorkerToPrimary) => void,
+  subscribe: (listener: (message: unknown) => void) => void,
+  timeoutMs = PRIMARY_ANSWER_TIMEOUT_MS,
+): PrimaryLink {
   let nextId = 1;
   const waiting = new Map<number, { type: string; resolve: (answer: Answer | undefined) => void; timer: ReturnType<typeof setTimeout> }>();
   let collect: ((id: number) => void) | undefined;
@@ -50,7 +54,7 @@ export function linkToPrimary(send: (message: WorkerToPrimary) => void, subscrib
         const timer = setTimeout(() => {
           waiting.delete(id);
           resolve(undefined);
-        }, PRIMARY_ANSWER_TIMEOUT_MS);
+        }, timeoutMs);
         timer.unref();
         waiting.set(id, { type: answer, resolve: resolve as (a: Answer | undefined) => void, timer });
         send({ ...request, id } as WorkerToPrimary);

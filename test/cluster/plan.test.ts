@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { workerIdentityFrom, parsePrimaryMessage, parseWorkerMessage } from '../../src/cluster/ipc.js';
+import { RAPID_EXIT_MS, resolveWorkerCount, restartDelayMs, sessionShare, slotOfDirName, slotSpoolDir } from '../../src/cluster/plan.js';
+import { parseEnv } from '../../src/config/env.js';
+
+describe('worker count', () => {
+  it('is WORKERS, else the available parallelism, never above MAX_SESSIONS nor below 1', () => {
+    expect(resolveWorkerCount(3, 8, 500)).toBe(3);
+    expect(resolveWorkerCount(undefined, 8, 500)).toBe(8);
+    expect(resolveWorkerCount(undefined, 0, 500)).toBe(1);
+    expect(resolveWorkerCount(4, 8, 2)).toBe(2);
+    expect(resolveWorkerCount(1, 8, 500)).toBe(1);
+  });
+
+  it('WORKERS is parsed by the zod config, unset by default, and a bad value names the variable', () => {
+    expect(parseEnv({ GENESYS_API_KEY: 'k' }).WORKERS).toBeUndefined();
+    expect(parseEnv({ GENESYS_API_KEY: 'k', WORKERS: '4' }).WORKERS).toBe(4);
+    expect(() => parseEnv({ GENESYS_API_KEY: 'k', WORKERS: '0' })).toThrow(/WORKERS must be an integer from 1 to 256/);
+    expect(() => parseEnv({ GENESYS_API_KEY: 'k', WORKERS: 'many' })).toThrow(/WORKERS/);
+  });
+});
+
+describe('MAX_SESSIONS split between worker slots', () => {
+  it('shares add up to the instance limit and differ by at most one', () => {
+    for (const [max, workers] of [[500, 2], [501, 2], [7, 3], [3, 3], [100_000, 7]] as const) {
+      const shares = Array.from({ length: workers }, (_, i) => sessionShare(max, workers, i + 1));
+      expect(shares.reduce((a, b) => a + b, 0)).toBe(max);
+      expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
+      expect(Math.min(...shares)).toBeGreaterThanOrEqual(1);
+    }
+    expect(sessionShare(501, 2, 1)).toBe(251);
+    expect(sessionShare(501, 2, 2)).toBe(250);
+  });
+
+  it('refuses a slot outside 1..workers', () => {
+    expect(() => sessionShare(10, 2, 0)).toThrow(RangeError);
+    expect(() => sessionShare(10, 2, 3)).toThrow(RangeError);
+  });
+});
+
+describe('spool directory per slot', () => {
+  it('worker-<slot> under the configured directory, and back', () => {
+    expect(slotSpoolDir('/var/spool/ah', 2)).toBe('/var/spool/ah/worker-2');
+    expect(slotOfDirName('worker-12')).toBe(12);
+    expect(slotOfDirName('worker-0')).toBeUndefined();
+    expect(slotOfDirName('worker-1x')).toBeUndefined();
+    expect(slotOfDirName('other')).toBeUndefined();
+  });
+});
+
+describe('replacing a dead worker', () => {
+  it('at once after a long run; backing off 0.5 s doubling to 30 s while it keeps dying young', () => {
+    expect(restartDelayMs(RAPID_EXIT_MS, 5)).toEqual({ delayMs: 0, rapidExits: 0 });
+    let rapid = 0;
+    const delays: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const next = restartDelayMs(100, rapid);
+      rapid = next.rapidExits;
+      delays.push(next.delayMs);
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  });
+});
+
+describe('IPC messages and worker identity', () => {
+  it('parses ours, ignores anything else', () => {
+    expect(parseWorkerMessage({ type: 'audiohook:nonce', id: 1, nonce: 'abc' })).toEqual({ type: 'audiohook:nonce', id: 1, nonce: 'abc' });
+    expect(parseWorkerMessage({ type: 'prom-client:getMetricsRes', requestId: 1 })).toBeUndefined();
+    expect(parseWorkerMessage({ type: 'audiohook:nonce', id: 1, nonce: '' })).toBeUndefined();
+    expect(parseWorkerMessage('NODE_CLUSTER')).toBeUndefined();
+    expect(parsePrimaryMessage({ type: 'audiohook:nonce-result', id: 2, fresh: false })).toMatchObject({ fresh: false });
+    expect(parsePrimaryMessage({ type: 'audiohook:nonce-result', id: 2, fresh: 'yes' })).toBeUndefined();
+  });
+
+  it('a worker knows its slot only when forked by our primary', () => {
+    const env = { AUDIOHOOK_WORKER_SLOT: '2', AUDIOHOOK_WORKER_COUNT: '3' };
+    expect(workerIdentityFrom(env, true)).toEqual({ slot: 2, count: 3 });
+    expect(workerIdentityFrom(env, false)).toBeUndefined();
+    expect(workerIdentityFrom({ AUDIOHOOK_WORKER_SLOT: '4', AUDIOHOOK_WORKER_COUNT: '3' }, true)).toBeUndefined();
+    expect(workerIdentityFrom({}, true)).toBeUndefined();
+  });
+});
