@@ -10,7 +10,7 @@ import { adoptOrphanedSpoolFiles } from '../cluster/spool-adopt.js';
 import { workerIdentityFrom, type WorkerIdentity } from '../cluster/ipc.js';
 import { resolveWorkerCount, sessionShare, slotSpoolDir } from '../cluster/plan.js';
 import { runPrimary } from '../cluster/primary.js';
-import { instanceMetrics, processLink } from '../cluster/worker.js';
+import { instanceMetrics, primaryNonceStore, processLink } from '../cluster/worker.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_MAX_SESSIONS } from '../server/env-shape.js';
 import { createMetrics } from '../server/metrics.js';
@@ -55,6 +55,8 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     logger,
     metrics: instanceMetrics(createMetrics(), link, identity.slot),
     signals: ['SIGTERM'],
+    // With REDIS_URL the fleet's shared store takes precedence (it spans instances, so workers too).
+    nonceStore: primaryNonceStore(link, logger),
   });
 }
 

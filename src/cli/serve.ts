@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import type { NonceStore } from '../server/nonce-cache.js';
 import { systemClock } from '../util/clock.js';
 
 export interface ServeOptions {
@@ -19,6 +20,8 @@ export interface ServeOptions {
   /** A cluster worker's: rendered for the whole instance (src/cluster/worker.ts). */
   metrics?: Metrics;
   signals?: readonly NodeJS.Signals[];
+  /** A cluster worker's: nonces recorded for the whole instance by the primary. */
+  nonceStore?: NonceStore;
 }
 
 export interface Service {
@@ -110,6 +113,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     ...(options.signals ? { signals: options.signals } : {}),
+    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
     // whatever is still pending stays on disk for the next start.
     afterClose: async () => {

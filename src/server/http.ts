@@ -16,11 +16,12 @@ import { createSession } from '../audiohook/session.js';
 import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type AuthOutcome, type AuthSuccess } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
 import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
+import type { NonceStore } from './nonce-cache.js';
 import { RejectionScheduler } from './rejection.js';
 import { sessionMetricsObserver } from './session-metrics.js';
 import { connectorIdFor, pathOf } from './routes.js';
@@ -81,6 +82,8 @@ export interface AppServerOptions {
   sessionLimits?: SessionLimits;
   /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
   backpressure?: BackpressureLimits;
+  /** Signature nonces: default an in-memory cache; a cluster worker's asks its primary (src/cluster). */
+  nonceStore?: NonceStore;
 }
 
 export interface CloseOptions {
@@ -119,6 +122,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     trustProxy: env.TRUST_PROXY,
     clock,
     wallClockMs: options.wallClockMs,
+    ...(options.nonceStore ? { nonceCache: options.nonceStore } : {}),
   });
   const rejections = new RejectionScheduler({ clock, maxPending: options.maxPendingRejections });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES, perMessageDeflate: false });
@@ -202,34 +206,66 @@ export function createAppServer(options: AppServerOptions): AppServer {
       return;
     }
     const startedAt = clock.now();
-    const outcome = authenticate({ url: target, headers: req.headers });
-    if (!outcome.ok) {
+    const connector: string = connectorId;
+    const authenticated = authenticate({ url: target, headers: req.headers });
+    if (!(authenticated instanceof Promise)) {
+      decide(authenticated);
+      return;
+    }
+    // A replay check shared between processes is in flight: the upgrade holds a capacity slot meanwhile.
+    handshakes++;
+    void authenticated.then(
+      (outcome) => {
+        handshakes--;
+        if (socket.destroyed) return;
+        if (draining && outcome.ok) {
+          metrics?.upgradesRefused.inc('draining');
+          writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+          return;
+        }
+        decide(outcome);
+      },
+      (err: unknown) => {
+        handshakes--;
+        logger.error({ err, ...remoteOf(req) }, 'upgrade authentication failed unexpectedly');
+        writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      },
+    );
+
+    function decide(outcome: AuthOutcome): void {
+      if (outcome.ok) accept(outcome);
+      else reject(outcome);
+    }
+
+    function reject(outcome: Exclude<AuthOutcome, AuthSuccess>): void {
       const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
       metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
       logger.warn(
         { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
         'audiohook upgrade rejected',
       );
-      return;
     }
-    // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
-    handshakes++;
-    let handshaking = true;
-    const handshakeDone = () => {
-      if (handshaking) handshakes--;
-      handshaking = false;
-    };
-    socket.once('close', handshakeDone);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      handshakeDone();
-      try {
-        startSession(ws, outcome.ids, connectorId, req);
-      } catch (err) {
-        // A bug in session set-up must cost this connection only.
-        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
-        ws.terminate();
-      }
-    });
+
+    function accept(outcome: AuthSuccess): void {
+      // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
+      handshakes++;
+      let handshaking = true;
+      const handshakeDone = () => {
+        if (handshaking) handshakes--;
+        handshaking = false;
+      };
+      socket.once('close', handshakeDone);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        handshakeDone();
+        try {
+          startSession(ws, outcome.ids, connector, req);
+        } catch (err) {
+          // A bug in session set-up must cost this connection only.
+          logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+          ws.terminate();
+        }
+      });
+    }
   });
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {

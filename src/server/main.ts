@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer } from './http.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import type { NonceStore } from './nonce-cache.js';
 
 /** The environment; DRAIN_TIMEOUT and MAX_SESSIONS may be absent in hand-built ones (defaults apply). */
 export type StartServerEnv = Env & Partial<ShutdownEnv>;
@@ -35,6 +36,8 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** The signals handled (default SIGTERM and SIGINT; a cluster worker takes SIGTERM from its primary only). */
   signals?: readonly NodeJS.Signals[];
+  /** Signature nonces shared beyond this process (a cluster worker's, src/cluster/worker.ts). */
+  nonceStore?: NonceStore;
 }
 
 export interface RunningServer {
@@ -56,6 +59,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
   });
   const { port, host } = await app.listen();
   logger.info(

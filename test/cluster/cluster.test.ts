@@ -1,0 +1,263 @@
+/**
+ * WORKERS=2 for real: the CLI `serve` as a child process (Node 22 + tsx loader, so the primary is our direct
+ * child and its workers are forked by node:cluster), against the offline Realtime emulator and a webhook
+ * receiver in this process. Calls are opened until both workers carry some (which worker took a call is read
+ * from the `worker` field of its "connection accepted" log line). Then:
+ * - a signed upgrade replayed is refused whichever worker it reaches (the nonce cache is the primary's);
+ * - /metrics answers for the instance (active sessions summed over the workers, one loop-delay series each);
+ * - one worker is killed with SIGKILL while calls run on both: its live call is lost, the other worker's call
+ *   carries on untouched, the slot is refilled, and a record that worker had spooled (its call ended while the
+ *   webhook was down) is delivered by the replacement, exactly once;
+ * - SIGTERM drains every worker (the remaining call ends with `disconnect completed` at DRAIN_TIMEOUT) and
+ *   the primary exits 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { createLogger } from '../../src/log/logger.js';
+import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOptions } from '../../src/simulator/genesys-client.js';
+import { REPO_ROOT, scratchDir } from '../cli/support.js';
+
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
+const API_KEY = 'cluster-test-api-key-0123456789';
+const CLIENT_SECRET = Buffer.from('a client secret for the cluster test').toString('base64');
+const DRAIN_TIMEOUT_S = 2;
+const WAIT_MS = 60_000;
+
+interface LogLine {
+  msg: string;
+  worker?: number;
+  role?: string;
+  pid?: number;
+  port?: number;
+  sessionId?: string;
+  reason?: string;
+  replayed?: number;
+  [key: string]: unknown;
+}
+
+let emulator: Emulator;
+let webhook: { server: Server; url: string; up: boolean; accepted: string[]; refused: string[] };
+let spoolDir: string;
+const processes: ChildProcess[] = [];
+const workerPids = new Set<number>();
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    script: join(REPO_ROOT, 'fixtures/scripts/order-status.json'),
+    scriptBaseDir: REPO_ROOT,
+    speed: 'realtime',
+    logger: createLogger('silent'),
+  });
+  spoolDir = await mkdtemp(join(tmpdir(), 'cluster-spool-'));
+  const state = { up: false, accepted: [] as string[], refused: [] as string[] };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key'] ?? '');
+      if (state.up) {
+        state.accepted.push(key);
+        res.writeHead(200).end();
+      } else {
+        state.refused.push(key);
+        res.writeHead(503).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  webhook = Object.assign(state, { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/summary` });
+});
+
+afterAll(async () => {
+  for (const child of processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const pid of workerPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  webhook?.server.closeAllConnections();
+  await new Promise<void>((r) => (webhook ? webhook.server.close(() => r()) : r()));
+  await emulator?.close();
+  if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+});
+
+function runServe() {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
+    cwd: scratchDir(),
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      GENESYS_API_KEY: API_KEY,
+      GENESYS_CLIENT_SECRET: CLIENT_SECRET,
+      OPENAI_API_KEY: 'sk-emulator',
+      OPENAI_BASE_URL: emulator.baseURL,
+      REALTIME_CA_FILE: emulator.caPath,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_S),
+      WORKERS: '2',
+      SUMMARY_WEBHOOK_URL: webhook.url,
+      SUMMARY_WEBHOOK_RETRIES: '0',
+      SUMMARY_SPOOL_DIR: spoolDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  processes.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines = (): LogLine[] =>
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  return { child, exited, lines, err: () => stderr };
+}
+
+type Run = ReturnType<typeof runServe>;
+
+async function waitForLines(run: Run, what: string, predicate: (lines: LogLine[]) => boolean): Promise<LogLine[]> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const lines = run.lines();
+    if (predicate(lines)) return lines;
+    if (Date.now() > deadline || run.child.exitCode !== null) {
+      throw new Error(`timed out waiting for ${what}; stderr: ${run.err()}\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Worker slot → pid, from the primary's latest "worker started" line per slot. */
+function workerPidsBySlot(lines: LogLine[]): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const l of lines) if (l.role === 'primary' && l.msg === 'worker started') pids.set(l.worker!, l.pid!);
+  for (const pid of pids.values()) workerPids.add(pid);
+  return pids;
+}
+
+const workerOf = (lines: LogLine[], sessionId: string) =>
+  lines.find((l) => l.msg === 'audiohook connection accepted' && l.sessionId === sessionId)?.worker;
+
+describe('WORKERS=2: one instance on two worker processes', () => {
+  it('refuses a replay on either worker, aggregates /metrics, survives kill -9 of a worker (spooled record delivered once), drains both on SIGTERM', async () => {
+    const run = runServe();
+    const lines0 = await waitForLines(run, 'both workers listening', (ls) => ls.filter((l) => l.msg.startsWith('listening on') && l.worker).length === 2);
+    const port = lines0.find((l) => l.msg.startsWith('listening on'))!.port!;
+    const pids = workerPidsBySlot(lines0);
+    expect([...pids.keys()].sort()).toEqual([1, 2]);
+    expect(lines0.every((l) => l.role === 'primary' || l.worker === 1 || l.worker === 2)).toBe(true);
+    const base: SimulatedCallOptions = {
+      url: `ws://127.0.0.1:${port}/audiohook/cluster-test`,
+      apiKey: API_KEY,
+      clientSecret: CLIENT_SECRET,
+      language: 'en-us',
+      timing: { firstPingMs: 200, pingIntervalMs: 500 },
+    };
+
+    // Open calls until both workers carry at least two (round-robin makes this quick; bounded anyway).
+    const calls: Array<{ client: GenesysClient; sessionId: string; worker: number }> = [];
+    for (let i = 0; i < 12; i++) {
+      const sessionId = randomUUID();
+      const client = await createSimulatedCall({ ...base, sessionId });
+      const lines = await waitForLines(run, `the accept line of ${sessionId}`, (ls) => workerOf(ls, sessionId) !== undefined);
+      calls.push({ client, sessionId, worker: workerOf(lines, sessionId)! });
+      if ([1, 2].every((w) => calls.filter((c) => c.worker === w).length >= 2)) break;
+    }
+    const on = (w: number) => calls.filter((c) => c.worker === w);
+    expect(on(1).length).toBeGreaterThanOrEqual(2);
+    expect(on(2).length).toBeGreaterThanOrEqual(2);
+
+    // A signed upgrade replayed: accepted once, refused (401) every other time, on both workers.
+    const replay: SimulatedCallOptions = { ...base, sessionId: randomUUID(), organizationId: randomUUID(), correlationId: randomUUID(), signature: { nonce: `replay-${randomUUID()}` } };
+    const first = await GenesysClient.connect(replay);
+    const replays = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        GenesysClient.connect(replay).then(
+          (client) => {
+            client.terminate();
+            return 'accepted';
+          },
+          (err: unknown) => (err instanceof ConnectError ? err.status : String(err)),
+        ),
+      ),
+    );
+    first.terminate();
+    expect(replays).toEqual([401, 401, 401, 401]);
+    const rejectedOn = run
+      .lines()
+      .filter((l) => l.msg === 'audiohook upgrade rejected' && l.sessionId === replay.sessionId && l.reason === 'replayed nonce')
+      .map((l) => l.worker);
+    expect(new Set(rejectedOn)).toEqual(new Set([1, 2]));
+
+    // One /metrics for the instance.
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^audiohook_active_sessions ${calls.length}$`, 'm'));
+    expect(metrics).toMatch(/^audiohook_workers 2$/m);
+    expect(metrics).toMatch(/^audiohook_worker_event_loop_delay_p99_seconds\{worker="1"\} /m);
+    expect(metrics).toMatch(/^audiohook_worker_event_loop_delay_p99_seconds\{worker="2"\} /m);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+    // The victim worker: one of its calls ends while the webhook is down (its record is spooled in its slot).
+    const victim = calls[0]!.worker;
+    const survivorSlot = victim === 1 ? 2 : 1;
+    const [ended, lost] = on(victim);
+    const survivor = on(survivorSlot)[0]!;
+    await ended!.client.close();
+    const victimSpool = join(spoolDir, `worker-${victim}`);
+    const deadline = Date.now() + WAIT_MS;
+    while (!(await readdir(victimSpool)).some((n) => n.startsWith(ended!.sessionId) && n.endsWith('.json'))) {
+      if (Date.now() > deadline) throw new Error('the ended call was not spooled');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(webhook.refused.some((k) => k.startsWith(ended!.sessionId))).toBe(true);
+
+    process.kill(pids.get(victim)!, 'SIGKILL');
+    await lost!.client.waitForEnd(WAIT_MS);
+    webhook.up = true;
+    const restarted = await waitForLines(run, 'the replacement worker listening', (ls) => {
+      const started = ls.filter((l) => l.role === 'primary' && l.msg === 'worker started' && l.worker === victim);
+      return started.length === 2 && ls.filter((l) => l.msg.startsWith('listening on') && l.worker === victim).length === 2;
+    });
+    expect(restarted.some((l) => l.role === 'primary' && l.msg.startsWith('worker died') && l.worker === victim)).toBe(true);
+    expect(workerPidsBySlot(restarted).get(victim)).not.toBe(pids.get(victim));
+    // The replacement replays its slot's spool: the ended call's record is delivered, exactly once.
+    await expect.poll(() => webhook.accepted.filter((k) => k.startsWith(ended!.sessionId)).length, { timeout: WAIT_MS }).toBe(1);
+
+    // The other worker's call never noticed.
+    expect(survivor.client.report().disconnect).toBeNull();
+    expect(survivor.client.report().violations).toEqual([]);
+    const after = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(after).toMatch(/^audiohook_worker_restarts_total 1$/m);
+    // A new call is served after the restart (whichever worker it lands on).
+    const late = await createSimulatedCall({ ...base, sessionId: randomUUID() });
+
+    // SIGTERM: both workers drain; the survivor is ended politely at DRAIN_TIMEOUT; the primary exits 0.
+    run.child.kill('SIGTERM');
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: WAIT_MS }).toBe(503);
+    const report = await survivor.client.waitForEnd(WAIT_MS);
+    expect(report.disconnect).toMatchObject({ reason: 'completed' });
+    expect(report.violations).toEqual([]);
+    expect((await late.waitForEnd(WAIT_MS)).disconnect).toMatchObject({ reason: 'completed' });
+    expect(await run.exited).toBe(0);
+    const final = run.lines();
+    expect(final.filter((l) => l.msg === 'shutdown complete' && l.worker !== undefined).map((l) => l.worker).sort()).toEqual([1, 2]);
+    expect(final.some((l) => l.role === 'primary' && l.msg === 'shutdown complete')).toBe(true);
+    // Nothing delivered twice, nothing left behind for the calls that ended.
+    const keys = webhook.accepted;
+    expect(new Set(keys).size).toBe(keys.length);
+  }, WAIT_MS * 4);
+});
