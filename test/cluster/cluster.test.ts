@@ -91,7 +91,7 @@ afterAll(async () => {
   if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
 });
 
-function runServe() {
+function runServe(extraEnv: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
     cwd: scratchDir(),
     env: {
@@ -110,6 +110,7 @@ function runServe() {
       SUMMARY_WEBHOOK_URL: webhook.url,
       SUMMARY_WEBHOOK_RETRIES: '0',
       SUMMARY_SPOOL_DIR: spoolDir,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -260,4 +261,20 @@ describe('WORKERS=2: one instance on two worker processes', () => {
     const keys = webhook.accepted;
     expect(new Set(keys).size).toBe(keys.length);
   }, WAIT_MS * 4);
+});
+
+describe('WORKERS=2: a worker that cannot start', () => {
+  it('stops the instance with exit 1 instead of replacing it in a loop (port already taken)', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const run = runServe({ PORT: String((taken.address() as AddressInfo).port) });
+      expect(await run.exited).toBe(1);
+      const lines = run.lines();
+      expect(lines.some((l) => l.role === 'primary' && l.msg === 'worker failed during start-up; stopping')).toBe(true);
+      expect(lines.filter((l) => l.role === 'primary' && l.msg === 'worker started')).toHaveLength(2);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  }, WAIT_MS);
 });
