@@ -1,6 +1,7 @@
 /**
  * The bridge under test as its own process, exactly as in production: the built output (dist/) run by the
- * repository's Node, configured only through environment variables, logging at `warn`.
+ * repository's Node, configured only through environment variables, logging at `warn`. With WORKERS > 1 the
+ * process is the cluster primary and its workers are its children (the harness samples them all, proc.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -59,7 +60,7 @@ export type CaMode = 'file' | 'node-extra';
 /** Outside the repository: profiles are large and per machine. */
 export const PROFILE_DIR = resolve(tmpdir(), 'audiohook-bench-profiles');
 
-export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode; profile?: boolean }): Promise<BridgeProcess> {
+export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode; profile?: boolean; workers?: number }): Promise<BridgeProcess> {
   const port = await freePort();
   const useCli = existsSync(CLI_ENTRY);
   const entry = useCli ? CLI_ENTRY : FALLBACK_ENTRY;
@@ -79,6 +80,8 @@ export async function startBridgeProcess(options: { emulatorBaseURL: string; caF
     // The sweep looks for where the bridge itself breaks; the production admission cap (default 500) would
     // refuse the larger steps with 503 before that.
     MAX_SESSIONS: '100000',
+    // Unset: the bridge's default, one worker per available CPU (what production runs).
+    ...(options.workers ? { WORKERS: String(options.workers) } : {}),
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {

@@ -1,17 +1,19 @@
 /**
- * The load side of the benchmark, living in the harness process: the Realtime emulator (zero model delay)
- * and N simulated Genesys calls, with the measurement points on one clock (performance.now()):
+ * The load generator of the benchmark: N simulated Genesys calls, in a process of their own (loadgen-child.ts).
+ * It logs, with `epochNow()`, what the caller side of each hop sees; the emulator (another process) logs the
+ * model side, and the harness joins the two (join.ts):
  * - inbound hop: a caller frame is written to the socket → the emulator receives the append carrying it;
  * - outbound hop: the emulator writes the first audio delta of a response → the caller receives audio;
  * - barge-in: the emulator writes speech_started → the caller receives `barge_in`; and the bytes of the
  *   interrupted response that still reach the caller afterwards (until the next response is created).
+ * Late frames (caller frames written late; gaps inside a reply) need only this side and are counted here.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { ULAW_SILENCE } from '../src/audio/codec.js';
 import { ulawTone } from '../src/audio/level.js';
-import type { Emulator, EmulatorObserver } from '../src/emulator/index.js';
 import { GenesysClient } from '../src/simulator/index.js';
-import { frameId, readTagFromBase64, callIndexOf, writeTag } from './frame-tag.js';
+import { frameId, writeTag } from './frame-tag.js';
+import { epochNow, type LoadgenLog } from './join.js';
 import { BENCH_API_KEY, BENCH_CLIENT_SECRET } from './bridge-process.js';
 
 export const FRAME_MS = 200;
@@ -46,11 +48,11 @@ export const interruptingVoice: VoicePolicy = (call, tick) => {
 };
 
 export interface Recorder {
+  /** Counting late frames (the window). */
   active: boolean;
-  inboundHops: number[];
-  outboundHops: number[];
-  bargeIns: number[];
-  staleBytes: number[];
+  /** Logging hop events (the window and the collection grace after it). */
+  logging: boolean;
+  log: LoadgenLog;
   callerFramesSent: number;
   lateCallerFrames: number;
   maxCallerLatenessMs: number;
@@ -63,10 +65,8 @@ export interface Recorder {
 function newRecorder(): Recorder {
   return {
     active: false,
-    inboundHops: [],
-    outboundHops: [],
-    bargeIns: [],
-    staleBytes: [],
+    logging: false,
+    log: { windowStart: 0, windowEnd: 0, sentTags: [], sentAt: [], audioCall: [], audioAt: [], audioBytes: [], bargeIns: [] },
     callerFramesSent: 0,
     lateCallerFrames: 0,
     maxCallerLatenessMs: 0,
@@ -81,12 +81,7 @@ export class BenchCall {
   measuring = false;
   botBytesInResponse = 0;
   speakUntilTick = 0;
-  pendingOutboundAt: number | undefined;
-  speechStartedAt: number | undefined;
-  bargedAt: number | undefined;
-  staleBytes = 0;
   lastBotFrameAt: number | undefined;
-  lastDeltaResponseId: string | undefined;
   private tick = 0;
   private anchor = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -125,54 +120,13 @@ export class BenchCall {
 export class LoadWorld {
   recorder: Recorder = newRecorder();
   readonly calls: (BenchCall | undefined)[] = [];
-  private readonly sessionToCall = new Map<string, number>();
-  /** Caller frames in flight: tag → send time. */
-  private readonly outstanding = new Map<number, number>();
   private nextIndex = 0;
   private loopDelay: IntervalHistogram | undefined;
 
   constructor(readonly bridgeUrl: string) {}
 
-  /** The emulator observer that timestamps the model side of each hop. */
-  readonly observer: EmulatorObserver = {
-    onClientEvent: (sessionId, event, receivedAt) => {
-      if (event.type !== 'input_audio_buffer.append') return;
-      const tag = readTagFromBase64(event.audio);
-      if (tag === null) return;
-      if (!this.sessionToCall.has(sessionId)) this.sessionToCall.set(sessionId, callIndexOf(tag));
-      const sentAt = this.outstanding.get(tag);
-      if (sentAt === undefined) return;
-      this.outstanding.delete(tag);
-      if (this.recorder.active) this.recorder.inboundHops.push(receivedAt - sentAt);
-    },
-    onServerEvent: (sessionId, event) => {
-      const index = this.sessionToCall.get(sessionId);
-      const call = index === undefined ? undefined : this.calls[index];
-      if (!call) return;
-      switch (event.type) {
-        case 'response.created':
-          this.endStaleWindow(call);
-          call.botBytesInResponse = 0;
-          return;
-        case 'response.output_audio.delta': {
-          const responseId = String(event.response_id);
-          if (responseId === call.lastDeltaResponseId) return;
-          call.lastDeltaResponseId = responseId;
-          if (this.recorder.active && call.measuring) call.pendingOutboundAt = performance.now();
-          return;
-        }
-        case 'input_audio_buffer.speech_started':
-          call.speechStartedAt = performance.now();
-          return;
-        default:
-          return;
-      }
-    },
-  };
-
   resetRecorder(): Recorder {
     this.recorder = newRecorder();
-    this.outstanding.clear();
     return this.recorder;
   }
 
@@ -203,10 +157,7 @@ export class LoadWorld {
         if (entities.some((e) => e.type === 'barge_in')) this.onBargeIn(call);
       }
     });
-    void client.ended.then(() => {
-      call.stop();
-      this.endStaleWindow(call);
-    });
+    void client.ended.then(() => call.stop());
     return call;
   }
 
@@ -256,26 +207,25 @@ export class LoadWorld {
       if (lateness > LATE_FRAME_MS) r.lateCallerFrames++;
       if (lateness > r.maxCallerLatenessMs) r.maxCallerLatenessMs = lateness;
     }
-    const measure = r.active && call.measuring;
-    if (measure) this.outstanding.set(id, performance.now());
-    if (!call.client.session.sendAudio(frame) && measure) this.outstanding.delete(id);
-  }
-
-  /** Caller frames that were measured but never reached the emulator. */
-  lostFrames(): number {
-    return this.outstanding.size;
+    const at = epochNow();
+    if (call.client.session.sendAudio(frame) && r.active && call.measuring) {
+      r.log.sentTags.push(id);
+      r.log.sentAt.push(at);
+    }
   }
 
   private onBotAudio(call: BenchCall, bytes: number): void {
     const now = performance.now();
     call.measuring = true;
+    // A new reply (after a barge-in or a pause): the interrupting caller counts its bytes afresh.
+    if (call.lastBotFrameAt === undefined || now - call.lastBotFrameAt >= BOT_BURST_GAP_MS) call.botBytesInResponse = 0;
     call.botBytesInResponse += bytes;
     const r = this.recorder;
-    if (call.pendingOutboundAt !== undefined) {
-      if (r.active) r.outboundHops.push(now - call.pendingOutboundAt);
-      call.pendingOutboundAt = undefined;
+    if (r.logging) {
+      r.log.audioCall.push(call.index);
+      r.log.audioAt.push(epochNow());
+      r.log.audioBytes.push(bytes);
     }
-    if (call.bargedAt !== undefined) call.staleBytes += bytes;
     if (r.active) {
       r.botFrames++;
       const gap = call.lastBotFrameAt === undefined ? undefined : now - call.lastBotFrameAt;
@@ -288,21 +238,10 @@ export class LoadWorld {
   }
 
   private onBargeIn(call: BenchCall): void {
-    const now = performance.now();
-    if (call.speechStartedAt !== undefined && this.recorder.active) this.recorder.bargeIns.push(now - call.speechStartedAt);
-    call.speechStartedAt = undefined;
+    if (this.recorder.logging) this.recorder.log.bargeIns.push({ call: call.index, at: epochNow() });
     // A barge-in ends the reply: the next bot frame starts a new burst, not a late frame.
     call.lastBotFrameAt = undefined;
-    call.bargedAt = now;
-    call.staleBytes = 0;
-  }
-
-  /** Closes the window after a barge-in in which any audio received belongs to the interrupted reply. */
-  private endStaleWindow(call: BenchCall): void {
-    if (call.bargedAt === undefined) return;
-    if (this.recorder.active) this.recorder.staleBytes.push(call.staleBytes);
-    call.bargedAt = undefined;
-    call.staleBytes = 0;
+    call.botBytesInResponse = 0;
   }
 }
 

@@ -9,7 +9,8 @@ const p = (x: Percentiles | null | undefined) => (x ? `${x.p50} / ${x.p90} / ${x
 const n = (x: Percentiles | null | undefined) => (x ? String(x.count) : '0');
 
 function stepRow(s: StepResult): string {
-  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''}${s.droppedCalls ? `, ${s.droppedCalls} dropped` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%) | ${s.bridgeRssMiB} MiB (heap ${s.bridgeHeapUsedMiB ?? 'n/a'}) | ${s.bridgeLoopLagP99Ms ?? 'n/a'} ms | ${s.harnessCpuPercent}%, ${s.harnessLoopDelayP99Ms ?? 'n/a'} ms | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
+  const workers = s.workerLoopLagP99Ms.length > 0 ? s.workerLoopLagP99Ms.join(' / ') : String(s.bridgeLoopLagP99Ms ?? 'n/a');
+  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''}${s.droppedCalls ? `, ${s.droppedCalls} dropped` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuSecondsPerCallMinute} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%, ${s.bridgeProcesses} proc) | ${s.bridgeRssMiB} MiB, ${s.bridgeRssPerCallKB ?? 'n/a'} KB/call | ${workers} ms | ${s.loadgenCpuPercent}%, ${s.loadgenLoopDelayP99Ms ?? 'n/a'} ms | ${s.emulatorCpuPercent}% | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
 }
 
 export function renderLatestRun(r: BenchResults): string {
@@ -18,7 +19,7 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push(`### Latest run: ${r.date} (${r.mode} mode, ${r.durationS} s)`);
   lines.push('');
   lines.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, open-files limit ${m.openFilesLimit ?? 'unlimited'}, load average ${m.loadAverage1mAtStart} at the start (the machine is shared).`);
-  lines.push(`Bridge: \`node ${r.setup.bridgeEntry}\` from dist/, LOG_LEVEL=${r.setup.bridgeLogLevel}, emulator CA trusted via ${r.setup.caTrust}; emulator speed ${r.setup.emulatorSpeed}, ${r.setup.emulatorDeltaMs} ms deltas; caller frames ${r.setup.frameMs} ms${r.setup.nice !== null ? `; harness and bridge at nice ${r.setup.nice}` : ''}. Load generator (simulated calls + emulator) in the harness process on the same machine.`);
+  lines.push(`Bridge: \`node ${r.setup.bridgeEntry}\` from dist/, LOG_LEVEL=${r.setup.bridgeLogLevel}, emulator CA trusted via ${r.setup.caTrust}; emulator speed ${r.setup.emulatorSpeed}, ${r.setup.emulatorDeltaMs} ms deltas; caller frames ${r.setup.frameMs} ms; WORKERS=${r.setup.workers ?? `unset (one per CPU)`}${r.setup.nice !== null ? `; harness and bridge at nice ${r.setup.nice}` : ''}. Load generator (simulated calls) and emulator each in a process of its own, on the same machine.`);
   lines.push('');
   lines.push('Latencies in ms as p50 / p90 / p99 / max.');
   lines.push('');
@@ -36,8 +37,8 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push('');
   lines.push('Capacity sweep (each call streams 200 ms frames, speaks 1 s in 4 s and gets a 1 s reply; late frames = caller frames written > 50 ms late by the load generator / bot frames > 250 ms after the previous one of the same reply):');
   lines.push('');
-  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Bridge CPU (100% = 1 core) | Bridge RSS MiB (JS heap) | Bridge loop lag p99 | Harness CPU, loop delay p99 | Load avg | Pass |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Bridge CPU-s per call-minute | Bridge CPU, all processes (100% = 1 core) | Bridge RSS, per call | Loop delay p99 per worker | Load generator CPU, loop delay p99 | Emulator CPU | Load avg | Pass |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.capacity.steps) lines.push(stepRow(s));
   lines.push('');
   lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened and still up): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);

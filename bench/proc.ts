@@ -1,5 +1,5 @@
 /** CPU time and resident memory of a process from Linux /proc (the bridge child's load). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run on). */
 export const CLOCK_TICKS_PER_SECOND = 100;
@@ -49,8 +49,9 @@ export class ProcSampler {
   readonly samples: ProcSample[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
 
+  /** One pid, or several summed (the bridge's primary and workers). */
   constructor(
-    private readonly pid: number,
+    private readonly pid: number | readonly number[],
     private readonly intervalMs = 1000,
   ) {}
 
@@ -77,7 +78,7 @@ export class ProcSampler {
 
   private take(): void {
     try {
-      this.samples.push(readProcSample(this.pid));
+      this.samples.push(typeof this.pid === 'number' ? readProcSample(this.pid) : readTreeSample(this.pid));
     } catch {
       // the process has exited; the run reports what it has
     }
@@ -98,4 +99,43 @@ export function openFilesLimit(): number | null {
   } catch {
     return null;
   }
+}
+
+/** The pid and its direct children (a cluster primary and its workers), from the parent field of /proc/<pid>/stat. */
+export function processTree(root: number): number[] {
+  const pids = [root];
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Field 4 (ppid) follows the state, after the parenthesised command name.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === root) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Sum of readProcSample over several processes (those that have exited are left out). */
+export function readTreeSample(pids: readonly number[]): ProcSample {
+  let cpuTicks = 0;
+  let rssBytes = 0;
+  for (const pid of pids) {
+    try {
+      const s = readProcSample(pid);
+      cpuTicks += s.cpuTicks;
+      rssBytes += s.rssBytes;
+    } catch {
+      // gone
+    }
+  }
+  return { at: performance.now(), cpuTicks, rssBytes };
 }

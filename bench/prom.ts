@@ -17,8 +17,19 @@ export function promValue(text: string, name: string): number | null {
 export interface BridgeSelfReport {
   heapUsedMiB: number | null;
   externalMiB: number | null;
-  /** The bridge's event-loop lag p99 (ms) beyond the sampling period, since the previous scrape. */
+  /** The bridge's event-loop lag p99 (ms) beyond the sampling period, since the previous scrape (averaged over workers). */
   loopLagP99Ms: number | null;
+  /** Per worker (WORKERS > 1): event-loop delay p99 (ms) since the previous scrape, by worker slot. */
+  workerLoopLagP99Ms: number[];
+}
+
+/** `audiohook_worker_event_loop_delay_p99_seconds{worker="n"}` samples, in ms, ordered by worker slot. */
+export function workerLagsFromMetrics(text: string): number[] {
+  const out: Array<[number, number]> = [];
+  for (const m of text.matchAll(/^audiohook_worker_event_loop_delay_p99_seconds\{worker="(\d+)"\} (\S+)$/gm)) {
+    out.push([Number(m[1]), Math.round(Number(m[2]) * 1000 * 10) / 10]);
+  }
+  return out.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
 }
 
 export function selfReportFromMetrics(text: string): BridgeSelfReport {
@@ -28,6 +39,7 @@ export function selfReportFromMetrics(text: string): BridgeSelfReport {
     heapUsedMiB: mib(promValue(text, 'nodejs_heap_size_used_bytes')),
     externalMiB: mib(promValue(text, 'nodejs_external_memory_bytes')),
     loopLagP99Ms: lag === null ? null : Math.round(Math.max(0, lag * 1000 - BRIDGE_LAG_RESOLUTION_MS) * 10) / 10,
+    workerLoopLagP99Ms: workerLagsFromMetrics(text),
   };
 }
 

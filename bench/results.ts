@@ -22,16 +22,28 @@ export interface StepResult {
   /** Up to 20 of the gaps that made bot frames late (diagnosis: ~400 ms = a whole frame period skipped). */
   lateBotGapsMs: number[];
   lostFrames: number;
+  /** The bridge's processes measured (the primary plus its workers; 1 with WORKERS=1). */
+  bridgeProcesses: number;
+  /** Summed over the bridge's processes; 100% = one core. */
   bridgeCpuAvgPercent: number;
   bridgeCpuMaxPercent: number;
+  /** Bridge CPU-seconds (all processes, from /proc) per minute of call time in the window. */
+  bridgeCpuSecondsPerCallMinute: number;
+  /** Summed over the bridge's processes. */
   bridgeRssMiB: number;
+  /** (bridge RSS − its idle RSS) / calls. */
+  bridgeRssPerCallKB: number | null;
   /** From the bridge's /metrics at the end of the window: JS heap used, external (Buffers), loop lag p99. */
   bridgeHeapUsedMiB: number | null;
   bridgeExternalMiB: number | null;
   bridgeLoopLagP99Ms: number | null;
-  harnessLoopDelayP99Ms: number | null;
-  /** CPU of the harness process (simulated calls + emulator) in the window, 100% = one core. */
-  harnessCpuPercent: number;
+  /** Event-loop delay p99 of each bridge worker (WORKERS > 1), by slot. */
+  workerLoopLagP99Ms: number[];
+  /** The load generator's own process (simulated calls): CPU (100% = one core) and event-loop delay p99. */
+  loadgenCpuPercent: number;
+  loadgenLoopDelayP99Ms: number | null;
+  /** The emulator's own process: CPU, 100% = one core. */
+  emulatorCpuPercent: number;
   /** 1-minute load average at the end of the window: foreign load on a shared machine shows here. */
   loadAverage1m: number;
   /** 2 when the first attempt missed the criteria and the step was repeated. */
@@ -60,6 +72,10 @@ export interface BenchResults {
     emulatorSpeed: 'instant';
     emulatorDeltaMs: number;
     frameMs: number;
+    /** The bridge's WORKERS (null: unset, the bridge's default of one per available CPU). */
+    workers: number | null;
+    /** Where the load runs: its own processes since the cluster work (earlier runs: the harness process). */
+    loadProcesses: 'separate';
     /** Nice value of the harness and the bridge (--priority), null when run at normal priority. */
     nice: number | null;
   };
@@ -116,15 +132,24 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[]
     },
     {
       name: 'capacity',
-      target: `≥ 1000 calls (${r.machine.cores} cores here, load generator on the same machine)`,
+      target: `≥ 1500 calls (${r.machine.cores} cores here, load generator and emulator on the same machine)`,
       value: r.capacity.capacityCalls === null ? 'no step passed' : `${r.capacity.capacityCalls} calls`,
-      met: r.capacity.capacityCalls === null ? false : r.capacity.capacityCalls >= 1000,
+      met: r.capacity.capacityCalls === null ? false : r.capacity.capacityCalls >= 1500,
     },
+    (() => {
+      const at500 = r.capacity.steps.find((s) => s.calls === 500);
+      return {
+        name: 'CPU per call-minute',
+        target: '≤ 0.035 CPU-s per call-minute at 500 calls',
+        value: at500 ? `${at500.bridgeCpuSecondsPerCallMinute} CPU-s` : 'not measured (no 500-call step)',
+        met: at500 ? at500.bridgeCpuSecondsPerCallMinute <= 0.035 : null,
+      };
+    })(),
     {
       name: 'memory per call',
-      target: '< 200 KB RSS per call',
+      target: '< 150 KB RSS per call',
       value: r.memory.bytesPerCall === null ? 'n/a' : `${Math.round(r.memory.bytesPerCall / 1024)} KB`,
-      met: r.memory.bytesPerCall === null ? null : r.memory.bytesPerCall < 200 * 1024,
+      met: r.memory.bytesPerCall === null ? null : r.memory.bytesPerCall < 150 * 1024,
     },
     {
       name: 'μ-law decode',

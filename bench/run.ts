@@ -1,9 +1,11 @@
 /**
  * `npm run bench [-- --quick]`: what the bridge adds to a call, and how many calls one process carries.
  *
- * The bridge runs as its own child process from the built output with production configuration; the
- * Realtime emulator (zero model delay) and the simulated Genesys calls live in this process, so every hop
- * is a difference of two performance.now() readings on one clock. Writes bench/results.json and the
+ * The bridge runs as its own child process from the built output with production configuration (WORKERS
+ * worker processes behind its port); the Realtime emulator (zero model delay) and the simulated Genesys calls
+ * each run in a process of their own (emulator-child.ts, loadgen-child.ts), so the load no longer competes
+ * with itself on one event loop. Every hop is a difference of two epoch readings (performance.timeOrigin +
+ * performance.now()) taken in those two processes on the same machine, joined after each window (join.ts). Writes bench/results.json and the
  * "latest run" section of BENCHMARKS.md (a --quick run writes bench/results.quick.json only). Everything
  * is bounded (calls, durations, file descriptors) and the child is killed on exit or failure.
  *
@@ -11,20 +13,22 @@
  *        --steps 100,250 (the sweep's call counts), --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
  *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list), --profile (the
  *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits), --priority (run
- *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields).
+ *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields),
+ *        --workers N (the bridge's WORKERS; default unset: one per available CPU).
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, setPriority, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { startEmulator, type CallScript, type Emulator } from '../src/emulator/index.js';
-import { createLogger } from '../src/log/logger.js';
+import type { CallScript } from '../src/emulator/index.js';
 import { buildDist, REPO_ROOT, startBridgeProcess, type BridgeProcess, type CaMode } from './bridge-process.js';
+import { startBenchChild, type BenchChild } from './children.js';
 import { runCodecBench } from './codec.js';
 import { MAX_CALLS } from './frame-tag.js';
-import { conversationalVoice, FRAME_MS, interruptingVoice, LoadWorld, mapLimit, sleep, type BenchCall, type VoicePolicy } from './load.js';
+import { joinWindow, type EmulatorLog, type LoadgenLog } from './join.js';
+import { FRAME_MS, sleep } from './load.js';
 import { machineInfo } from './machine.js';
 import { renderLatestRun, spliceLatestRun } from './markdown.js';
-import { openFilesLimit, ProcSampler, readProcSample } from './proc.js';
+import { openFilesLimit, processTree, ProcSampler, readTreeSample } from './proc.js';
 import { fetchSelfReport } from './prom.js';
 import { evaluateTargets, stepPassed, type BenchResults, type StepResult } from './results.js';
 import { percentiles, slope } from './stats.js';
@@ -44,7 +48,7 @@ const QUICK: Plan = { mode: 'quick', sequentialOpens: 20, concurrentOpens: 100, 
 const FULL: Plan = { mode: 'full', sequentialOpens: 100, concurrentOpens: 500, lightCalls: 10, bargeInCalls: 50, windowMs: 15_000, steps: [100, 250, 500, 1000, 2000, 4000], codecMsPerCase: 1000 };
 
 const EMULATOR_DELTA_MS = 100;
-/** File descriptors the harness needs per call (simulator socket + emulator socket), plus slack. */
+/** File descriptors the load needs per call (simulator socket + emulator socket), plus slack. */
 const FDS_PER_CALL = 2;
 const FD_SLACK = 256;
 
@@ -63,8 +67,6 @@ const INTERRUPTIBLE_SCRIPT: CallScript = {
   fallback: { audio: { toneMs: 3000 }, transcript: 'This is a long reply to interrupt.' },
 };
 
-const silentVoice: VoicePolicy = () => false;
-
 function parseArgs(argv: string[]) {
   const flag = (name: string) => argv.includes(name);
   const value = (name: string) => {
@@ -75,9 +77,12 @@ function parseArgs(argv: string[]) {
   const stepsArg = value('--steps');
   const steps = stepsArg ? stepsArg.split(',').map(Number) : undefined;
   if (steps?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--steps must be a comma-separated list of call counts');
+  const workersArg = value('--workers');
+  const workers = workersArg === undefined ? undefined : Number(workersArg);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error('--workers must be a positive integer');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
+  return { steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -101,84 +106,74 @@ async function main(): Promise<void> {
   }
   if (!existsSync(resolve(REPO_ROOT, 'dist/bridge/call.js'))) throw new Error('dist/ is missing: run without --no-build');
 
-  let world: LoadWorld | undefined;
-  const emulator: Emulator = await startEmulator({
-    speed: 'instant',
-    chunkMs: EMULATOR_DELTA_MS,
-    script: CONVERSATION_SCRIPT,
-    retainInputAudio: false,
-    logger: createLogger('warn'),
-    observer: {
-      onClientEvent: (...a) => world?.observer.onClientEvent?.(...a),
-      onServerEvent: (...a) => world?.observer.onServerEvent?.(...a),
-    },
-  });
+  let emulator: BenchChild<{ baseURL: string; caPath: string }> | undefined;
+  let loadgen: BenchChild<true> | undefined;
   let bridge: BridgeProcess | undefined;
+  const stopAll = async () => {
+    await loadgen?.stop();
+    await bridge?.stop();
+    await emulator?.stop();
+  };
   const onSignal = () => {
-    void bridge?.stop().finally(() => process.exit(130));
+    void stopAll().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  try {
-    bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
-    world = new LoadWorld(bridge.url);
-    if (priority !== null) raisePriority(bridge.pid);
-    log(`bridge: pid ${bridge.pid}, node ${bridge.entry}, LOG_LEVEL=warn, CA via ${args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS'}, ${bridge.url}; emulator ${emulator.baseURL} (instant)`);
+  const nice = (pid: number) => {
+    if (priority !== null) raisePriority(pid);
+  };
+  const startLoad = async (): Promise<World> => {
+    await loadgen?.stop();
+    bridge = await startBridgeProcess({ emulatorBaseURL: emulator!.ready.baseURL, caFile: emulator!.ready.caPath, caMode: args.caMode, profile: args.profile, ...(args.workers ? { workers: args.workers } : {}) });
+    nice(bridge.pid);
+    loadgen = await startBenchChild<true>('bench/loadgen-child.ts', { BENCH_BRIDGE_URL: bridge.url }, nice);
     await sleep(1000);
+    const pids = processTree(bridge.pid);
+    for (const pid of pids) nice(pid);
+    return { bridge, bridgePids: pids, loadgen, emulator: emulator! };
+  };
+  try {
+    emulator = await startBenchChild('bench/emulator-child.ts', { BENCH_EMULATOR_DELTA_MS: String(EMULATOR_DELTA_MS), BENCH_EMULATOR_SCRIPT: JSON.stringify(CONVERSATION_SCRIPT) }, nice);
+    let world = await startLoad();
+    log(`bridge: pid ${world.bridge.pid} (${world.bridgePids.length} process(es): primary + workers), node ${world.bridge.entry}, WORKERS=${args.workers ?? 'unset'}, LOG_LEVEL=warn, CA via ${args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS'}, ${world.bridge.url}; emulator pid ${world.emulator.pid} ${world.emulator.ready.baseURL} (instant); load generator pid ${world.loadgen.pid}`);
 
     // 1. open → opened
-    log(`open → opened: ${plan.sequentialOpens} one at a time…`);
-    const sequential: number[] = [];
-    for (let i = 0; i < plan.sequentialOpens; i++) {
-      const call = await world.connect(silentVoice);
-      sequential.push(await world.open(call));
-      await world.hangUp(call);
-    }
-    log(`open → opened: ${plan.concurrentOpens} concurrent…`);
-    const pending: BenchCall[] = (await mapLimit(Array.from({ length: plan.concurrentOpens }), 50, () => world!.connect(silentVoice))).results;
-    const opens = await Promise.allSettled(pending.map((c) => world!.open(c)));
-    const concurrent = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-    await mapLimit(pending, 100, (c) => world!.hangUp(c));
+    log(`open → opened: ${plan.sequentialOpens} one at a time, then ${plan.concurrentOpens} concurrent…`);
+    const opened = await world.loadgen.call<{ sequential: number[]; concurrent: number[]; failures: number }>({ cmd: 'open-latency', sequential: plan.sequentialOpens, concurrent: plan.concurrentOpens });
     await sleep(2000);
     const openLatency = {
-      sequential: percentiles(sequential),
+      sequential: percentiles(opened.sequential),
       concurrentSessions: plan.concurrentOpens,
-      concurrent: percentiles(concurrent),
-      concurrentFailures: opens.length - concurrent.length + (plan.concurrentOpens - pending.length),
+      concurrent: percentiles(opened.concurrent),
+      concurrentFailures: opened.failures,
     };
     log(`  sequential ${JSON.stringify(openLatency.sequential)}\n  concurrent ${JSON.stringify(openLatency.concurrent)}`);
 
     // 2 + 3. hops at light load
     log(`hops at light load: ${plan.lightCalls} calls…`);
-    const lightLoad = await runStep(world, bridge, plan.lightCalls, conversationalVoice, plan.windowMs);
+    const lightLoad = await runStep(world, plan.lightCalls, 'conversational', plan.windowMs, 0);
     log(`  inbound ${JSON.stringify(lightLoad.inboundHopMs)}\n  outbound ${JSON.stringify(lightLoad.outboundHopMs)}`);
 
     // 4. barge-in
     log(`barge-in: ${plan.bargeInCalls} calls interrupting every reply…`);
-    emulator.setScript(INTERRUPTIBLE_SCRIPT);
-    const bargeStep = await runStep(world, bridge, plan.bargeInCalls, interruptingVoice, plan.windowMs, (r) => ({
-      reactions: [...r.bargeIns],
-      stale: [...r.staleBytes],
-    }));
-    emulator.setScript(CONVERSATION_SCRIPT);
-    const extra = bargeStep.extra!;
+    await world.emulator.call({ cmd: 'set-script', script: INTERRUPTIBLE_SCRIPT });
+    const bargeStep = await runStep(world, plan.bargeInCalls, 'interrupting', plan.windowMs, 0);
+    await world.emulator.call({ cmd: 'set-script', script: CONVERSATION_SCRIPT });
+    const joined = bargeStep.joined;
     const bargeIn = {
       calls: plan.bargeInCalls,
-      reactionMs: percentiles(extra.reactions),
-      interruptions: extra.stale.length,
-      staleBytesTotal: extra.stale.reduce((a, b) => a + b, 0),
-      staleBytesMax: Math.max(0, ...extra.stale),
+      reactionMs: percentiles(joined.bargeInReactions),
+      interruptions: joined.staleBytes.length,
+      staleBytesTotal: joined.staleBytes.reduce((a, b) => a + b, 0),
+      staleBytesMax: Math.max(0, ...joined.staleBytes),
     };
     log(`  reaction ${JSON.stringify(bargeIn.reactionMs)}, stale bytes ${bargeIn.staleBytesTotal} over ${bargeIn.interruptions} interruptions`);
 
     // 5 + 6. capacity sweep and memory slope, on a fresh bridge process: RSS is a high-water mark (freed
     // heap is rarely returned), so the burst of opens above would otherwise hide the first steps' growth.
-    await bridge.stop();
-    bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
-    world = new LoadWorld(bridge.url);
-    if (priority !== null) raisePriority(bridge.pid);
-    await sleep(1000);
-    const baseline = readProcSample(bridge.pid);
+    await world.bridge.stop();
+    world = await startLoad();
+    const baseline = readTreeSample(world.bridgePids);
     const fdCap = fdLimit === null ? Infinity : Math.floor((fdLimit - FD_SLACK) / FDS_PER_CALL);
     const cap = Math.min(fdCap, args.maxCalls ?? Infinity, MAX_CALLS - 1);
     const steps: StepResult[] = [];
@@ -200,14 +195,14 @@ async function main(): Promise<void> {
         }
       }
       log(`capacity step: ${calls} calls…`);
-      let step = withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs));
+      let step = withoutJoined(await runStep(world, calls, 'conversational', plan.windowMs, baseline.rssBytes));
       if (!step.passed) {
         // Shared 2-core machines have bursts of foreign load; a step counts as failed only if it fails twice.
         log(`  missed (in p99 ${step.inboundHopMs?.p99}, out p99 ${step.outboundHopMs?.p99}, late ${step.lateCallerFrames}/${step.lateBotFrames}, load ${step.loadAverage1m}); repeating once`);
-        step = { ...withoutExtra(await runStep(world, bridge, calls, conversationalVoice, plan.windowMs)), attempts: 2 };
+        step = { ...withoutJoined(await runStep(world, calls, 'conversational', plan.windowMs, baseline.rssBytes)), attempts: 2 };
       }
       steps.push(step);
-      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames}${step.lateBotFrames ? ` (gaps ${step.lateBotGapsMs.join(',')} ms)` : ''} dropped ${step.droppedCalls} cpu ${step.bridgeCpuAvgPercent}% (harness ${step.harnessCpuPercent}%) rss ${step.bridgeRssMiB} MiB (heap ${step.bridgeHeapUsedMiB}, external ${step.bridgeExternalMiB}) bridge lag p99 ${step.bridgeLoopLagP99Ms} harness loop p99 ${step.harnessLoopDelayP99Ms} → ${step.passed ? 'pass' : 'FAIL'}`);
+      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames}${step.lateBotFrames ? ` (gaps ${step.lateBotGapsMs.join(',')} ms)` : ''} dropped ${step.droppedCalls} bridge ${step.bridgeCpuSecondsPerCallMinute} CPU-s/call-min, cpu ${step.bridgeCpuAvgPercent}% over ${step.bridgeProcesses} proc, rss ${step.bridgeRssMiB} MiB (${step.bridgeRssPerCallKB} KB/call), worker loop p99 ${step.workerLoopLagP99Ms.join('/') || step.bridgeLoopLagP99Ms} ms; load generator ${step.loadgenCpuPercent}% (loop p99 ${step.loadgenLoopDelayP99Ms} ms), emulator ${step.emulatorCpuPercent}% → ${step.passed ? 'pass' : 'FAIL'}`);
       if (!step.passed) {
         stoppedBecause = `the ${calls}-call step missed the criteria`;
         break;
@@ -232,9 +227,9 @@ async function main(): Promise<void> {
       mode: plan.mode,
       durationS: Math.round((performance.now() - startedAt) / 1000),
       machine,
-      setup: { bridgeEntry: bridge.entry, bridgeLogLevel: 'warn', caTrust: args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS', emulatorSpeed: 'instant', emulatorDeltaMs: EMULATOR_DELTA_MS, frameMs: FRAME_MS, nice: priority },
+      setup: { bridgeEntry: world.bridge.entry, bridgeLogLevel: 'warn', caTrust: args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS', emulatorSpeed: 'instant', emulatorDeltaMs: EMULATOR_DELTA_MS, frameMs: FRAME_MS, nice: priority, workers: args.workers ?? null, loadProcesses: 'separate' },
       openLatency,
-      lightLoad: withoutExtra(lightLoad),
+      lightLoad: withoutJoined(lightLoad),
       bargeIn,
       capacity: { steps, capacityCalls, stoppedBecause },
       memory,
@@ -243,7 +238,7 @@ async function main(): Promise<void> {
     const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
     log('');
     for (const t of results.targets) log(`target ${t.name}: ${t.value} (goal ${t.target}) → ${t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED'}`);
-    if (bridge.output.length > 0) log(`bridge printed ${bridge.output.length} line(s); last: ${bridge.output.at(-1)}`);
+    if (world.bridge.output.length > 0) log(`bridge printed ${world.bridge.output.length} line(s); last: ${world.bridge.output.at(-1)}`);
     if (args.write && plan.mode === 'quick') {
       // A smoke check must not replace the recorded full run.
       writeFileSync(resolve(REPO_ROOT, 'bench/results.quick.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -256,9 +251,16 @@ async function main(): Promise<void> {
       log('wrote bench/results.json and BENCHMARKS.md');
     }
   } finally {
-    await bridge?.stop();
-    await emulator.close();
+    await stopAll();
   }
+}
+
+interface World {
+  bridge: BridgeProcess;
+  /** The bridge's primary and its workers. */
+  bridgePids: number[];
+  loadgen: BenchChild<true>;
+  emulator: BenchChild<{ baseURL: string; caPath: string }>;
 }
 
 /** Sets nice −10 on `pid` (0 = this process); returns it, or null when not permitted. */
@@ -271,82 +273,84 @@ function raisePriority(pid: number): number | null {
   }
 }
 
-type StepWithExtra<E> = StepResult & { extra?: E };
+type StepWithJoin = StepResult & { joined: ReturnType<typeof joinWindow> };
 
-function withoutExtra<E>(step: StepWithExtra<E>): StepResult {
-  const { extra: _extra, ...rest } = step;
+function withoutJoined(step: StepWithJoin): StepResult {
+  const { joined: _joined, ...rest } = step;
   return rest;
 }
 
+interface WindowCounters {
+  callerFramesSent: number;
+  lateCallerFrames: number;
+  maxCallerLatenessMs: number;
+  botFrames: number;
+  lateBotFrames: number;
+  lateBotGapsMs: number[];
+  loopDelayP99Ms: number | null;
+  cpuSeconds: number;
+  droppedCalls: number;
+}
+
 /** Opens `calls` calls, lets them reach steady state, measures for `windowMs`, hangs them all up. */
-async function runStep<E = never>(
-  world: LoadWorld,
-  bridge: BridgeProcess,
-  calls: number,
-  voice: VoicePolicy,
-  windowMs: number,
-  extract?: (r: LoadWorld['recorder']) => E,
-): Promise<StepWithExtra<E>> {
-  world.resetRecorder();
-  const live: BenchCall[] = [];
-  const { errors } = await mapLimit(Array.from({ length: calls }), 25, async () => {
-    const call = await world.connect(voice);
-    live.push(call);
-    await world.open(call);
-  });
-  // Steady state: every call's model session ready (bot audio heard), then one more caller cycle.
-  const readyBy = performance.now() + 20_000;
-  while (performance.now() < readyBy && live.filter((c) => c.measuring).length < live.length - errors.length) await sleep(200);
+async function runStep(world: World, calls: number, voice: 'conversational' | 'interrupting', windowMs: number, idleRssBytes: number): Promise<StepWithJoin> {
+  const open = await world.loadgen.call<{ opened: number; failures: number; firstError: string | null }>({ cmd: 'open-step', calls, voice });
   await sleep(2000);
-  const recorder = world.recorder;
-  await fetchSelfReport(bridge.port); // resets the bridge's lag histogram, so the next reading covers the window only
-  const sampler = new ProcSampler(bridge.pid, 1000).start();
-  const harnessCpuStart = process.cpuUsage();
-  const harnessWallStart = performance.now();
-  world.startLoopMonitor();
-  recorder.active = true;
+  await fetchSelfReport(world.bridge.port); // resets the bridge's lag histograms, so the next reading covers the window only
+  await world.emulator.call({ cmd: 'collect' }); // drops what came before the window
+  const bridgePids = processTree(world.bridge.pid);
+  const sampler = new ProcSampler(bridgePids, 1000).start();
+  const emulatorSampler = new ProcSampler(world.emulator.pid, 1000).start();
+  const loadgenSampler = new ProcSampler(world.loadgen.pid, 1000).start();
+  const startedAt = performance.now();
+  await world.loadgen.call({ cmd: 'window-start' });
   await sleep(windowMs);
-  recorder.active = false;
+  const counters = await world.loadgen.call<WindowCounters>({ cmd: 'window-end' });
+  const seconds = (performance.now() - startedAt) / 1000;
   const proc = sampler.stop();
-  const harnessCpu = process.cpuUsage(harnessCpuStart);
-  const harnessCpuPercent = ((harnessCpu.user + harnessCpu.system) / 1000 / (performance.now() - harnessWallStart)) * 100;
-  const loopDelay = world.stopLoopMonitor();
-  const self = await fetchSelfReport(bridge.port);
-  // Calls the bridge ended (e.g. "model not ready" under overload) no longer stream: the step did not carry them.
-  const droppedCalls = live.filter((c) => c.client.session.state !== 'open').length;
+  const emulatorProc = emulatorSampler.stop();
+  const loadgenProc = loadgenSampler.stop();
+  const self = await fetchSelfReport(world.bridge.port);
   await sleep(1000); // frames in flight at the end of the window still arrive
-  const lostFrames = world.lostFrames();
-  const extra = extract?.(recorder);
-  await mapLimit(live, 100, (c) => world.hangUp(c));
+  const loadLog = await world.loadgen.call<LoadgenLog>({ cmd: 'collect' });
+  const emuLog = await world.emulator.call<EmulatorLog>({ cmd: 'collect' });
+  const joined = joinWindow(loadLog, emuLog);
+  await world.loadgen.call({ cmd: 'hang-up' });
   await sleep(Math.min(5000, 1000 + calls * 2)); // the bridge finishes its summaries before the next step
+  const cpuSeconds = (proc.cpuAvgPercent / 100) * seconds;
   const step = {
     calls,
-    opened: calls - errors.length,
-    openFailures: errors.length,
-    droppedCalls,
+    opened: open.opened,
+    openFailures: open.failures,
+    droppedCalls: counters.droppedCalls,
     windowMs,
-    inboundHopMs: percentiles(recorder.inboundHops),
-    outboundHopMs: percentiles(recorder.outboundHops),
-    callerFramesSent: recorder.callerFramesSent,
-    lateCallerFrames: recorder.lateCallerFrames,
-    maxCallerLatenessMs: Math.round(recorder.maxCallerLatenessMs * 10) / 10,
-    botFrames: recorder.botFrames,
-    lateBotFrames: recorder.lateBotFrames,
-    lateBotGapsMs: recorder.lateBotGapsMs.slice(0, 20),
-    lostFrames,
+    inboundHopMs: percentiles(joined.inboundHops),
+    outboundHopMs: percentiles(joined.outboundHops),
+    callerFramesSent: counters.callerFramesSent,
+    lateCallerFrames: counters.lateCallerFrames,
+    maxCallerLatenessMs: counters.maxCallerLatenessMs,
+    botFrames: counters.botFrames,
+    lateBotFrames: counters.lateBotFrames,
+    lateBotGapsMs: counters.lateBotGapsMs,
+    lostFrames: joined.lostFrames,
+    bridgeProcesses: bridgePids.length,
     bridgeCpuAvgPercent: Math.round(proc.cpuAvgPercent),
     bridgeCpuMaxPercent: Math.round(proc.cpuMaxPercent),
+    bridgeCpuSecondsPerCallMinute: calls > 0 ? Math.round((cpuSeconds / (calls * (seconds / 60))) * 10_000) / 10_000 : 0,
     bridgeRssMiB: mib(proc.rssEndBytes),
-    harnessLoopDelayP99Ms: loopDelay,
+    bridgeRssPerCallKB: idleRssBytes > 0 && calls > 0 ? Math.round((proc.rssEndBytes - idleRssBytes) / calls / 1024) : null,
     bridgeHeapUsedMiB: self?.heapUsedMiB ?? null,
     bridgeExternalMiB: self?.externalMiB ?? null,
     bridgeLoopLagP99Ms: self?.loopLagP99Ms ?? null,
-    harnessCpuPercent: Math.round(harnessCpuPercent),
+    workerLoopLagP99Ms: self?.workerLoopLagP99Ms ?? [],
+    loadgenCpuPercent: Math.round(loadgenProc.cpuAvgPercent),
+    loadgenLoopDelayP99Ms: counters.loopDelayP99Ms,
+    emulatorCpuPercent: Math.round(emulatorProc.cpuAvgPercent),
     loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
     attempts: 1,
   };
-  if (errors.length > 0) log(`  ${errors.length} call(s) failed to open: ${errors[0]?.message}`);
-  return { ...step, passed: stepPassed(step), ...(extract ? { extra } : {}) };
+  if (open.failures > 0) log(`  ${open.failures} call(s) failed to open: ${open.firstError}`);
+  return { ...step, passed: stepPassed(step), joined };
 }
 
 main().then(

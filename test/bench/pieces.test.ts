@@ -6,7 +6,9 @@ import { END_MARKER, START_MARKER, spliceLatestRun } from '../../bench/markdown.
 import { cpuPercent, parseOpenFilesLimit, parseStatCpuTicks, parseStatusRssBytes } from '../../bench/proc.js';
 import { stepPassed, type StepResult } from '../../bench/results.js';
 import { percentileOfSorted, percentiles, slope } from '../../bench/stats.js';
-import { promValue, selfReportFromMetrics } from '../../bench/prom.js';
+import { promValue, selfReportFromMetrics, workerLagsFromMetrics } from '../../bench/prom.js';
+import { joinWindow, type EmulatorLog, type LoadgenLog } from '../../bench/join.js';
+import { processTree } from '../../bench/proc.js';
 
 describe('stats', () => {
   it('takes nearest-rank percentiles', () => {
@@ -70,7 +72,8 @@ describe('capacity criterion', () => {
     inboundHopMs: { count: 10, p50: 1, p90: 2, p99: 19.9, max: 30 },
     outboundHopMs: { count: 10, p50: 1, p90: 2, p99: 3, max: 4 },
     callerFramesSent: 500, lateCallerFrames: 0, maxCallerLatenessMs: 10, botFrames: 100, lateBotFrames: 0, lateBotGapsMs: [], lostFrames: 0,
-    bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeRssMiB: 100, bridgeHeapUsedMiB: 50, bridgeExternalMiB: 5, bridgeLoopLagP99Ms: 11, harnessLoopDelayP99Ms: 5, harnessCpuPercent: 50, loadAverage1m: 1, attempts: 1,
+    bridgeProcesses: 3, bridgeCpuAvgPercent: 10, bridgeCpuMaxPercent: 20, bridgeCpuSecondsPerCallMinute: 0.06, bridgeRssMiB: 100, bridgeRssPerCallKB: 200, bridgeHeapUsedMiB: 50, bridgeExternalMiB: 5, bridgeLoopLagP99Ms: 11,
+    workerLoopLagP99Ms: [1, 2], loadgenCpuPercent: 50, loadgenLoopDelayP99Ms: 5, emulatorCpuPercent: 30, loadAverage1m: 1, attempts: 1,
   };
   it('passes below 20 ms p99 with no late frames and fails otherwise', () => {
     expect(stepPassed(base)).toBe(true);
@@ -105,8 +108,66 @@ describe('bridge /metrics self-report', () => {
       'nodejs_eventloop_lag_p99_seconds 0.0223',
       'audiohook_sessions_total{reason="completed"} 3',
     ].join('\n');
-    expect(selfReportFromMetrics(text)).toEqual({ heapUsedMiB: 50, externalMiB: 3, loopLagP99Ms: 12.3 });
+    expect(selfReportFromMetrics(text)).toEqual({ heapUsedMiB: 50, externalMiB: 3, loopLagP99Ms: 12.3, workerLoopLagP99Ms: [] });
     expect(promValue(text, 'audiohook_sessions_total')).toBe(3);
     expect(promValue(text, 'missing_metric')).toBeNull();
+  });
+});
+
+describe('per-worker loop delay from the instance /metrics', () => {
+  it('reads each worker slot in order, in ms', () => {
+    const text = [
+      '# TYPE audiohook_worker_event_loop_delay_p99_seconds gauge',
+      'audiohook_worker_event_loop_delay_p99_seconds{worker="2"} 0.0031',
+      'audiohook_worker_event_loop_delay_p99_seconds{worker="1"} 0.0123',
+    ].join('\n');
+    expect(workerLagsFromMetrics(text)).toEqual([12.3, 3.1]);
+    expect(workerLagsFromMetrics('nodejs_eventloop_lag_p99_seconds 0.01')).toEqual([]);
+  });
+
+  it('finds the children of a process (the bridge primary\'s workers) in /proc', () => {
+    expect(processTree(process.pid)[0]).toBe(process.pid);
+  });
+});
+
+describe('joining the load generator\'s and the emulator\'s logs (separate processes)', () => {
+  const load: LoadgenLog = {
+    windowStart: 1000,
+    windowEnd: 2000,
+    sentTags: [11, 12, 13],
+    sentAt: [1100, 1300, 1500],
+    // call 0: audio at 1205 (reply to delta at 1200), a barge-in at 1610 then stale 160 bytes at 1620, next reply audio at 1900
+    audioCall: [0, 0, 0, 0, 1],
+    audioAt: [1205, 1400, 1620, 1900, 1510],
+    audioBytes: [800, 1600, 160, 1600, 800],
+    bargeIns: [{ call: 0, at: 1610 }, { call: 0, at: 2500 }],
+  };
+  const emu: EmulatorLog = {
+    appendTags: [11, 12],
+    appendAt: [1100.5, 1301.25],
+    events: [
+      { call: 0, kind: 'first-delta', at: 1200 },
+      { call: 1, kind: 'first-delta', at: 1508 },
+      { call: 0, kind: 'speech-started', at: 1607 },
+      { call: 0, kind: 'created', at: 1700 },
+      { call: 0, kind: 'first-delta', at: 1898 },
+      { call: 0, kind: 'first-delta', at: 2600 }, // after the window
+    ],
+  };
+
+  it('inbound hops by frame id, lost frames counted', () => {
+    const j = joinWindow(load, emu);
+    expect(j.inboundHops).toEqual([0.5, 1.25]);
+    expect(j.lostFrames).toBe(1);
+  });
+
+  it('outbound hops: first delta of a response in the window → the first audio the caller receives after it', () => {
+    expect(joinWindow(load, emu).outboundHops.sort((a, b) => a - b)).toEqual([2, 2, 5]);
+  });
+
+  it('barge-in reaction from speech_started, and stale bytes until the next response is created', () => {
+    const j = joinWindow(load, emu);
+    expect(j.bargeInReactions).toEqual([3]);
+    expect(j.staleBytes).toEqual([160]);
   });
 });
