@@ -1,5 +1,5 @@
 /**
- * Runs the CLI as a user would: a child process of the repo's Node 22 with tsx, from a clean environment
+ * Runs the CLI as a user would: a child process of the repo's Node with tsx, from a clean environment
  * (no OPENAI_* keys, no .env: cwd is a fresh temporary directory), plus the bridge + emulator stack the
  * replay tests talk to.
  */

@@ -11,7 +11,7 @@ import { startServer } from '../../src/server/main.js';
 const MAIN = fileURLToPath(new URL('../../src/server/main.ts', import.meta.url));
 const WAIT_MS = 15_000;
 
-/** Runs src/server/main.ts in a child (Node 22 + tsx) from an empty directory, so no .env is found. */
+/** Runs src/server/main.ts in a child (the repo's Node + tsx) from an empty directory, so no .env is found. */
 function runMain(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
     cwd: mkdtempSync(join(tmpdir(), 'audiohook-main-')),
