@@ -9,8 +9,8 @@ import { parseDockerfile } from './dockerfile-parse.js';
 import { parseYamlSubset, YamlSubsetError } from './yaml-subset.js';
 
 /**
- * The App Platform app spec fields, enums and ranges we use, from LESSONS_FROM_PEERS.md §7.1
- * (digitalocean/openapi specification/resources/apps/models). Strict objects: a misspelt or
+ * The App Platform app spec fields, enums and ranges we use, from DigitalOcean's public App Platform
+ * OpenAPI specification (digitalocean/openapi, specification/resources/apps/models). Strict objects: a misspelt or
  * unsupported field fails here rather than at deploy time.
  */
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
