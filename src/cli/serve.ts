@@ -2,7 +2,6 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
-import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -11,10 +10,13 @@ import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { systemClock } from '../util/clock.js';
+import type { Env } from './env.js';
 
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
+  configWarnings?: readonly string[];
 }
 
 export interface Service {
@@ -92,6 +94,7 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
   const delivery = createCallRecordDelivery(env, logger, metrics);
   const bridge = createBridgeFromEnv(env, logger, metrics, delivery);

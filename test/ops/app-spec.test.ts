@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { retryDelayMs } from '../../src/bridge/webhook.js';
 import { SHUTDOWN_DEFAULTS } from '../../src/server/http.js';
 import { parseDockerfile } from './dockerfile-parse.js';
