@@ -42,13 +42,15 @@ const OTHERS_NAMES = [
   'OPENAI_WEBHOOK_SECRET', 'REDIS_DEBUG_MAINTENANCE', 'REDIS_EMIT_DIAGNOSTICS',
 ];
 
-/** Path settings, by name (`…_FILE` read, `…_DIR` written): REALTIME_CA_FILE, SUMMARY_SPOOL_DIR and any added later. */
-const PATH_SETTINGS: Record<string, PathKind> = Object.fromEntries(
-  KNOWN_VARIABLES.flatMap((name) => {
-    const kind = pathKindByName(name);
-    return kind === undefined ? [] : [[name, kind] as const];
-  }),
-);
+/** Path settings among `names`, by name (`…_FILE` read, `…_DIR` written): REALTIME_CA_FILE, SUMMARY_SPOOL_DIR, BOTS_FILE … */
+export function pathSettings(names: readonly string[]): Record<string, PathKind> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const kind = pathKindByName(name);
+      return kind === undefined ? [] : [[name, kind] as const];
+    }),
+  );
+}
 
 const DEPENDENCIES = [
   { setting: 'SUMMARY_SPOOL_DIR', needs: 'SUMMARY_WEBHOOK_URL' },
@@ -84,7 +86,7 @@ function rules(forServe: boolean): EnvRules<Env> {
   return {
     prefixes: OUR_PREFIXES,
     othersNames: OTHERS_NAMES,
-    paths: PATH_SETTINGS,
+    paths: pathSettings(KNOWN_VARIABLES),
     dependencies: DEPENDENCIES,
     checks: forServe ? [apiKeyProblems, modelProblems] : [apiKeyProblems],
   };

@@ -1,6 +1,6 @@
 /**
  * Environment variables of the server process beyond the core ones in src/config/env.ts (draining and
- * capacity), as a zod shape merged into `envSchema`.
+ * capacity), as a zod shape merged into `envSchema` (src/cli/env.ts).
  */
 import { z } from 'zod';
 import { intInRange } from '../config/env-fields.js';
