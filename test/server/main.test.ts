@@ -56,13 +56,15 @@ describe('serve as a process', () => {
   }, WAIT_MS * 2);
 
   it('logs the listening address and exits 0 on SIGTERM', async () => {
-    const run = runMain({ GENESYS_API_KEY: 'key-1', OPENAI_API_KEY: 'sk-not-used', PORT: '0', HOST: '127.0.0.1' });
+    const run = runMain({ GENESYS_API_KEY: 'key-1', OPENAI_API_KEY: 'sk-not-used', OPENAI_VOCIE: 'cedar', PORT: '0', HOST: '127.0.0.1' });
     const deadline = Date.now() + WAIT_MS;
     while (!run.out().includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const listening = run.out().split('\n').find((l) => l.includes('listening on'));
     expect(listening, run.err()).toBeDefined();
     const { port, level } = JSON.parse(listening!) as { port: number; level: number };
     expect(level).toBe(30);
+    // Start-up warnings are logged (a misspelt setting), and the server runs anyway.
+    expect(run.out()).toMatch(/"level":40.*OPENAI_VOCIE is not a setting of audiohook-realtime and is ignored: did you mean OPENAI_VOICE\?/);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
