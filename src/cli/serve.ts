@@ -9,6 +9,8 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
 import type { Env } from './env.js';
 
@@ -17,6 +19,8 @@ export interface ServeOptions {
   handleSignals?: boolean;
   /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
   configWarnings?: readonly string[];
+  /** Where the standard OTEL_* variables are read (default process.env): traces when an endpoint is set. */
+  otelEnv?: Record<string, string | undefined>;
 }
 
 export interface Service {
@@ -25,6 +29,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
+  tracing?: Tracing;
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -40,16 +46,20 @@ export interface CallRecordDelivery {
  * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
  * (at-least-once). The spool is not started here: `start()` replays earlier files.
  */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, tracing?: Tracing): CallRecordDelivery {
   if (!env.SUMMARY_WEBHOOK_URL) return {};
-  const sender = createWebhookSender({
+  const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
     retries: env.SUMMARY_WEBHOOK_RETRIES,
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
+    // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
+    ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
+  // Inside the spool, so every attempt it makes (also its later retries) is a span.
+  const sender = tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -96,7 +106,13 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
-  const delivery = createCallRecordDelivery(env, logger, metrics);
+  const otelEnv = options.otelEnv ?? process.env;
+  // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
+  const tracing =
+    tracesUrlFromEnv(otelEnv) === undefined
+      ? undefined
+      : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
+  const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
   const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
@@ -112,7 +128,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      await tracing?.shutdown();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
+  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}) };
 }
