@@ -5,6 +5,7 @@
  * without effect come back as warnings. The README's configuration table is checked against `envSchema`.
  * A new setting needs only its shape added below: known names and path checks derive from the schema.
  */
+import { readFileSync } from 'node:fs';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { bridgeEnvShape } from '../bridge/env.js';
@@ -82,13 +83,25 @@ function modelProblems(env: Env): string[] {
   }
 }
 
+/** A CA file Node would silently ignore (no PEM certificate in it) fails every model call later: say so now. */
+function caFileProblems(env: Env): string[] {
+  if (env.REALTIME_CA_FILE === undefined) return [];
+  let text: string;
+  try {
+    text = readFileSync(env.REALTIME_CA_FILE, 'utf8');
+  } catch {
+    return []; // unreadable: already reported as a path problem
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? [] : [`REALTIME_CA_FILE: ${env.REALTIME_CA_FILE} holds no PEM certificate`];
+}
+
 function rules(forServe: boolean): EnvRules<Env> {
   return {
     prefixes: OUR_PREFIXES,
     othersNames: OTHERS_NAMES,
     paths: pathSettings(KNOWN_VARIABLES),
     dependencies: DEPENDENCIES,
-    checks: forServe ? [apiKeyProblems, modelProblems] : [apiKeyProblems],
+    checks: forServe ? [apiKeyProblems, caFileProblems, modelProblems] : [apiKeyProblems, caFileProblems],
   };
 }
 

@@ -49,13 +49,17 @@ describe('start-up lists every mistake at once', () => {
 describe('path settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'audiohook-config-'));
   const file = join(dir, 'ca.pem');
-  writeFileSync(file, 'not checked for PEM here');
+  writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const notPem = join(dir, 'not-pem.txt');
+  writeFileSync(notPem, 'hello');
 
   it('an unreadable REALTIME_CA_FILE is named, not a bare ENOENT', () => {
     const err = configError(() => parseEnv({ ...minimal, REALTIME_CA_FILE: join(dir, 'missing.pem') }));
     expect(err.problems).toEqual([`REALTIME_CA_FILE: ${join(dir, 'missing.pem')} does not exist (it must be a readable file)`]);
     expect(configError(() => parseEnv({ ...minimal, REALTIME_CA_FILE: dir })).problems).toEqual([`REALTIME_CA_FILE: ${dir} is not a file`]);
     expect(parseEnv({ ...minimal, REALTIME_CA_FILE: file }).REALTIME_CA_FILE).toBe(file);
+    // Node ignores a CA that is not PEM without a word; every model call would then fail TLS.
+    expect(configError(() => parseEnv({ ...minimal, REALTIME_CA_FILE: notPem })).problems).toEqual([`REALTIME_CA_FILE: ${notPem} holds no PEM certificate`]);
   });
 
   it('SUMMARY_SPOOL_DIR must be a directory, or creatable under one', () => {
