@@ -69,6 +69,8 @@ export class CallTracer implements CallEventListener {
   private readonly bySession = new Map<string, { context: Context; callId: string }>();
   /** idempotency key → the delivery span in progress (the HTTP attempts join it). */
   private readonly deliveries = new Map<string, Span>();
+  /** tool call id → its span while it runs (an HTTP tool sends the id as its Idempotency-Key). */
+  private readonly runningTools = new Map<string, Span>();
   private readonly maxOpenCalls: number;
 
   constructor(
@@ -122,12 +124,14 @@ export class CallTracer implements CallEventListener {
           const span = this.child(call, 'tool.call', at);
           span.setAttribute(CALL_ATTRIBUTES.toolName, event.name);
           call.tools.set(event.toolCallId, span);
+          this.runningTools.set(event.toolCallId, span);
         }
         break;
       case 'tool.finished': {
         const span = call.tools.get(event.toolCallId);
         if (!span) break;
         call.tools.delete(event.toolCallId);
+        this.runningTools.delete(event.toolCallId);
         span.setAttribute(CALL_ATTRIBUTES.toolOutcome, event.outcome);
         if (event.outcome !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: event.outcome });
         span.end(at);
@@ -189,17 +193,18 @@ export class CallTracer implements CallEventListener {
   }
 
   /**
-   * Wraps `fetch` for the webhook sender: a request whose `idempotency-key` header belongs to a delivery in
-   * progress becomes a client span under it and carries its `traceparent`. Other requests pass untouched.
+   * Wraps `fetch` for the webhook sender and HTTP tools: a request whose `idempotency-key` header belongs to
+   * a delivery in progress, or to a running tool call, becomes a client span under it and carries its
+   * `traceparent`. Other requests pass untouched.
    */
   wrapFetch(inner: typeof fetch): typeof fetch {
     return async (input, init) => {
       const headers = new Headers(init?.headers);
       const key = headers.get('idempotency-key');
-      const delivery = key === null ? undefined : this.deliveries.get(key);
-      if (!delivery) return inner(input, init);
+      const parent = key === null ? undefined : (this.deliveries.get(key) ?? this.runningTools.get(key));
+      if (!parent) return inner(input, init);
       const method = (init?.method ?? 'GET').toUpperCase();
-      const span = this.tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method } }, trace.setSpan(ROOT_CONTEXT, delivery));
+      const span = this.tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method } }, trace.setSpan(ROOT_CONTEXT, parent));
       headers.set('traceparent', traceparentOf(span.spanContext()));
       try {
         const response = await inner(input, { ...init, headers });
@@ -279,9 +284,10 @@ export class CallTracer implements CallEventListener {
       call.summary.end(at);
       delete call.summary;
     }
-    for (const span of call.tools.values()) {
+    for (const [id, span] of call.tools) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: why });
       span.end(at);
+      this.runningTools.delete(id);
     }
     call.tools.clear();
   }

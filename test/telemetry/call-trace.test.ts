@@ -193,7 +193,23 @@ describe('traces over OTLP/HTTP', () => {
     expect(calls.toolRequestHeaders('c3', 'tc')).toEqual({});
     calls.onCallEvent({ callId: 'c3', at, type: 'tool.started', toolCallId: 'tc', name: 'lookup' });
     expect(calls.toolRequestHeaders('c3', 'tc').traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    // An HTTP tool's request (its Idempotency-Key is the tool call id) through the wrapped fetch.
+    const seen: (string | null)[] = [];
+    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get('traceparent'));
+      return new Response('{}', { status: 200 });
+    }) as typeof fetch;
+    await calls.wrapFetch(fakeFetch)('http://127.0.0.1:1/tool', { method: 'POST', headers: { 'idempotency-key': 'tc' }, body: '{}' });
+    await calls.wrapFetch(fakeFetch)('http://127.0.0.1:1/other', { method: 'POST', headers: { 'idempotency-key': 'unrelated' } });
+    expect(seen[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(seen[1]).toBeNull();
     calls.onCallEvent({ callId: 'c3', at, type: 'tool.finished', toolCallId: 'tc', name: 'lookup', outcome: 'timeout', durationMs: 1 });
     expect(calls.toolRequestHeaders('c3', 'tc')).toEqual({});
+    await tracing!.flush();
+    await expect.poll(() => receiver!.spans.some((s) => s.name === 'POST')).toBe(true);
+    const post = receiver!.spans.find((s) => s.name === 'POST')!;
+    const tool = receiver!.spans.find((s) => s.name === 'tool.call')!;
+    expect(post.parentSpanId).toBe(tool.spanId);
+    expect(seen[0]).toBe(`00-${post.traceId}-${post.spanId}-01`);
   });
 });
