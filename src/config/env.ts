@@ -95,12 +95,17 @@ export function parseEnvironment<S extends z.ZodObject>(
   const set = setVariables(source);
   const known = Object.keys(schema.shape);
   const warnings = unknownNameWarnings(Object.keys(set), { known, prefixes: rules.prefixes, othersNames: rules.othersNames ?? [] });
-  for (const { setting, needs } of rules.dependencies ?? []) {
-    if (set[setting] !== undefined && set[needs] === undefined) warnings.push(`${setting} has no effect without ${needs}`);
-  }
-
   const problems: string[] = [];
   const result = schema.safeParse(set, { error: ourWording });
+  const shape = schema.shape as Record<string, z.ZodType>;
+  for (const { setting, needs } of rules.dependencies ?? []) {
+    if (set[setting] === undefined || set[needs] !== undefined) continue;
+    // Set to its default (a copied .env.example): nothing is lost, nothing to say.
+    const value = shape[setting]?.safeParse(set[setting]);
+    if (value?.success && value.data === shape[setting]?.safeParse(undefined).data) continue;
+    warnings.push(`${setting} has no effect without ${needs}`);
+  }
+
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || '(environment)'} ${issue.message}`);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -143,6 +143,13 @@ describe('settings without effect', () => {
     expect(checkEnv({ ...minimal, SUMMARY_WEBHOOK_SECRET: 'a'.repeat(16) }).warnings).toEqual([
       'SUMMARY_WEBHOOK_SECRET has no effect without SUMMARY_WEBHOOK_URL',
     ]);
+    expect(checkEnv({ ...minimal, SUMMARY_WEBHOOK_RETRIES: '4' }).warnings).toEqual(['SUMMARY_WEBHOOK_RETRIES has no effect without SUMMARY_WEBHOOK_URL']);
+  });
+
+  it('a copy of .env.example (defaults written out, the key filled in) starts without a warning', () => {
+    const text = readFileSync(join(import.meta.dirname, '..', '..', '.env.example'), 'utf8');
+    const entries = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(checkEnv({ ...entries, GENESYS_API_KEY: 'k', OPENAI_API_KEY: 'sk' }, { serve: true }).warnings).toEqual([]);
   });
 });
 
