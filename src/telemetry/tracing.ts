@@ -19,13 +19,16 @@ export { tracesUrlFromEnv } from './otlp-env.js';
 
 export const TRACER_NAME = 'audiohook-realtime';
 
+/** At shutdown, the last spans get this long to reach the collector; a dead collector never holds up the exit. */
+export const TRACES_SHUTDOWN_MS = 5000;
+
 export interface Tracing {
   /** Register with the bridge (BridgeDeps.events) to trace every call. */
   calls: CallTracer;
   url: string;
   /** Exports what is buffered (tests, before a planned stop). */
   flush(): Promise<void>;
-  /** Exports what is left and stops; after the server has closed. */
+  /** Exports what is left (at most TRACES_SHUTDOWN_MS) and stops; after the server has closed. */
   shutdown(): Promise<void>;
 }
 
@@ -58,6 +61,17 @@ export function createTracing(options: TracingOptions): Tracing | undefined {
     calls,
     url,
     flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    shutdown: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          options.logger.warn({ ms: TRACES_SHUTDOWN_MS }, 'traces not flushed in time at shutdown; the rest are dropped');
+          resolve();
+        }, TRACES_SHUTDOWN_MS);
+        timer.unref();
+      });
+      await Promise.race([provider.shutdown().catch((err: unknown) => options.logger.warn({ err }, 'trace export failed at shutdown')), timeUp]);
+      clearTimeout(timer);
+    },
   };
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/bridge/call-events.js';
 import { createWebhookSender, type CallRecord } from '../../src/bridge/webhook.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createTracing, tracesUrlFromEnv, type Tracing } from '../../src/telemetry/tracing.js';
+import { createTracing, TRACES_SHUTDOWN_MS, tracesUrlFromEnv, type Tracing } from '../../src/telemetry/tracing.js';
 import { systemClock } from '../../src/util/clock.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
@@ -183,6 +183,23 @@ describe('traces over OTLP/HTTP', () => {
     expect(new Set(webhook.traceparents).size).toBe(2); // one span per attempt
     await webhook.close();
   });
+
+  it('shutdown does not wait for a collector that does not answer', async () => {
+    // A collector that accepts the connection and never replies.
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer(() => undefined);
+    silent.on('connection', (s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const stuck = createTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: url }, logger })!;
+    stuck.calls.onCallEvent({ callId: 'c9', at: Date.now(), type: 'call.started', sessionId: 's9', conversationId: 'v', connectorId: 'c', bot: '', instance: 'i' });
+    stuck.calls.onCallEvent({ callId: 'c9', at: Date.now(), type: 'call.ended', record: record('s9', 'caller_hangup') });
+    const started = Date.now();
+    await stuck.shutdown();
+    expect(Date.now() - started).toBeLessThan(TRACES_SHUTDOWN_MS + 2000);
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }, 15_000);
 
   it('tool HTTP requests get the traceparent of their tool span; calls tracked are bounded', async () => {
     receiver = await startOtlpReceiver();
