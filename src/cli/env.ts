@@ -34,7 +34,7 @@ export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  */
 export const OUR_PREFIXES = [
   'OPENAI_', 'AZURE_OPENAI_', 'GENESYS_', 'AUDIOHOOK_', 'AI_', 'VAD_', 'MODEL_', 'SUMMARY_', 'TOOL_', 'CONSOLE_', 'REDIS_',
-  'BOT_', 'BOTS_', 'DTMF_', 'FAREWELL_', 'METRICS_', 'REALTIME_', 'DRAIN_', 'NOISE_',
+  'BOT_', 'BOTS_', 'DTMF_', 'FAREWELL_', 'METRICS_', 'REALTIME_', 'DRAIN_', 'NOISE_', 'MAX_',
 ] as const;
 
 /** Variables with our prefixes that the SDKs we use read themselves (openai, node-redis). */
