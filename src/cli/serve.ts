@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import type { CallEventListener } from '../bridge/call-events.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
@@ -79,6 +80,8 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  /** Call milestones (traces); absent: the bridge publishes nothing. */
+  events?: CallEventListener,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
   const { sink, spool } = delivery;
@@ -87,6 +90,7 @@ export function createBridgeFromEnv(
     connect,
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(events ? { events } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
@@ -114,7 +118,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ? undefined
       : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
   const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, tracing?.calls);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
