@@ -65,8 +65,13 @@ export function traceparentOf(spanContext: SpanContext): string {
 
 export class CallTracer implements CallEventListener {
   private readonly calls = new Map<string, CallTrace>();
-  /** sessionId → the call's trace context, kept a while after the call ends (the record names the session). */
-  private readonly bySession = new Map<string, { context: Context; callId: string }>();
+  /** sessionId → call id of an open call (the call record names the session, not our call id). */
+  private readonly openBySession = new Map<string, string>();
+  /**
+   * sessionId → the trace context of a recently ended call (ids only, no span kept alive), so a late webhook
+   * delivery (shutdown, spool retry) still joins its trace. At most RECENTLY_ENDED.
+   */
+  private readonly endedBySession = new Map<string, Context>();
   /** idempotency key → the delivery span in progress (the HTTP attempts join it). */
   private readonly deliveries = new Map<string, Span>();
   /** tool call id → its span while it runs (an HTTP tool sends the id as its Idempotency-Key). */
@@ -165,10 +170,10 @@ export class CallTracer implements CallEventListener {
   wrapSink(inner: CallRecordSink): CallRecordSink {
     return {
       deliver: async (record) => {
-        const known = this.bySession.get(record.session_id);
-        const parent = known?.context ?? ROOT_CONTEXT;
+        const openId = this.openBySession.get(record.session_id);
+        const call = openId === undefined ? undefined : this.calls.get(openId);
+        const parent = call?.context ?? this.endedBySession.get(record.session_id) ?? ROOT_CONTEXT;
         const now = Date.now();
-        const call = known ? this.calls.get(known.callId) : undefined;
         if (call?.summary) {
           call.summary.end(now);
           delete call.summary;
@@ -244,7 +249,7 @@ export class CallTracer implements CallEventListener {
     );
     const context = trace.setSpan(ROOT_CONTEXT, span);
     this.calls.set(event.callId, { callId: event.callId, sessionId: event.sessionId, span, context, tools: new Map() });
-    this.remember(event.sessionId, { context, callId: event.callId });
+    this.openBySession.set(event.sessionId, event.callId);
   }
 
   private child(call: CallTrace, name: string, at: number, kind: SpanKind = SpanKind.INTERNAL): Span {
@@ -263,14 +268,14 @@ export class CallTracer implements CallEventListener {
     call.span.setAttributes({ [CALL_ATTRIBUTES.ending]: record.end_reason, [CALL_ATTRIBUTES.escalated]: record.escalation.required });
     if (record.end_reason === 'error') call.span.setStatus({ code: SpanStatusCode.ERROR, message: 'call ended with an error' });
     call.span.end(at);
-    this.calls.delete(call.callId);
+    this.forget(call);
   }
 
   private abandon(call: CallTrace, at: number): void {
     this.endOpenChildren(call, at, 'not tracked any more');
     call.span.setStatus({ code: SpanStatusCode.ERROR, message: 'abandoned: too many calls open' });
     call.span.end(at);
-    this.calls.delete(call.callId);
+    this.forget(call);
   }
 
   private endOpenChildren(call: CallTrace, at: number, why: string): void {
@@ -292,12 +297,15 @@ export class CallTracer implements CallEventListener {
     call.tools.clear();
   }
 
-  private remember(sessionId: string, entry: { context: Context; callId: string }): void {
-    this.bySession.delete(sessionId);
-    this.bySession.set(sessionId, entry);
-    if (this.bySession.size > RECENTLY_ENDED + this.maxOpenCalls) {
-      const oldest = this.bySession.keys().next().value;
-      if (oldest !== undefined) this.bySession.delete(oldest);
+  /** Forgets an ended call's spans; keeps only its ids for a late webhook delivery. */
+  private forget(call: CallTrace): void {
+    this.calls.delete(call.callId);
+    if (this.openBySession.get(call.sessionId) === call.callId) this.openBySession.delete(call.sessionId);
+    this.endedBySession.delete(call.sessionId);
+    this.endedBySession.set(call.sessionId, trace.setSpanContext(ROOT_CONTEXT, call.span.spanContext()));
+    if (this.endedBySession.size > RECENTLY_ENDED) {
+      const oldest = this.endedBySession.keys().next().value;
+      if (oldest !== undefined) this.endedBySession.delete(oldest);
     }
   }
 }

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/bridge/call-events.js';
 import { createWebhookSender, type CallRecord } from '../../src/bridge/webhook.js';
 import { createLogger } from '../../src/log/logger.js';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { CallTracer } from '../../src/telemetry/call-tracer.js';
 import { createTracing, TRACES_SHUTDOWN_MS, tracesUrlFromEnv, type Tracing } from '../../src/telemetry/tracing.js';
 import { systemClock } from '../../src/util/clock.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
@@ -228,5 +230,38 @@ describe('traces over OTLP/HTTP', () => {
     const tool = receiver!.spans.find((s) => s.name === 'tool.call')!;
     expect(post.parentSpanId).toBe(tool.spanId);
     expect(seen[0]).toBe(`00-${post.traceId}-${post.spanId}-01`);
+  });
+});
+
+describe('CallTracer bounds', () => {
+  function tracerWithMemory(maxOpenCalls: number) {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    return { calls: new CallTracer(provider.getTracer('test'), { maxOpenCalls }), exporter };
+  }
+  const started = (callId: string, sessionId: string): CallEvent => ({
+    callId, at: Date.now(), type: 'call.started', sessionId, conversationId: 'v', connectorId: 'c', bot: '', instance: 'i',
+  });
+
+  it('tracks at most maxOpenCalls: the oldest is ended as abandoned (an error), never leaked', () => {
+    const { calls, exporter } = tracerWithMemory(3);
+    for (let i = 0; i < 5; i++) calls.onCallEvent(started(`c${i}`, `s${i}`));
+    expect(calls.openCalls).toBe(3);
+    const ended = exporter.getFinishedSpans().filter((s) => s.name === 'call');
+    expect(ended).toHaveLength(2);
+    expect(ended.every((s) => s.status.code === 2)).toBe(true);
+  });
+
+  it('a webhook delivery after the call ended still joins its trace', async () => {
+    const { calls, exporter } = tracerWithMemory(10);
+    calls.onCallEvent(started('late', 'session-late'));
+    calls.onCallEvent({ callId: 'late', at: Date.now(), type: 'call.ended', record: record('session-late', 'shutdown') });
+    const sink = calls.wrapSink({ deliver: async () => ({ delivered: true, attempts: 1, status: 200 }) });
+    await sink.deliver(record('session-late', 'shutdown'));
+    const spans = exporter.getFinishedSpans();
+    const call = spans.find((s) => s.name === 'call')!;
+    const deliver = spans.find((s) => s.name === 'webhook.deliver')!;
+    expect(deliver.spanContext().traceId).toBe(call.spanContext().traceId);
+    expect(deliver.parentSpanContext?.spanId).toBe(call.spanContext().spanId);
   });
 });
