@@ -14,11 +14,13 @@ import { instanceMetrics, primaryNonceStore, processLink } from '../cluster/work
 import { createLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_MAX_SESSIONS } from '../server/env-shape.js';
 import { createMetrics } from '../server/metrics.js';
-import { serve, type ServeEnv } from './serve.js';
+import { serve, type ServeEnv, type ServeOptions } from './serve.js';
 
 /** Runs until a signal ends the process (the primary exits with its workers' verdict). */
-export async function serveInstance(env: ServeEnv, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<void> {
+export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, 'configWarnings'> = {}): Promise<void> {
+  const logger = createLogger(env.LOG_LEVEL);
   const identity = workerIdentityFrom(process.env, cluster.isWorker);
+  // Configuration warnings are logged once, by the primary (or the single process).
   if (identity) return serveWorker(env, identity, logger.child({ worker: identity.slot }));
   const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
   const workers = resolveWorkerCount(env.WORKERS, availableParallelism(), maxSessions);
@@ -26,10 +28,11 @@ export async function serveInstance(env: ServeEnv, logger: Logger = createLogger
   if (workers === 1) {
     // Records a multi-worker run left in worker-<n>/ come back to the single spool directory.
     if (spoolRoot) await adoptSpool(spoolRoot, 1, logger);
-    await serve(env, { logger });
+    await serve(env, { logger, ...options });
     return;
   }
   const primaryLog = logger.child({ role: 'primary' });
+  for (const warning of options.configWarnings ?? []) primaryLog.warn({ component: 'config' }, warning);
   primaryLog.info({ workers, maxSessionsPerWorker: sessionShare(maxSessions, workers, workers) }, `starting ${workers} workers`);
   const primary = await runPrimary({
     workers,

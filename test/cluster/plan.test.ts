@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { workerIdentityFrom, parsePrimaryMessage, parseWorkerMessage } from '../../src/cluster/ipc.js';
 import { RAPID_EXIT_MS, resolveWorkerCount, restartDelayMs, sessionShare, slotOfDirName, slotSpoolDir } from '../../src/cluster/plan.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 
 describe('worker count', () => {
   it('is WORKERS, else the available parallelism, never above MAX_SESSIONS nor below 1', () => {
