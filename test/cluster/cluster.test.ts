@@ -224,7 +224,8 @@ describe('WORKERS=2: one instance on two worker processes', () => {
       if (Date.now() > deadline) throw new Error('the ended call was not spooled');
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(webhook.refused.some((k) => k.startsWith(ended!.sessionId))).toBe(true);
+    // The file is written before the first attempt; that attempt then fails (503): the record stays spooled.
+    await expect.poll(() => webhook.refused.some((k) => k.startsWith(ended!.sessionId)), { timeout: WAIT_MS }).toBe(true);
 
     process.kill(pids.get(victim)!, 'SIGKILL');
     await lost!.client.waitForEnd(WAIT_MS);
