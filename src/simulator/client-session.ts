@@ -74,7 +74,10 @@ export type ClientSessionEvent =
   | { kind: 'server-message'; message: ServerMessage }
   | { kind: 'violation'; violation: ProtocolViolation }
   | { kind: 'state'; state: ClientSessionState }
-  | { kind: 'server-audio'; bytes: number }
+  /** Server audio arrived: its size on the wire and the external channel as μ-law mono. */
+  | { kind: 'server-audio'; bytes: number; ulaw: Uint8Array }
+  /** A caller frame went out: the external channel as μ-law mono (for recordings of the call). */
+  | { kind: 'client-audio'; ulaw: Uint8Array }
   | { kind: 'playback'; phase: 'started' | 'completed' };
 
 export interface ClientSessionOptions {
@@ -245,6 +248,7 @@ export class ClientSession {
     this.transport.sendBinary(frame);
     this.positionSamples += frame.length / unit;
     this.sentAudioBytes += frame.length;
+    if (this.listeners.size > 0) this.emit({ kind: 'client-audio', ulaw: channelAsUlaw(frame, this.layout, 'external') ?? new Uint8Array(0) });
     return true;
   }
 
@@ -421,7 +425,7 @@ export class ClientSession {
       this.timings.openedToFirstServerAudioMs = at - (this.timings.openedAt ?? at);
     }
     if (this.isPaused) this.audioWhilePausedBytes += data.length;
-    this.emit({ kind: 'server-audio', bytes: data.length });
+    this.emit({ kind: 'server-audio', bytes: data.length, ulaw });
     this.playout.push((data.length * 1000) / bytesPerSecond(this.layout));
   }
 
