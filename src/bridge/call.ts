@@ -27,7 +27,7 @@
  */
 import type { Logger } from 'pino';
 import type { RealtimeServerEvent, ResponseCreateEvent } from 'openai/resources/realtime/realtime';
-import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/call.js';
+import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/handler.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import { planBargeInTruncation } from '../audio/truncation.js';
 import { ModelBackpressure } from '../realtime/backpressure.js';

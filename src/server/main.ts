@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import dotenv from 'dotenv';
-import type { CallHandlerFactory } from '../audiohook/call.js';
+import type { CallHandlerFactory } from '../audiohook/handler.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer } from './http.js';

@@ -10,7 +10,7 @@ import { channelAsUlaw, bytesPerSampleFrame, type FrameLayout } from '../audio/c
 import { formatDurationMs } from '../audiohook/duration.js';
 import {
   describeZodError,
-  MAX_BINARY_MESSAGE_BYTES,
+  MAX_AUDIO_MESSAGE_BYTES,
   MAX_TEXT_MESSAGE_CHARS,
   parseServerMessage,
   PROTOCOL_VERSION,
@@ -407,8 +407,8 @@ export class ClientSession {
       return this.fail('binary-after-disconnect', `binary message of ${data.length} bytes after disconnect`);
     }
     if (!this.layout) return this.fail('binary-without-media', 'binary message although opened.media was []');
-    if (data.length > MAX_BINARY_MESSAGE_BYTES) {
-      return this.fail('binary-too-large', `binary message of ${data.length} bytes exceeds ${MAX_BINARY_MESSAGE_BYTES}`);
+    if (data.length > MAX_AUDIO_MESSAGE_BYTES) {
+      return this.fail('binary-too-large', `binary message of ${data.length} bytes exceeds ${MAX_AUDIO_MESSAGE_BYTES}`);
     }
     const unit = bytesPerSampleFrame(this.layout);
     if (data.length % unit !== 0) {

@@ -4,7 +4,7 @@
  * still flows), is served again once it catches up, and is ended when it stays stalled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallControl, CallHandler, CloseCause } from '../../src/audiohook/call.js';
+import type { CallControl, CallHandler, CloseCause } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { ManualClock } from '../../src/util/clock.js';

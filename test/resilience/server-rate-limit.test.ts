@@ -4,7 +4,7 @@
  * own when the hold ends. The session clock is a ManualClock: the hold is asserted exactly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallControl } from '../../src/audiohook/call.js';
+import type { CallControl } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient, settle, startApp, WAIT_MS } from '../server/support.js';
