@@ -14,6 +14,9 @@ import {
   MAX_TEXT_MESSAGE_CHARS,
   parseServerMessage,
   PROTOCOL_VERSION,
+  type ClientEnvelope,
+  type ClientMessageOf,
+  type ClientMessageType,
   type MediaOffer,
   type ServerMessage,
 } from '../audiohook/schemas.js';
@@ -221,11 +224,11 @@ export class ClientSession {
   open(request: OpenRequest): void {
     this.requireState('open', ['idle']);
     this.offers = request.offers;
-    const parameters: Record<string, unknown> = {
+    const parameters: ClientMessageOf<'open'>['parameters'] = {
       organizationId: request.organizationId,
       conversationId: request.conversationId,
-      participant: request.participant,
-      media: request.offers,
+      participant: { ...request.participant },
+      media: [...request.offers],
     };
     if (request.language !== undefined) parameters.language = request.language;
     if (request.supportedLanguages !== undefined) parameters.supportedLanguages = request.supportedLanguages;
@@ -280,12 +283,12 @@ export class ClientSession {
 
   sendError(code: number, message: string, retryAfterMs?: number): void {
     this.requireState('error', ['opening', 'open']);
-    const parameters: Record<string, unknown> = { code, message };
+    const parameters: ClientMessageOf<'error'>['parameters'] = { code, message };
     if (retryAfterMs !== undefined) parameters.retryAfter = formatDurationMs(retryAfterMs);
     this.sendMessage('error', parameters);
   }
 
-  sendUpdate(parameters: { language?: string }): void {
+  sendUpdate(parameters: ClientMessageOf<'update'>['parameters']): void {
     this.requireState('update', ['open']);
     this.sendMessage('update', parameters);
   }
@@ -329,7 +332,7 @@ export class ClientSession {
   }
 
   /** Builds the envelope the next message would get (for raw variants in tests). Consumes nothing. */
-  envelope(type: string, parameters: Record<string, unknown>): Record<string, unknown> {
+  envelope(type: string, parameters: Record<string, unknown>): ClientEnvelope {
     return {
       version: PROTOCOL_VERSION,
       id: this.sessionId,
@@ -615,7 +618,7 @@ export class ClientSession {
     this.pingTimer = this.clock.setTimeout(() => {
       if (this.currentState !== 'open') return;
       if (this.outstandingPing) return this.fail('pong-timeout', 'Timeout waiting for pong');
-      const parameters: Record<string, unknown> = {};
+      const parameters: ClientMessageOf<'ping'>['parameters'] = {};
       if (this.lastRttMs !== null) parameters.rtt = formatDurationMs(this.lastRttMs);
       const seq = this.sendMessage('ping', parameters);
       this.outstandingPing = { seq, sentAt: this.clock.now() };
@@ -623,7 +626,11 @@ export class ClientSession {
     }, delayMs);
   }
 
-  private sendMessage(type: string, parameters: Record<string, unknown>): number {
+  /**
+   * Sends one protocol message. Its type and parameters are typed from the AudioHook schemas (the shapes the
+   * server validates), so the simulator cannot send what a real Genesys would not: a compile-time check.
+   */
+  private sendMessage<T extends ClientMessageType>(type: T, parameters: ClientMessageOf<T>['parameters']): number {
     const message = this.envelope(type, parameters);
     const seq = this.nextSeq++;
     this.maxSentSeq = Math.max(this.maxSentSeq, seq);
