@@ -15,7 +15,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 12: stuck close handler', () => {
+describe('a stuck close handler', () => {
   it('an onClose that never resolves still gets `closed` at the close-handler bound (default 3 s), then the socket closes', async () => {
     const clock = new ManualClock();
     const causes: CloseCause[] = [];

@@ -69,7 +69,7 @@ async function listeningPort(run: ReturnType<typeof runServe>): Promise<number> 
   }
 }
 
-describe('fault 10: SIGTERM with live calls', () => {
+describe('SIGTERM with live calls', () => {
   it('drains (readyz and upgrades 503), ends the live call at DRAIN_TIMEOUT with disconnect completed + outputs, closed, exit 0', async () => {
     const run = runServe();
     try {

@@ -16,7 +16,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 11: MAX_SESSIONS', () => {
+describe('overload: MAX_SESSIONS', () => {
   it('answers 503 "at capacity" beyond MAX_SESSIONS, /readyz 503 at capacity, and recovers when a call ends', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const started = await startApp({ MAX_SESSIONS: '2' }, { metrics });
@@ -45,7 +45,7 @@ describe('fault 11: MAX_SESSIONS', () => {
   });
 });
 
-describe('fault 11: per-message caps', () => {
+describe('overload: per-message caps', () => {
   it('a 70 KB text gets the session\'s disconnect error (not a dropped socket); the close transaction completes', async () => {
     const { app, port } = await startApp();
     apps.push(app);
@@ -74,7 +74,7 @@ describe('fault 11: per-message caps', () => {
   });
 });
 
-describe('fault 11: back-pressure on the Genesys socket', () => {
+describe('overload: back-pressure on the Genesys socket', () => {
   async function startWithControl() {
     const clock = new ManualClock();
     const controls: CallControl[] = [];

@@ -15,7 +15,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 1 (server side): Genesys 429', () => {
+describe('Genesys 429 (server side)', () => {
   it('holds audio and events for retryAfter while pings are answered, then delivers and resumes', async () => {
     const clock = new ManualClock();
     const controls: CallControl[] = [];
