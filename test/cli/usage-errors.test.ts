@@ -172,6 +172,12 @@ describe('demo usage', { timeout: CALL_TIMEOUT_MS }, () => {
     expect(stderrLines(bad)).toHaveLength(1);
     expect(bad.stderr).toMatch(/^demo: Unknown option '--nope'/);
   });
+
+  it.concurrent('--out and --record-call naming the same file is one line on stderr and exit 2', async () => {
+    const bad = await runInProcess(['demo', '--out', 'x.wav', '--record-call', 'x.wav'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(stderrLines(bad)).toEqual(['demo: --out and --record-call must name different files']);
+  });
 });
 
 describe('emulator usage', { timeout: CALL_TIMEOUT_MS }, () => {
