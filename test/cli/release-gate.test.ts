@@ -14,9 +14,12 @@ const CALL_TIMEOUT_MS = 60_000;
 let dir: string;
 /** Answers like a correct server; the API key chooses what the "bot" does after `opened`. */
 let fake: FakeServer;
+/** The production serve path + the offline emulator. */
+let stack: Stack;
 
 beforeAll(async () => {
   dir = scratchDir();
+  stack = await startStack();
   fake = await startFakeServer((conn) => {
     conn.behaveCorrectly({
       open: (msg) => {
@@ -27,11 +30,11 @@ beforeAll(async () => {
         if (conn.headers['x-api-key'] === 'bot-completes') conn.send('disconnect', { reason: 'completed', outputVariables: { RESOLVED: 'true' } });
       },
     });
-  });
-});
+  });}, 30_000);
 
 afterAll(async () => {
   await fake?.close();
+  await stack?.close();
 });
 
 const hello = join(REPO_ROOT, 'fixtures/caller/hello.wav');
@@ -45,6 +48,13 @@ describe('a bot that ends the call with disconnect error', { timeout: CALL_TIMEO
     expect(stderrLines(run)).toEqual(['replay: the bot ended the call with disconnect error: Input variable AI_TEMPERATURE: must be a number']);
     expect(run.stdout).toMatch(/^Ending: bot-disconnected — disconnect reason "error" \(Input variable AI_TEMPERATURE: must be a number\)$/m);
     expect(run.stdout).toMatch(/^Protocol violations: none$/m);
+  });
+
+  it.concurrent('the real bridge refusing a bad input variable (AI_VOICE) → exit 5 with its reason', async () => {
+    const run = await replay([hello, '--url', stack.url, '--api-key', stack.apiKey, '--client-secret', stack.clientSecret, '--input', 'AI_VOICE=nobody']);
+    expect(run.code, run.stderr).toBe(REPLAY_EXIT.botError);
+    expect(stderrLines(run)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^replay: the bot ended the call with disconnect error: .*AI_VOICE must be one of/);
   });
 
   it.concurrent('a bot that completes the call still exits 0', async () => {
@@ -96,14 +106,6 @@ describe('--fast', { timeout: CALL_TIMEOUT_MS }, () => {
 });
 
 describe('no CLI output ever shows a secret', { timeout: CALL_TIMEOUT_MS }, () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  }, 30_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
-
   const expectNoSecret = (run: CliRun, secrets: string[]) => {
     for (const secret of secrets) {
       expect(run.stdout, 'stdout').not.toContain(secret);
