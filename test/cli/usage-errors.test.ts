@@ -188,3 +188,16 @@ describe('emulator usage', { timeout: CALL_TIMEOUT_MS }, () => {
     expect(help.stdout).toMatch(/^Usage: emulator /);
   });
 });
+
+describe('the command line itself', () => {
+  it.concurrent('help prints the commands on stdout and exits 0; an unknown command is exit 2 with the usage on stderr', async () => {
+    const help = await runInProcess(['--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: audiohook-realtime <command>/);
+    for (const command of ['serve', 'demo', 'replay', 'emulator']) expect(help.stdout).toContain(`  ${command} `);
+    const unknown = await runInProcess(['nope'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^unknown command "nope"\n\nUsage: audiohook-realtime/);
+  });
+});
