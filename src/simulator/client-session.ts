@@ -8,87 +8,14 @@
  */
 import { channelAsUlaw, bytesPerSampleFrame, type FrameLayout } from '../audio/codec.js';
 import { formatDurationMs } from '../audiohook/duration.js';
-import {
-  describeZodError,
-  MAX_AUDIO_MESSAGE_BYTES,
-  MAX_TEXT_MESSAGE_CHARS,
-  parseServerMessage,
-  PROTOCOL_VERSION,
-  type ClientEnvelope,
-  type ClientMessageOf,
-  type ClientMessageType,
-  type MediaOffer,
-  type ServerMessage,
-} from '../audiohook/schemas.js';
+import { MAX_AUDIO_MESSAGE_BYTES, PROTOCOL_VERSION, type ClientEnvelope, type ClientMessageOf, type ClientMessageType, type MediaOffer, type ServerMessage } from '../audiohook/schemas.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { bytesPerSecond, checkOpenedMedia, layoutOf } from './media.js';
+import { DEFAULT_CLIENT_TIMING, type AudioState, type ClientSessionEvent, type ClientSessionOptions, type ClientSessionState, type ClientTiming, type ClientTransport, type OpenRequest } from './client-contract.js';
 import { PlayoutModel } from './playout.js';
+import { checkServerText } from './server-text.js';
 import type { CallTimings, DisconnectInfo, LoggedMessage, PlaybackBurst, RecordedEvent, ReceivedFrame, SimulationReport } from './report.js';
 import { VIOLATION_STATUS, type ProtocolViolation, type ViolationCode } from './violations.js';
-
-export type ClientSessionState = 'idle' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
-
-/** Whether caller audio may flow now. */
-export type AudioState = 'waiting' | 'send' | 'paused' | 'stopped';
-
-export interface ClientTransport {
-  sendText(text: string): void;
-  sendBinary(data: Uint8Array): void;
-  close(): void;
-}
-
-export interface ClientTiming {
-  /** `open` → `opened` deadline (RI client and production: 5 s). */
-  openTimeoutMs: number;
-  /** `close` → `closed` deadline (RI client: 10 s). */
-  closeTimeoutMs: number;
-  /** First ping after `opened` (RI: 1 s). */
-  firstPingMs: number;
-  /** Ping cadence (RI: 5 s); a pong still missing when the next ping is due is a 408. 0 disables pings. */
-  pingIntervalMs: number;
-}
-
-export const DEFAULT_CLIENT_TIMING: ClientTiming = {
-  openTimeoutMs: 5_000,
-  closeTimeoutMs: 10_000,
-  firstPingMs: 1_000,
-  pingIntervalMs: 5_000,
-};
-
-export interface Participant {
-  id: string;
-  ani: string;
-  aniName: string;
-  dnis: string;
-}
-
-export interface OpenRequest {
-  organizationId: string;
-  conversationId: string;
-  participant: Participant;
-  offers: readonly MediaOffer[];
-  language?: string;
-  supportedLanguages?: boolean;
-  inputVariables?: Record<string, string>;
-  customConfig?: Record<string, unknown>;
-}
-
-export type ClientSessionEvent =
-  | { kind: 'server-message'; message: ServerMessage }
-  | { kind: 'violation'; violation: ProtocolViolation }
-  | { kind: 'state'; state: ClientSessionState }
-  /** Server audio arrived: its size on the wire and the external channel as μ-law mono. */
-  | { kind: 'server-audio'; bytes: number; ulaw: Uint8Array }
-  /** A caller frame went out: the external channel as μ-law mono (for recordings of the call). */
-  | { kind: 'client-audio'; ulaw: Uint8Array }
-  | { kind: 'playback'; phase: 'started' | 'completed' };
-
-export interface ClientSessionOptions {
-  sessionId: string;
-  clock: Clock;
-  transport: ClientTransport;
-  timing?: Partial<ClientTiming>;
-}
 
 /** Server message types allowed once the server has sent `disconnect` (a pong may answer a ping in flight). */
 const AFTER_DISCONNECT = new Set(['closed', 'event', 'pong']);
@@ -353,34 +280,10 @@ export class ClientSession {
       this.messages.push({ direction: 'server', at, message: text.slice(0, 2000) });
       return this.fail('message-unexpected', 'text message after closed');
     }
-    if (text.length > MAX_TEXT_MESSAGE_CHARS) {
-      this.messages.push({ direction: 'server', at, message: `${text.slice(0, 200)}…` });
-      return this.fail('text-too-large', `text message of ${text.length} characters exceeds ${MAX_TEXT_MESSAGE_CHARS}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      this.messages.push({ direction: 'server', at, message: text });
-      return this.fail('malformed-json', 'server text message is not JSON');
-    }
-    this.messages.push({ direction: 'server', at, message: json });
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      return this.fail('invalid-message', 'server message is not a JSON object');
-    }
-    const raw = json as Record<string, unknown>;
-    const label = `${String(raw.type)} (seq ${String(raw.seq)})`;
-    if (!Object.hasOwn(raw, 'parameters')) return this.fail('missing-parameters', `${label} has no parameters`);
-    if (raw.version !== PROTOCOL_VERSION) {
-      return this.fail('wrong-version', `${label} has version ${JSON.stringify(raw.version)}, expected "2"`);
-    }
-    const rawParams = raw.parameters as Record<string, unknown> | null;
-    if (raw.type === 'opened' && Array.isArray(rawParams?.media) && rawParams.media.length > 1) {
-      return this.fail('opened-media-invalid', `opened.media must hold one offered entry or none, got ${rawParams.media.length}`);
-    }
-    const parsed = parseServerMessage(json);
-    if (!parsed.success) return this.fail('invalid-message', `${label}: ${describeZodError(parsed.error)}`);
-    const message = parsed.data;
+    const checked = checkServerText(text);
+    this.messages.push({ direction: 'server', at, message: checked.logged });
+    if (!checked.ok) return this.fail(checked.code, checked.reason);
+    const { message, label } = checked;
     if (message.id !== this.sessionId) {
       return this.fail('wrong-id', `${label} has id ${message.id}, expected the session id ${this.sessionId}`);
     }
