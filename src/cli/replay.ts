@@ -16,6 +16,8 @@ import { BotQuietTracker } from './bot-quiet.js';
 import { DtmfSchedule, withDtmfCues } from './dtmf-cues.js';
 import type { CliIo, TextOut } from './io.js';
 import { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
+import { ulawBytes, ulawMs } from '../util/ulaw-time.js';
+import { sleep } from '../util/timers.js';
 
 export { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
 
@@ -101,7 +103,7 @@ export async function replayCall(options: ReplayOptions, hooks: ReplayHooks = {}
 
   const quiet = new BotQuietTracker(clock);
   // Bounded by --timeout (plus the close transaction): the whole call fits.
-  const recording = options.recordCall ? new CallRecording(Math.ceil((options.timeoutMs + 30_000) * 8)) : undefined;
+  const recording = options.recordCall ? new CallRecording(Math.ceil(ulawBytes(options.timeoutMs + 30_000))) : undefined;
   let bargeIns = 0;
   const unsubscribe = client.session.onEvent((event) => {
     if (event.kind === 'server-audio') {
@@ -180,7 +182,7 @@ async function driveCall(
   let ended = false;
   void client.ended.then(() => (ended = true));
   const untilEnded = client.ended.then(() => 'ended' as const);
-  const timedOut = sleep(Math.max(1, deadline - clock.now())).then(() => 'timeout' as const);
+  const timedOut = sleep(systemClock, Math.max(1, deadline - clock.now())).then(() => 'timeout' as const);
   const interrupted = new Promise<'interrupted'>((resolve) => {
     if (signal?.aborted) resolve('interrupted');
     else signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
@@ -227,9 +229,6 @@ function pollUntil(condition: () => boolean, everyMs: number): Promise<void> {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 function summarise(
   options: ReplayOptions,
@@ -262,7 +261,7 @@ function summarise(
     audio: {
       sentMs: report.positionMs,
       receivedBytes: report.receivedAudio.length,
-      receivedMs: report.receivedAudio.length / 8,
+      receivedMs: ulawMs(report.receivedAudio.length),
       frames: report.receivedFrames.length,
       maxFrameBytes: report.receivedFrames.reduce((m, f) => Math.max(m, f.bytes), 0),
     },

@@ -10,9 +10,7 @@
  * Pure: callers pass the time (ms, any origin) of each piece; nothing here reads a clock.
  */
 import { ULAW_DECODE } from '../audio/codec.js';
-
-/** 8 kHz: samples per millisecond. */
-const SAMPLES_PER_MS = 8;
+import { ulawBytes, ulawMs } from '../util/ulaw-time.js';
 /** A caller frame arriving up to this long after the previous one ended still continues the stream. */
 const CALLER_GAP_TOLERANCE_MS = 250;
 
@@ -32,7 +30,7 @@ export class CallRecording {
   /**
    * @param maxSamples audio past this length is dropped (bounded memory whatever the peer sends).
    */
-  constructor(private readonly maxSamples: number = 8000 * 60 * 60) {}
+  constructor(private readonly maxSamples: number = ulawBytes(60 * 60 * 1000)) {}
 
   /** Sets the timeline's zero (e.g. when the session opened). Audio before any origin starts it. */
   start(atMs: number): void {
@@ -43,7 +41,7 @@ export class CallRecording {
   caller(atMs: number, ulaw: Uint8Array): void {
     if (ulaw.length === 0) return;
     const at = this.sampleAt(atMs);
-    const start = at - this.callerEnd > CALLER_GAP_TOLERANCE_MS * SAMPLES_PER_MS ? at : this.callerEnd;
+    const start = at - this.callerEnd > ulawBytes(CALLER_GAP_TOLERANCE_MS) ? at : this.callerEnd;
     this.callerEnd = this.place(this.callerPieces, start, ulaw);
   }
 
@@ -71,7 +69,7 @@ export class CallRecording {
 
   /** Length of the recording so far (ms). */
   get durationMs(): number {
-    return Math.max(this.callerEnd, this.botEnd) / SAMPLES_PER_MS;
+    return ulawMs(Math.max(this.callerEnd, this.botEnd));
   }
 
   /** The recording as interleaved 16-bit samples, channel 0 the caller and channel 1 the bot; silence between. */
@@ -90,7 +88,7 @@ export class CallRecording {
 
   private sampleAt(atMs: number): number {
     if (this.origin === null) this.origin = atMs;
-    return Math.max(0, Math.round((atMs - this.origin) * SAMPLES_PER_MS));
+    return Math.max(0, Math.round(ulawBytes(atMs - this.origin)));
   }
 
   /** Stores a copy (frames may be views of reused buffers); returns the new end. */

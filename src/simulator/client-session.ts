@@ -16,6 +16,7 @@ import { PlayoutModel } from './playout.js';
 import { checkServerText } from './server-text.js';
 import type { CallTimings, DisconnectInfo, LoggedMessage, PlaybackBurst, RecordedEvent, ReceivedFrame, SimulationReport } from './report.js';
 import { VIOLATION_STATUS, type ProtocolViolation, type ViolationCode } from './violations.js';
+import { ulawMs } from '../util/ulaw-time.js';
 
 /** Server message types allowed once the server has sent `disconnect` (a pong may answer a ping in flight). */
 const AFTER_DISCONNECT = new Set(['closed', 'event', 'pong']);
@@ -118,7 +119,7 @@ export class ClientSession {
   }
 
   get positionMs(): number {
-    return this.positionSamples / 8;
+    return ulawMs(this.positionSamples);
   }
 
   /** Server audio received so far, as μ-law mono bytes. */
@@ -511,7 +512,7 @@ export class ClientSession {
   }
 
   private sendResumed(): void {
-    const discardedMs = this.discardedSamples / 8;
+    const discardedMs = ulawMs(this.discardedSamples);
     this.discardedSamples = 0;
     this.sendMessage('resumed', { start: formatDurationMs(this.positionMs), discarded: formatDurationMs(discardedMs) });
   }
