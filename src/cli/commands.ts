@@ -38,8 +38,9 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'serve': {
       const { serve } = await import('./serve.js');
-      const { loadEnvOrExit } = await import('../server/main.js');
-      await serve(loadEnvOrExit());
+      const { loadEnvOrExit } = await import('./env.js');
+      const { env, warnings } = loadEnvOrExit();
+      await serve(env, { configWarnings: warnings });
       return SERVING;
     }
     case 'emulator': {

@@ -1,6 +1,6 @@
 /**
  * Runs the CLI two ways: in-process (the command functions with buffered streams, a clean environment and
- * a scripted Ctrl-C) for the logic, and as a user would — a child process of the repo's Node 22 with tsx,
+ * a scripted Ctrl-C) for the logic, and as a user would — a child process of the repo's Node with tsx,
  * from a clean environment (no OPENAI_* keys, no .env: cwd is a fresh temporary directory) — for the
  * few smoke tests of the binary. Plus the bridge + emulator stack the replay tests talk to.
  */
@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serve, type Service } from '../../src/cli/serve.js';
