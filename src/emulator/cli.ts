@@ -41,6 +41,7 @@ export async function runEmulatorCli(argv: string[], out: (line: string) => void
   out(`  Point the bridge at it:`);
   out(`    OPENAI_BASE_URL=${emulator.baseURL}`);
   out(`    REALTIME_CA_FILE=${emulator.caPath}   (or NODE_EXTRA_CA_CERTS for any Node client)`);
-  out(`    OPENAI_API_KEY=${values['api-key']?.[0] ?? '<any non-empty key>'}`);
+  // The key itself is never printed (CLI output ends up in terminals and CI logs).
+  out(`    OPENAI_API_KEY=${values['api-key'] ? '<a key given with --api-key>' : '<any non-empty key>'}`);
   return emulator;
 }

@@ -16,6 +16,17 @@ describe('emulator CLI', () => {
     }
   });
 
+  it('never prints the API keys it accepts', async () => {
+    const lines: string[] = [];
+    const emulator = await runEmulatorCli(['--port', '0', '--speed', 'instant', '--api-key', 'emulator-key-SECRET-4715', '--log-level', 'silent'], (l) => lines.push(l));
+    try {
+      expect(lines.join('\n')).toContain('OPENAI_API_KEY=<a key given with --api-key>');
+      expect(lines.join('\n')).not.toContain('SECRET-4715');
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('rejects bad flags', async () => {
     await expect(runEmulatorCli(['--port', 'abc'], () => undefined)).rejects.toThrow(/--port/);
     await expect(runEmulatorCli(['--bogus'], () => undefined)).rejects.toThrow();
