@@ -27,6 +27,7 @@ records the bot audio, and checks every server message strictly. After the recor
 open with silence until the bot has been quiet for --idle seconds (or disconnects), then hangs up.
 
 Input: WAV (PCMU or 16-bit PCM, 8 kHz, mono or stereo; channel 0 is the caller) or raw .ulaw (8 kHz μ-law mono).
+A truncated WAV (data chunk longer than the file) is replayed as far as it goes, with a warning.
 
 Options:
   --url URL               AudioHook endpoint, ws:// or wss:// (default ws://127.0.0.1:8080/audiohook)
