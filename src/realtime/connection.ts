@@ -53,6 +53,29 @@ export interface AzureSettings {
   apiVersion?: string;
 }
 
+/**
+ * The `api-version` the SDK's AzureOpenAI constructor insists on (it throws without one). The GA realtime
+ * URL it builds (`/openai/v1/realtime?model=<deployment>`) drops every query parameter, so this value is
+ * never sent; it only satisfies the constructor when AZURE_OPENAI_API_VERSION is not set.
+ */
+const AZURE_UNSENT_API_VERSION = 'v1';
+
+/**
+ * The SDK's Azure client, built only from our settings: `baseURL` derived from the endpoint (passing
+ * `endpoint` instead makes the SDK read OPENAI_BASE_URL from the environment and throw "baseURL and
+ * endpoint are mutually exclusive" when it is set), the key and the deployment explicit.
+ */
+export function createAzureClient(azure: AzureSettings): AzureOpenAI {
+  // Accept the resource URL with or without the /openai or /openai/v1 suffix.
+  const resource = azure.endpoint.replace(/\/+$/, '').replace(/\/openai(\/v1)?$/, '');
+  return new AzureOpenAI({
+    baseURL: `${resource}/openai`,
+    apiKey: azure.apiKey,
+    deployment: azure.deployment,
+    apiVersion: azure.apiVersion ?? AZURE_UNSENT_API_VERSION,
+  });
+}
+
 export interface ConnectSettings {
   model: string;
   apiKey?: string;
@@ -80,6 +103,14 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
   }
   if (azureCount === 0 && env.OPENAI_API_KEY === undefined) {
     throw new ModelConnectionError('no model configured: set OPENAI_API_KEY, or the AZURE_OPENAI_* variables');
+  }
+  if (azureCount === 3) {
+    // Surfaces an SDK constructor refusal at start-up, naming our variables, instead of failing every call.
+    try {
+      createAzureClient({ endpoint: env.AZURE_OPENAI_ENDPOINT!, deployment: env.AZURE_OPENAI_DEPLOYMENT!, apiKey: env.AZURE_OPENAI_API_KEY! });
+    } catch (err) {
+      throw new ModelConnectionError(`AZURE_OPENAI_ENDPOINT / AZURE_OPENAI_API_KEY rejected by the Azure client: ${(err as Error).message}`);
+    }
   }
   const secureContext =
     env.REALTIME_CA_FILE === undefined
@@ -114,13 +145,7 @@ export async function connectRealtime(settings: ConnectSettings, logger: Logger)
   };
   let rt: OpenAIRealtimeWS;
   if (settings.azure) {
-    const azure = new AzureOpenAI({
-      endpoint: settings.azure.endpoint,
-      apiKey: settings.azure.apiKey,
-      deployment: settings.azure.deployment,
-      ...(settings.azure.apiVersion ? { apiVersion: settings.azure.apiVersion } : {}),
-    });
-    rt = await OpenAIRealtimeWS.azure(azure, { deploymentName: settings.azure.deployment, options });
+    rt = await OpenAIRealtimeWS.azure(createAzureClient(settings.azure), { deploymentName: settings.azure.deployment, options });
   } else {
     if (settings.apiKey === undefined) throw new ModelConnectionError('OPENAI_API_KEY is not set');
     const client = new OpenAI({ apiKey: settings.apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) });
