@@ -7,7 +7,8 @@ import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { systemClock } from '../util/clock.js';
@@ -66,8 +67,9 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  health?: ModelHealth,
 ): BridgeFactory {
-  const connect = connectSettingsFromEnv(env);
+  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
@@ -94,7 +96,13 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics();
   const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+  const model = modelStartupInfo(env);
+  const health = new ModelHealth({
+    provider: model.provider,
+    logger: logger.child({ component: 'model-health' }),
+    onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+  });
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, health);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
@@ -102,6 +110,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     logger,
     createCall: bridge,
     metrics,
+    model,
+    modelStatus: () => health.status(),
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and

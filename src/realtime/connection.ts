@@ -9,7 +9,8 @@ import OpenAI, { AzureOpenAI } from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import type { Logger } from 'pino';
-import type { RealtimeEnv } from './env.js';
+import { transcriptionModelOf, usesAzure, type RealtimeEnv } from './env.js';
+import type { HandshakeObserver, ModelProvider } from './model-health.js';
 
 export type { RealtimeClientEvent, RealtimeServerEvent };
 
@@ -87,6 +88,38 @@ export interface ConnectSettings {
    */
   secureContext?: SecureContext;
   connectTimeoutMs: number;
+  /** Told about every handshake's outcome (process-wide model health: metric, error log, /readyz). */
+  health?: HandshakeObserver;
+}
+
+/** What the start-up line states about the model (no secrets). */
+export interface ModelStartupInfo {
+  provider: ModelProvider;
+  /** The OpenAI model, or the Azure deployment (which decides the model there). */
+  model: string;
+  voice: string;
+  transcription: string;
+  /** Configuration facts an operator should see at start-up. */
+  notes: string[];
+}
+
+export function modelStartupInfo(env: RealtimeEnv): ModelStartupInfo {
+  const azure = usesAzure(env) && env.AZURE_OPENAI_DEPLOYMENT !== undefined;
+  const notes: string[] = [];
+  if (azure) {
+    notes.push('Azure OpenAI: OPENAI_MODEL and AI_MODEL are ignored; the deployment decides the model');
+    if (env.INPUT_TRANSCRIPTION_MODEL === undefined) {
+      notes.push('Azure OpenAI: caller transcription is off; set INPUT_TRANSCRIPTION_MODEL to a transcription deployment to enable it');
+    }
+    if (env.OPENAI_BASE_URL !== undefined) notes.push('Azure OpenAI: OPENAI_BASE_URL is ignored');
+  }
+  return {
+    provider: azure ? 'azure' : 'openai',
+    model: azure ? env.AZURE_OPENAI_DEPLOYMENT! : env.OPENAI_MODEL,
+    voice: env.OPENAI_VOICE,
+    transcription: transcriptionModelOf(env) ?? 'off',
+    notes,
+  };
 }
 
 /**
@@ -151,10 +184,10 @@ export async function connectRealtime(settings: ConnectSettings, logger: Logger)
     const client = new OpenAI({ apiKey: settings.apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) });
     rt = new OpenAIRealtimeWS({ model: settings.model, options }, client);
   }
-  return wrap(rt, logger);
+  return wrap(rt, logger, settings.health);
 }
 
-function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
+function wrap(rt: OpenAIRealtimeWS, logger: Logger, health: HandshakeObserver | undefined): ModelConnection {
   const errorListeners: Array<(e: ModelConnectionError) => void> = [];
   const closeListeners: Array<(code: number, reason: string) => void> = [];
   let closed = false;
@@ -163,11 +196,13 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
   const ready = new Promise<void>((resolve, reject) => {
     rt.socket.once('open', () => {
       opened = true;
+      health?.handshakeSucceeded();
       resolve();
     });
     rt.socket.once('unexpected-response', (req, res) => {
       // With this listener ws leaves aborting to us; the status is the useful part (401, 404 model, 429).
       const httpStatus = res.statusCode ?? 0;
+      health?.handshakeRefused(httpStatus);
       reject(new ModelConnectionError(`model handshake refused: HTTP ${httpStatus || 'unknown'}`, undefined, undefined, { httpStatus }));
       res.resume();
       req.destroy();
