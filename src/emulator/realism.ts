@@ -21,9 +21,9 @@ export interface Realism {
 
 export const TIDY: Realism = { transcriptLeadChunks: 0, transcriptionDelayMs: 0, assistantTextTriggersTextReplies: false };
 
-/** The real API's behaviour; replies at 4× real time in 100 ms chunks (a 3 s reply streams in ~0.75 s). */
+/** The real API's behaviour; replies at 2× real time in 100 ms chunks (a 3 s reply streams over 1.5 s). */
 export const REALISTIC: Realism & { speed: Speed; chunkMs: number } = {
-  speed: 4,
+  speed: 2,
   chunkMs: 100,
   transcriptLeadChunks: 3,
   transcriptionDelayMs: 600,

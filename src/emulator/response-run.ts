@@ -40,7 +40,7 @@ export interface RunHooks {
   usage(outputs: { textChars: number; audioMs: number }): RealtimeUsage;
   /** `rate_limits.updated`, sent at the start of each response. */
   rateLimits(): ServerEventOf<'rate_limits.updated'>['rate_limits'];
-  finished(run: ResponseRun, status: RunStatus): void;
+  finished(run: ResponseRun, status: RunStatus, reason: string | null): void;
 }
 
 export interface RunOptions {
@@ -311,7 +311,7 @@ export class ResponseRun {
       type: 'response.done',
       response: this.base(status, { ...(details ? { status_details: details } : {}), output: this.doneOutput, usage }),
     });
-    this.hooks.finished(this, status);
+    this.hooks.finished(this, status, (details as { reason?: string } | null)?.reason ?? null);
   }
 }
 

@@ -43,12 +43,12 @@ export interface EmulatorOptions {
   azure?: AzureResource;
   /** A script object (validated; defaults applied, so `textCues` may be left out) or a path to a script JSON file. Default: tones only. */
   script?: CallScriptInput | string;
-  /** Reply streaming speed. Default `realtime` (`realistic`: 4×). */
+  /** Reply streaming speed. Default `realtime` (`realistic`: 2×). */
   speed?: Speed;
   /** Audio per output delta in ms. Default 100. */
   chunkMs?: number;
   /**
-   * Behave like the real API (src/emulator/realism.ts REALISTIC): replies stream at 4× real time with the
+   * Behave like the real API (src/emulator/realism.ts REALISTIC): replies stream at 2× real time with the
    * transcript running ahead of the audio, caller transcription lands ~600 ms after the commit (often after
    * the reply has started), and client-created assistant text turns replies text-only. Default false.
    */

@@ -52,6 +52,16 @@ export interface InputAudioArrival {
   bytes: number;
 }
 
+export interface EmulatorResponseRecord {
+  id: string;
+  conversation: 'auto' | 'none';
+  status: 'completed' | 'cancelled' | 'failed' | 'incomplete';
+  /** status_details.reason (turn_detected, client_cancelled, content_filter, max_output_tokens), if any. */
+  reason: string | null;
+  /** Audio streamed before it ended. */
+  audioMs: number;
+}
+
 /** What tests and benchmarks read about a session. */
 export interface EmulatorSessionRecord {
   readonly id: string;
@@ -65,6 +75,8 @@ export interface EmulatorSessionRecord {
   readonly inputAudio: readonly InputAudioArrival[];
   readonly conversation: readonly ConversationEntry[];
   readonly toolCalls: readonly { name: string; callId: string; arguments: string }[];
+  /** Every finished response, in order. */
+  readonly responses: readonly EmulatorResponseRecord[];
   readonly closed: { code: number; reason: string } | null;
   inputAudioBytes(): Buffer;
 }

@@ -21,10 +21,10 @@ import { defaultSession, mergeSession, sdkSession, type EffectiveSession, type T
 import { textAnswer, type TranscriptLine } from './summary.js';
 import { computeUsage } from './usage.js';
 import { EnergyVad, vadSettings } from './vad.js';
-import type { EmulatorSessionRecord, InputAudioArrival, SessionOptions } from './session-types.js';
+import type { EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions } from './session-types.js';
 
 export type { ConversationEntry };
-export type { EmulatorObserver, EmulatorSessionRecord, InputAudioArrival, SessionOptions, SessionTransport } from './session-types.js';
+export type { EmulatorObserver, EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions, SessionTransport } from './session-types.js';
 
 export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   readonly id: string;
@@ -38,6 +38,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   readonly inputAudio: InputAudioArrival[] = [];
   readonly conversation: ConversationEntry[] = [];
   readonly toolCalls: { name: string; callId: string; arguments: string }[] = [];
+  readonly responses: EmulatorResponseRecord[] = [];
   closed: { code: number; reason: string } | null = null;
 
   private readonly log: Logger;
@@ -504,7 +505,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
           this.seenInputTokens = usage.input_tokens;
           return usage;
         },
-        finished: (finishedRun, status) => this.responseFinished(finishedRun, status),
+        finished: (finishedRun, status, reason) => this.responseFinished(finishedRun, status, reason),
       },
     );
     if (outOfBand) this.outOfBand.add(run);
@@ -520,8 +521,9 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     run.start(outputs);
   }
 
-  private responseFinished(run: ResponseRun, status: RunStatus): void {
+  private responseFinished(run: ResponseRun, status: RunStatus, reason: string | null): void {
     this.log.debug({ responseId: run.id, status }, 'response done');
+    this.responses.push({ id: run.id, conversation: run.conversation, status, reason, audioMs: run.items.reduce((n, i) => n + i.deliveredAudioMs, 0) });
     this.outOfBand.delete(run);
     if (run !== this.activeResponse) return;
     this.activeResponse = null;

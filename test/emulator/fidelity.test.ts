@@ -46,15 +46,15 @@ describe('emulator fidelity', () => {
   });
 
   it('realistic streaming: the transcript runs ahead of the audio and the reply takes wall time', () => {
-    const h = createHarness({ speed: 4, realism: realistic });
+    const h = createHarness({ speed: REALISTIC.speed, realism: realistic });
     h.send({ type: 'session.update', session: PCMU_SESSION });
-    h.send({ type: 'response.create' }); // greeting: 1000 ms of audio, 10 chunks
+    h.send({ type: 'response.create' }); // greeting: 1000 ms of audio, 10 chunks, 50 ms apart at 2×
     const firstAudio = h.events.findIndex((e) => e.type === 'response.output_audio.delta');
     const transcriptBefore = h.events.slice(0, firstAudio).filter((e) => e.type === 'response.output_audio_transcript.delta');
     // Chunk 0 carries the text of chunks 0..3: the words lead the audio.
     expect(transcriptBefore.map((e) => e.delta).join('').length).toBeGreaterThan('Hello there,'.length);
     expect(h.ofType('response.done')).toHaveLength(0);
-    h.clock.advance(100);
+    h.clock.advance(300);
     expect(h.ofType('response.done')).toHaveLength(0); // still streaming: barge-in can land here
     h.clock.advance(300);
     expect(h.last('response.done')!.response).toMatchObject({ status: 'completed' });
@@ -62,7 +62,7 @@ describe('emulator fidelity', () => {
   });
 
   it('transcribes the caller asynchronously: with a delay the transcript lands after the reply has started', () => {
-    const h = createHarness({ speed: 4, realism: realistic });
+    const h = createHarness({ speed: REALISTIC.speed, realism: realistic });
     h.send({ type: 'session.update', session: PCMU_SESSION });
     h.appendUlaw(utterance(300, 600, 600));
     const types = () => h.events.map((e) => e.type);
