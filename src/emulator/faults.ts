@@ -11,8 +11,11 @@ export type HandshakeFault =
   | { type: 'delay'; ms: number };
 
 export type SessionFault =
-  /** Close with `code`; 1006 terminates the TCP socket without a close frame. */
-  | { type: 'close'; code: number; reason?: string; afterMs?: number }
+  /**
+   * Close with `code`; 1006 terminates the TCP socket without a close frame. `afterServerEvent`: not now,
+   * but right after the session next sends that event type (e.g. `input_audio_buffer.committed`).
+   */
+  | { type: 'close'; code: number; reason?: string; afterMs?: number; afterServerEvent?: string }
   /** The 60-minute cap: error `session_expired`, then close 1001. */
   | { type: 'session_expired'; afterMs?: number }
   /** Send an arbitrary `error` event (the session stays open). */

@@ -56,6 +56,8 @@ export interface RunOptions {
   clock: Clock;
   /** Transcript deltas are sent this many audio chunks ahead of the audio they belong to (default 0). */
   transcriptLeadChunks?: number;
+  /** The response.create parameters behind it (recorded for tests). */
+  request?: Record<string, unknown>;
   /** End the response `incomplete` for this reason once this share (0–1) of its first output is sent. */
   incomplete?: { reason: IncompleteReason; afterFraction: number };
 }
@@ -93,6 +95,10 @@ export class ResponseRun {
 
   get metadata(): Record<string, string> | null {
     return this.options.metadata;
+  }
+
+  get request(): Record<string, unknown> {
+    return this.options.request ?? {};
   }
 
   private base(status: RunStatus | 'in_progress', extra: Partial<ResponseBody> = {}): ResponseBody {

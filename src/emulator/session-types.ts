@@ -60,6 +60,10 @@ export interface EmulatorResponseRecord {
   reason: string | null;
   /** Audio streamed before it ended. */
   audioMs: number;
+  /** Its output items' kinds (audio, text, function_call). */
+  kinds: string[];
+  /** The response.create parameters that asked for it (`{}` when VAD or the idle timeout created it). */
+  request: { instructions?: string; output_modalities?: string[]; metadata?: Record<string, string> | null; tool_choice?: unknown };
 }
 
 /** What tests and benchmarks read about a session. */

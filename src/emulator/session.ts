@@ -51,6 +51,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   private activeResponse: ResponseRun | null = null;
   private readonly outOfBand = new Set<ResponseRun>();
   private readonly armed = new ArmedFaults();
+  private closeAfter: { type: string; code: number; reason: string } | null = null;
   /** The client created an assistant `output_text` item (see Realism.assistantTextTriggersTextReplies). */
   private assistantTextInConversation = false;
   private readonly realism: Realism;
@@ -113,7 +114,8 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     if (this.armed.arm(fault)) return;
     switch (fault.type) {
       case 'close':
-        this.later(fault.afterMs ?? 0, () => this.closeWith(fault.code, fault.reason ?? ''));
+        if (fault.afterServerEvent !== undefined) this.closeAfter = { type: fault.afterServerEvent, code: fault.code, reason: fault.reason ?? '' };
+        else this.later(fault.afterMs ?? 0, () => this.closeWith(fault.code, fault.reason ?? ''));
         return;
       case 'session_expired':
         this.later(fault.afterMs ?? 0, () => {
@@ -460,6 +462,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
         speed: this.options.speed,
         clock: this.options.clock,
         transcriptLeadChunks: this.realism.transcriptLeadChunks,
+        request: params,
         ...(incomplete ? { incomplete } : {}),
       },
       {
@@ -523,7 +526,15 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
 
   private responseFinished(run: ResponseRun, status: RunStatus, reason: string | null): void {
     this.log.debug({ responseId: run.id, status }, 'response done');
-    this.responses.push({ id: run.id, conversation: run.conversation, status, reason, audioMs: run.items.reduce((n, i) => n + i.deliveredAudioMs, 0) });
+    this.responses.push({
+      id: run.id,
+      conversation: run.conversation,
+      status,
+      reason,
+      audioMs: run.items.reduce((n, i) => n + i.deliveredAudioMs, 0),
+      kinds: run.items.map((i) => i.kind),
+      request: run.request,
+    });
     this.outOfBand.delete(run);
     if (run !== this.activeResponse) return;
     this.activeResponse = null;
@@ -552,6 +563,11 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.serverEvents.push({ type: String(event.type), at: this.options.wallNow() });
     this.options.observer?.onServerEvent?.(this.id, withId);
     this.options.transport.send(withId);
+    if (this.closeAfter?.type === event.type) {
+      const { code, reason } = this.closeAfter;
+      this.closeAfter = null;
+      this.closeWith(code, reason);
+    }
   }
 
   private sendError(error: RealtimeErrorBody): void {
