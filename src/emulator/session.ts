@@ -443,6 +443,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   }
 
   private runResponse(planOutputs: () => RunOutput[], params: ResponseCreateParams, outOfBand: boolean): void {
+    if (this.closed) return; // e.g. a close fault fired by the commit that asked for this response
     this.idleDeadlineMs = null;
     let outputs: RunOutput[] = [];
     const modalities = params.output_modalities ?? this.config.output_modalities;
