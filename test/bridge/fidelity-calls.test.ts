@@ -222,3 +222,26 @@ describe('nothing the caller says is lost', () => {
     await client.close();
   });
 });
+
+describe('the max-duration goodbye', () => {
+  let capped: WholeCallRig;
+  beforeAll(async () => {
+    capped = await startWholeCallRig({ script: SCRIPT, emulator: { realistic: true }, env: { MAX_CALL_DURATION: '2' } });
+  });
+  afterAll(async () => {
+    await capped?.close();
+  });
+
+  it("keeps the call's instructions (persona and language)", async () => {
+    const index = capped.emulator.sessions.length;
+    const client = await capped.call({ AI_SYSTEM_PROMPT: 'Du bist Anna von ACME.', AI_LANGUAGE: 'de-DE' });
+    client.streamAudio(silenceSource());
+    const session = await capped.nextSession(index);
+    const disconnect = await client.nextMessage('disconnect', 20_000);
+    expect(disconnect.parameters).toMatchObject({ reason: 'completed', info: 'max_call_duration' });
+    const farewell = session.responses.find((r) => r.request.metadata?.['purpose'] === 'farewell')!;
+    expect(farewell.request.instructions).toContain(session.config.instructions);
+    expect(farewell.request.instructions).toMatch(/maximum length/);
+    await client.waitForEnd(10_000);
+  });
+});
