@@ -218,6 +218,13 @@ export class CallBridge {
 
   // ---------------------------------------------------------------- start-up
 
+  /** On Azure the deployment decides the model (OPENAI_MODEL / AI_MODEL are not used there). */
+  private get modelName(): string {
+    const connect = this.deps.connect;
+    if (!(connect instanceof Error) && connect.azure) return `azure:${connect.azure.deployment}`;
+    return this.config?.settings.model ?? this.deps.env.OPENAI_MODEL;
+  }
+
   private start(): void {
     const c = this.context;
     this.events.publish({
@@ -245,7 +252,7 @@ export class CallBridge {
     }
     const { settings } = this.config;
     this.log.info(
-      { model: settings.model, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
+      { model: this.modelName, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
       'call bridge started',
     );
     this.session = new ModelSession({
@@ -519,7 +526,7 @@ export class CallBridge {
         usage: () => this.usage,
         startedAt: this.startedAt,
         startedMs: this.startedMs,
-        model: this.config?.settings.model ?? this.deps.env.OPENAI_MODEL,
+        model: this.modelName,
         sink: this.deps.sink,
         stopCallWork: () => this.stopCallWork(),
         summarize: async (request, timeoutMs) => {

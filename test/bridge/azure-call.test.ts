@@ -51,6 +51,8 @@ describe('a call on Azure OpenAI', () => {
     expect(client.report().disconnect).toBeNull();
     await client.close();
     client.assertNoViolations();
+    // The record names the deployment, not OPENAI_MODEL (which Azure does not use).
+    expect((await rig.recordFor(client)).model).toBe('azure:rt-prod');
   });
 
   it('uses INPUT_TRANSCRIPTION_MODEL as the transcription deployment when set', async () => {
