@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
+import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/handler.js';
 import { createSession } from '../audiohook/session.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
@@ -83,6 +83,11 @@ export interface AppServerOptions {
   backpressure?: BackpressureLimits;
   /** Signature nonces: default an in-memory cache; a cluster worker's asks its primary (src/cluster). */
   nonceStore?: NonceStore;
+  /**
+   * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
+   * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
+   */
+  modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
 }
 
 export interface CloseOptions {
@@ -158,7 +163,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
       if (draining) return json(503, { status: 'draining' });
-      return atCapacity() ? json(503, { status: 'at capacity' }) : json(200, { status: 'ready' });
+      const model = options.modelStatus?.();
+      return atCapacity() ? json(503, { status: 'at capacity', ...(model ? { model } : {}) }) : json(200, { status: 'ready', ...(model ? { model } : {}) });
     }
     if (metrics !== undefined && path === '/metrics') {
       if (!metricsRequestAllowed(req.headers.authorization, options.metricsToken)) {

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOptions } from '../../src/simulator/genesys-client.js';
-import { REPO_ROOT, scratchDir } from '../cli/support.js';
+import { REPO_ROOT, scratchDir } from '../support/cli.js';
 
 const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const MAIN = join(REPO_ROOT, 'src/cli/main.ts');

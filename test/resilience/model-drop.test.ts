@@ -30,8 +30,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('fault 4: the model socket drops mid-call', () => {
-  it('fault 4: model socket 1011 mid-call → reconnects within 2 s and keeps the conversation', async () => {
+describe('the model socket drops mid-call', () => {
+  it('model socket 1011 mid-call → reconnects within 2 s and keeps the conversation', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(ulawSource(hello, { thenSilence: true }));
@@ -43,7 +43,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     const droppedAt = Date.now();
     expect(rig.emulator.faults.inject(first.id, { type: 'close', code: 1011, reason: 'server error' })).toBe(1);
     const second = await rig.nextSession(index + 1, 10_000);
-    await waitFor(() => second.conversation.length >= 3, 'the replayed conversation');
+    await waitFor(() => second.conversation.length >= 1, 'the replayed conversation');
     await waitFor(() => second.clientEvents.some((e) => e.type === 'input_audio_buffer.append'), 'caller audio in the new session');
     const updated = second.clientEvents.find((e) => e.type === 'session.update')!;
     expect(updated.at - droppedAt).toBeLessThan(2000);
@@ -54,16 +54,11 @@ describe('fault 4: the model socket drops mid-call', () => {
     const types = clientEventTypes(second);
     expect(types[0]).toBe('session.update');
     expect(types.indexOf('conversation.item.create')).toBeLessThan(types.indexOf('input_audio_buffer.append'));
-    const replayed = second.conversation.map((e) => `${e.role}: ${e.text}`);
-
-    expect(replayed).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^system: .*restored/),
-        'assistant: Hello, thanks for calling.',
-        "user: Hi, I'd like to check my order.",
-        'assistant: Sure, what is your order number?',
-      ]),
-    );
+    // One system note carries the conversation (assistant text items would make the model answer in text).
+    expect(second.conversation.filter((e) => e.role === 'assistant')).toHaveLength(0);
+    const note = second.conversation.find((e) => e.role === 'system')!.text;
+    expect(note).toMatch(/restored/);
+    expect(note).toContain("You: Hello, thanks for calling.\nCaller: Hi, I'd like to check my order.\nYou: Sure, what is your order number?");
     // The caller's last turn was answered, so nothing is owed: no reply is forced on reconnect.
     expect(second.clientEvents.filter((e) => e.type === 'response.create')).toHaveLength(0);
     // The call goes on in the new session: the caller's next words get a reply.
@@ -81,7 +76,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     expect(await rig.metrics.render()).toMatch(/audiohook_model_reconnects_total [1-9]/);
   });
 
-  it.each([1006, 1001, 1012, 1013])('fault 4: model socket %i mid-call → a new session with the conversation replayed', async (code) => {
+  it.each([1006, 1001, 1012, 1013])('model socket %i mid-call → a new session with the conversation replayed', async (code) => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -90,13 +85,13 @@ describe('fault 4: the model socket drops mid-call', () => {
     await waitFor(() => first.conversation.some((e) => e.role === 'assistant' && e.text !== ''), 'the greeting transcript');
     rig.emulator.faults.inject(first.id, { type: 'close', code });
     const second = await rig.nextSession(index + 1, 10_000);
-    await waitFor(() => second.conversation.some((e) => e.role === 'assistant' && e.text === 'Hello, thanks for calling.'), 'the replayed greeting');
+    await waitFor(() => second.conversation.some((e) => e.role === 'system' && e.text.includes('You: Hello, thanks for calling.')), 'the replayed greeting');
     await waitFor(() => second.clientEvents.some((e) => e.type === 'input_audio_buffer.append'), 'caller audio in the new session');
     expect(client.report().disconnect).toBeNull();
     await client.close();
   });
 
-  it('fault 4: the reconnect handshake is refused once (503) → retried, the call continues', async () => {
+  it('the reconnect handshake is refused once (503) → retried, the call continues', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -112,8 +107,8 @@ describe('fault 4: the model socket drops mid-call', () => {
   });
 });
 
-describe('fault 4 (decisions, injected clock)', () => {
-  it('fault 4: caller audio during the reconnect is held and flushed after the replay, in order; bot audio of the dead session is dropped', async () => {
+describe('the model socket drops (decisions, injected clock)', () => {
+  it('caller audio during the reconnect is held and flushed after the replay, in order; bot audio of the dead session is dropped', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
     h.model.emit({ type: 'input_audio_buffer.committed', item_id: 'u1', previous_item_id: null });
@@ -134,7 +129,8 @@ describe('fault 4 (decisions, injected clock)', () => {
     const types = second.sent.map((e) => e.type);
     expect(types[0]).toBe('session.update');
     const items = second.ofType('conversation.item.create').map((e) => e.item);
-    expect(items[1]).toEqual({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'My order is late.' }] });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text', text: expect.stringContaining('Caller: My order is late.') }] });
     // The interrupted reply had no transcript, so the caller is owed one: a response is requested.
     expect(second.ofType('response.create')).toHaveLength(1);
     const appends = second.ofType('input_audio_buffer.append').map((a) => Buffer.from(a.audio, 'base64')[0]);
@@ -143,7 +139,7 @@ describe('fault 4 (decisions, injected clock)', () => {
     expect(h.control.disconnects).toHaveLength(0);
   });
 
-  it('fault 4: reconnects are capped per call → the next drop ends completed with escalation', async () => {
+  it('reconnects are capped per call → the next drop ends completed with escalation', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_MAX_RECONNECTS: '2' } });
     await makeReady(h);
     for (let i = 0; i < 2; i++) {
@@ -161,7 +157,7 @@ describe('fault 4 (decisions, injected clock)', () => {
     });
   });
 
-  it('fault 4: a reconnect that cannot complete within the budget → completed with escalation', async () => {
+  it('a reconnect that cannot complete within the budget → completed with escalation', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_CONNECT_TIMEOUT_MS: '1000', MODEL_RETRY_BUDGET_MS: '2500' } });
     await makeReady(h);
     h.model.drop(1006);
