@@ -9,7 +9,7 @@ const PREFIX = 'audiohook:';
 
 export const workerToPrimarySchema = z.discriminatedUnion('type', [
   /** Record a signature nonce instance-wide; the primary answers `nonce-result`. */
-  z.object({ type: z.literal(`${PREFIX}nonce`), id: z.number().int(), nonce: z.string().min(1).max(512) }),
+  z.object({ type: z.literal(`${PREFIX}nonce`), id: z.number().int(), nonce: z.string().min(1).max(16_384) }), // within Node's 16 KiB header limit
   /** A worker's /metrics: the primary aggregates every worker's registry and answers `metrics-text`. */
   z.object({ type: z.literal(`${PREFIX}metrics`), id: z.number().int() }),
   /** A worker's answer to `metrics-collect`: its registries as prom-client JSON. */

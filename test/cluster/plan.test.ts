@@ -67,6 +67,8 @@ describe('IPC messages and worker identity', () => {
     expect(parseWorkerMessage({ type: 'audiohook:nonce', id: 1, nonce: 'abc' })).toEqual({ type: 'audiohook:nonce', id: 1, nonce: 'abc' });
     expect(parseWorkerMessage({ type: 'prom-client:getMetricsRes', requestId: 1 })).toBeUndefined();
     expect(parseWorkerMessage({ type: 'audiohook:nonce', id: 1, nonce: '' })).toBeUndefined();
+    // Any nonce a request's headers can carry (Node caps headers at 16 KiB) reaches the primary.
+    expect(parseWorkerMessage({ type: 'audiohook:nonce', id: 1, nonce: 'n'.repeat(16_000) })).toBeDefined();
     expect(parseWorkerMessage('NODE_CLUSTER')).toBeUndefined();
     expect(parsePrimaryMessage({ type: 'audiohook:nonce-result', id: 2, fresh: false })).toMatchObject({ fresh: false });
     expect(parsePrimaryMessage({ type: 'audiohook:nonce-result', id: 2, fresh: 'yes' })).toBeUndefined();
