@@ -10,6 +10,8 @@
  *   webhook was down) is delivered by the replacement, exactly once;
  * - SIGTERM drains every worker (the remaining call ends with `disconnect completed` at DRAIN_TIMEOUT) and
  *   the primary exits 0.
+ * Also: a worker that cannot start stops the instance (exit 1); MAX_SESSIONS holds for the instance (each
+ * worker admits its share); WORKERS=1 is the single process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -277,5 +279,53 @@ describe('WORKERS=2: a worker that cannot start', () => {
     } finally {
       await new Promise<void>((r) => taken.close(() => r()));
     }
+  }, WAIT_MS);
+});
+
+describe('MAX_SESSIONS across workers', () => {
+  it('is a limit for the instance: with MAX_SESSIONS=2 on two workers, two calls are carried and every further upgrade gets 503', async () => {
+    const run = runServe({ MAX_SESSIONS: '2' });
+    const lines = await waitForLines(run, 'both workers listening', (ls) => ls.filter((l) => l.msg.startsWith('listening on') && l.worker).length === 2);
+    const port = lines.find((l) => l.msg.startsWith('listening on'))!.port!;
+    workerPidsBySlot(lines);
+    const base: SimulatedCallOptions = {
+      url: `ws://127.0.0.1:${port}/audiohook/cluster-cap`,
+      apiKey: API_KEY,
+      clientSecret: CLIENT_SECRET,
+      language: 'en-us',
+      timing: { firstPingMs: 200, pingIntervalMs: 500 },
+    };
+    const outcomes: Array<GenesysClient | number | null> = [];
+    for (let i = 0; i < 6; i++) {
+      outcomes.push(await createSimulatedCall({ ...base, sessionId: randomUUID() }).catch((err: unknown) => (err instanceof ConnectError ? err.status : null)));
+    }
+    const carried = outcomes.filter((o): o is GenesysClient => o instanceof GenesysClient);
+    try {
+      expect(carried).toHaveLength(2);
+      expect(outcomes.filter((o) => o === 503)).toHaveLength(4);
+      // One call per worker (each holds its share of 1).
+      const accepted = run.lines().filter((l) => l.msg === 'audiohook connection accepted').map((l) => l.worker);
+      expect(accepted.sort()).toEqual([1, 2]);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^audiohook_active_sessions 2$/m);
+      expect(metrics).toMatch(/^audiohook_upgrades_refused_total\{reason="at_capacity"\} 4$/m);
+    } finally {
+      for (const call of carried) call.terminate();
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  }, WAIT_MS * 2);
+});
+
+describe('WORKERS=1', () => {
+  it('is the single process: no primary, no worker field, no per-worker spool directory', async () => {
+    const ownSpool = await mkdtemp(join(tmpdir(), 'cluster-spool-single-'));
+    const run = runServe({ WORKERS: '1', SUMMARY_SPOOL_DIR: ownSpool });
+    const lines = await waitForLines(run, 'listening', (ls) => ls.some((l) => l.msg.startsWith('listening on')));
+    expect(lines.some((l) => l.role === 'primary' || l.worker !== undefined)).toBe(false);
+    expect(await readdir(ownSpool)).toEqual([]);
+    await rm(ownSpool, { recursive: true, force: true });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
   }, WAIT_MS);
 });
