@@ -10,11 +10,9 @@ import { adoptOrphanedSpoolFiles } from '../cluster/spool-adopt.js';
 import { workerIdentityFrom, type WorkerIdentity } from '../cluster/ipc.js';
 import { resolveWorkerCount, sessionShare, slotSpoolDir } from '../cluster/plan.js';
 import { runPrimary } from '../cluster/primary.js';
-import { instanceMetrics, primaryNonceStore, processLink } from '../cluster/worker.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_MAX_SESSIONS } from '../server/env-shape.js';
-import { createMetrics } from '../server/metrics.js';
-import { serve, type ServeEnv, type ServeOptions } from './serve.js';
+import type { ServeEnv, ServeOptions } from './serve.js';
 
 /** Runs until a signal ends the process (the primary exits with its workers' verdict). */
 export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, 'configWarnings'> = {}): Promise<void> {
@@ -28,6 +26,7 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
   if (workers === 1) {
     // Records a multi-worker run left in worker-<n>/ come back to the single spool directory.
     if (spoolRoot) await adoptSpool(spoolRoot, 1, logger);
+    const { serve } = await import('./serve.js');
     await serve(env, { logger, ...options });
     return;
   }
@@ -45,6 +44,12 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
 }
 
 async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logger): Promise<void> {
+  // Loaded here, not at the top: the primary never runs the bridge and should not carry its code in memory.
+  const [{ serve }, { instanceMetrics, primaryNonceStore, processLink }, { createMetrics }] = await Promise.all([
+    import('./serve.js'),
+    import('../cluster/worker.js'),
+    import('../server/metrics.js'),
+  ]);
   const link = processLink();
   const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
   const workerEnv: ServeEnv = {
