@@ -111,6 +111,8 @@ export interface SpoolStartReport {
 }
 
 export interface SpoolingSink extends CallRecordSink {
+  /** See the file comment: durable, marked `provisional: true`, replaced by the final deliver() of its key. */
+  holdProvisional(record: CallRecord): Promise<void>;
   /** Replays what an earlier run left (without waiting for delivery). Throws if the directory is unusable. */
   start(): Promise<SpoolStartReport>;
   /** Records waiting in the spool (being attempted or waiting for a retry). */
