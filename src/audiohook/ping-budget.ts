@@ -16,8 +16,6 @@ export const PING_BUDGET_DEFAULTS: PingBudgetLimits = { burst: 10, refillMs: 250
 export class PingBudget {
   private tokens: number;
   private updatedAt: number;
-  /** Pings refused since the last one answered (for one log line per episode). */
-  refusedInEpisode = 0;
   /** Pings refused over the session. */
   refused = 0;
 
@@ -36,11 +34,9 @@ export class PingBudget {
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      this.refusedInEpisode = 0;
       return true;
     }
     this.refused++;
-    this.refusedInEpisode++;
     return false;
   }
 }

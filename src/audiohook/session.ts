@@ -379,8 +379,8 @@ class AudioHookSession implements ProtocolSession {
       this.send('pong', {});
       return;
     }
-    // One line per flood (then every 1,000th), never one per ping.
-    if (this.pings.refusedInEpisode === 1 || this.pings.refusedInEpisode % 1000 === 0) {
+    // The first refusal, then every 1,000th: never one line per ping.
+    if (this.pings.refused === 1 || this.pings.refused % 1000 === 0) {
       this.log.warn({ refused: this.pings.refused }, 'client pinging too fast; ping not answered');
     }
   }
