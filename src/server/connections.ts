@@ -6,8 +6,10 @@
  * server caps incoming connections below the process's descriptor limit, leaving room for one model
  * socket per session (MAX_SESSIONS) and a fixed reserve. When the cap is near, a new connection evicts
  * the oldest connection that has not sent a complete request (idle or slowloris); only when there is
- * none (every slot is a live call or a request in progress) is the new one refused. Idle sockets also
- * end by themselves within the header timeout (checked every CONNECTIONS_CHECK_INTERVAL_MS).
+ * none (every slot is a live call or a request in progress) is the new one refused. A connection that
+ * sends nothing at all is not covered by Node's header timeout (its clock starts at the first byte), so
+ * `closeIdle` ends pre-request connections older than the header timeout; partial headers (slowloris)
+ * are Node's, checked every CONNECTIONS_CHECK_INTERVAL_MS.
  * Per-IP limits are the platform proxy's job (docs/DEPLOY.md): this is the process's last line.
  */
 import { readFileSync } from 'node:fs';
@@ -63,10 +65,14 @@ export function connectionBudget(descriptorLimit: number, maxSessions: number): 
  */
 export class ConnectionAdmission {
   private readonly open = new Set<Socket>();
-  private readonly preRequest = new Set<Socket>();
+  /** Connections without a request in progress, with when they became so (insertion order = age). */
+  private readonly preRequest = new Map<Socket, number>();
   evicted = 0;
 
-  constructor(private readonly evictAbove: number) {}
+  constructor(
+    private readonly evictAbove: number,
+    private readonly now: () => number = () => 0,
+  ) {}
 
   get size(): number {
     return this.open.size;
@@ -75,13 +81,13 @@ export class ConnectionAdmission {
   /** A new connection: returns the connection evicted to make room (already destroyed), if any. */
   admit(socket: Socket): Socket | undefined {
     this.open.add(socket);
-    this.preRequest.add(socket);
+    this.preRequest.set(socket, this.now());
     socket.once('close', () => {
       this.open.delete(socket);
       this.preRequest.delete(socket);
     });
     if (this.open.size <= this.evictAbove) return undefined;
-    for (const victim of this.preRequest) {
+    for (const victim of this.preRequest.keys()) {
       if (victim === socket) continue;
       this.preRequest.delete(victim);
       this.open.delete(victim);
@@ -99,6 +105,19 @@ export class ConnectionAdmission {
 
   /** A keep-alive connection finished its response and idles again: evictable, as the youngest. */
   requestDone(socket: Socket): void {
-    if (this.open.has(socket) && !socket.destroyed) this.preRequest.add(socket);
+    if (this.open.has(socket) && !socket.destroyed) this.preRequest.set(socket, this.now());
+  }
+
+  /** Ends connections that have sent no request for `maxIdleMs`; returns how many. */
+  closeIdle(maxIdleMs: number): number {
+    const cutoff = this.now() - maxIdleMs;
+    let closed = 0;
+    for (const [socket, since] of this.preRequest) {
+      if (since > cutoff) break; // the rest are younger
+      this.preRequest.delete(socket);
+      socket.destroy();
+      closed++;
+    }
+    return closed;
   }
 }
