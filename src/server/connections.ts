@@ -6,10 +6,9 @@
  * server caps incoming connections below the process's descriptor limit, leaving room for one model
  * socket per session (MAX_SESSIONS) and a fixed reserve. When the cap is near, a new connection evicts
  * the oldest connection that has not sent a complete request (idle or slowloris); only when there is
- * none (every slot is a live call or a request in progress) is the new one refused. A connection that
- * sends nothing at all is not covered by Node's header timeout (its clock starts at the first byte), so
- * `closeIdle` ends pre-request connections older than the header timeout; partial headers (slowloris)
- * are Node's, checked every CONNECTIONS_CHECK_INTERVAL_MS.
+ * none (every slot is a live call or a request in progress) is the new one refused. Idle and slowloris
+ * sockets also end by themselves: Node enforces the header and request timeouts on them, checked every
+ * CONNECTIONS_CHECK_INTERVAL_MS (http.ts).
  * Per-IP limits are the platform proxy's job (docs/DEPLOY.md): this is the process's last line.
  */
 import { readFileSync } from 'node:fs';
@@ -65,14 +64,11 @@ export function connectionBudget(descriptorLimit: number, maxSessions: number): 
  */
 export class ConnectionAdmission {
   private readonly open = new Set<Socket>();
-  /** Connections without a request in progress, with when they became so (insertion order = age). */
-  private readonly preRequest = new Map<Socket, number>();
+  /** Connections without a request in progress (insertion order = age). */
+  private readonly preRequest = new Set<Socket>();
   evicted = 0;
 
-  constructor(
-    private readonly evictAbove: number,
-    private readonly now: () => number = () => 0,
-  ) {}
+  constructor(private readonly evictAbove: number) {}
 
   get size(): number {
     return this.open.size;
@@ -81,13 +77,13 @@ export class ConnectionAdmission {
   /** A new connection: returns the connection evicted to make room (already destroyed), if any. */
   admit(socket: Socket): Socket | undefined {
     this.open.add(socket);
-    this.preRequest.set(socket, this.now());
+    this.preRequest.add(socket);
     socket.once('close', () => {
       this.open.delete(socket);
       this.preRequest.delete(socket);
     });
     if (this.open.size <= this.evictAbove) return undefined;
-    for (const victim of this.preRequest.keys()) {
+    for (const victim of this.preRequest) {
       if (victim === socket) continue;
       this.preRequest.delete(victim);
       this.open.delete(victim);
@@ -105,19 +101,7 @@ export class ConnectionAdmission {
 
   /** A keep-alive connection finished its response and idles again: evictable, as the youngest. */
   requestDone(socket: Socket): void {
-    if (this.open.has(socket) && !socket.destroyed) this.preRequest.set(socket, this.now());
+    if (this.open.has(socket) && !socket.destroyed) this.preRequest.add(socket);
   }
 
-  /** Ends connections that have sent no request for `maxIdleMs`; returns how many. */
-  closeIdle(maxIdleMs: number): number {
-    const cutoff = this.now() - maxIdleMs;
-    let closed = 0;
-    for (const [socket, since] of this.preRequest) {
-      if (since > cutoff) break; // the rest are younger
-      this.preRequest.delete(socket);
-      socket.destroy();
-      closed++;
-    }
-    return closed;
-  }
 }

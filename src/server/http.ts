@@ -161,7 +161,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       'descriptor limit too low for MAX_SESSIONS: raise it (ulimit -n) or lower MAX_SESSIONS',
     );
   }
-  const admission = new ConnectionAdmission(budget.evictAbove, () => clock.now());
+  const admission = new ConnectionAdmission(budget.evictAbove);
 
   const server = createServer(
     {
@@ -331,7 +331,6 @@ export function createAppServer(options: AppServerOptions): AppServer {
   let sweepTimer: ReturnType<Clock['setTimeout']> | undefined;
   const sweepBackpressure = () => {
     for (const { outbound } of sessions.values()) outbound.acceptsAudio(); // judges the whole queue too
-    admission.closeIdle(HEADERS_TIMEOUT_MS);
     sweepTimer = clock.setTimeout(sweepBackpressure, BACKPRESSURE_SWEEP_MS);
   };
 

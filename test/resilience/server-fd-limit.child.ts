@@ -1,6 +1,6 @@
 /**
  * Child process for server-connections.test.ts: the app server (no call logic) under whatever descriptor
- * limit the parent gave it (`ulimit -n`). Prints `listening <port> <maxConnections>`; exits when stdin closes.
+ * limit the parent gave it (`ulimit -n`). Prints `listening <port> max <server.maxConnections>`; exits when stdin closes.
  */
 import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -18,4 +18,4 @@ const env = parseEnv({
 });
 const app = createAppServer({ env, logger: createLogger('warn', process.stderr) });
 const { port } = await app.listen();
-process.stdout.write(`listening ${port} ${app.maxConnections}\n`);
+process.stdout.write(`listening ${port} max ${app.server.maxConnections}\n`);
