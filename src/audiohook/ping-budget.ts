@@ -10,8 +10,8 @@ export interface PingBudgetLimits {
   refillMs: number;
 }
 
-/** 10 at once, then 4 a second: 20× Genesys's rate. */
-export const PING_BUDGET_DEFAULTS: PingBudgetLimits = { burst: 10, refillMs: 250 };
+/** 20 at once, then 10 a second: 50× Genesys's rate (the fuzz victim and simulator ping far faster than Genesys). */
+export const PING_BUDGET_DEFAULTS: PingBudgetLimits = { burst: 20, refillMs: 100 };
 
 export class PingBudget {
   private tokens: number;
