@@ -15,7 +15,7 @@ import { ResponseRun, type RunOutput } from './response-run.js';
 import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
 import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
 import { defaultSession, mergeSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
-import { textAnswer, type TranscriptLine } from './summary.js';
+import { textAnswer, wantsSummary, type TranscriptLine } from './summary.js';
 import { computeUsage } from './usage.js';
 import { EnergyVad, type VadSettings } from './vad.js';
 
@@ -42,6 +42,8 @@ export interface SessionOptions {
   observer?: EmulatorObserver;
   /** Keep every appended input byte and its arrival record (default true); load runs turn it off to bound memory. */
   retainInputAudio?: boolean;
+  /** A slow model: an out-of-band summary request starts this long after it arrives (default 0). */
+  summaryDelayMs?: number;
 }
 
 /** Observes a session's traffic as it happens, e.g. to timestamp hops in a benchmark. */
@@ -433,8 +435,12 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     }
     const modalities = params.output_modalities ?? this.config.output_modalities;
     if (modalities[0] === 'text') {
-      const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
-      this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      const answer = () => {
+        const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
+        this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      };
+      const delayMs = outOfBand && wantsSummary(params.instructions) ? (this.options.summaryDelayMs ?? 0) : 0;
+      this.later(delayMs, answer); // cleared by dispose(): a closed session answers nothing
       return;
     }
     if (outOfBand) {
