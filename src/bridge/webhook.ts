@@ -14,6 +14,8 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange, msInRange } from '../config/env-fields.js';
 import type { Clock } from '../util/clock.js';
+import { exponentialDelayMs, isRetryableHttpStatus } from '../util/backoff.js';
+import { sleep } from '../util/timers.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';
@@ -27,6 +29,10 @@ export const webhookEnvShape = {
 };
 
 /** `shutdown`: the server's drain time ended the call (escalated to an agent, src/bridge/call.ts). */
+/** How a record's delivery went, as the webhook metric counts it (src/server/metrics.ts). */
+export const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'spooled', 'dropped'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error' | 'shutdown';
 
 export interface CallRecord {
@@ -124,7 +130,7 @@ export function verifyWebhookSignature(input: SignatureCheckInput): SignatureChe
 
 /** Delay before retry `attempt` (1-based): 500 ms, 1 s, 2 s … capped at 8 s. */
 export function retryDelayMs(attempt: number): number {
-  return Math.min(8000, 500 * 2 ** Math.max(0, attempt - 1));
+  return exponentialDelayMs(attempt, 500, 8000);
 }
 
 /**
@@ -132,7 +138,7 @@ export function retryDelayMs(attempt: number): number {
  * and 5xx; not other 4xx (the receiver rejected the record).
  */
 export function isRetryableStatus(status: number): boolean {
-  return (status >= 300 && status < 400) || status === 408 || status === 429 || status >= 500;
+  return (status >= 300 && status < 400) || isRetryableHttpStatus(status);
 }
 
 /** Reads at most `limit` bytes of a response body, then cancels the rest (the connection is dropped). */
@@ -166,7 +172,7 @@ export interface WebhookSenderOptions {
 
 export function createWebhookSender(options: WebhookSenderOptions): CallRecordSink {
   const doFetch = options.fetchImpl ?? fetch;
-  const sleep = (ms: number) => new Promise<void>((resolve) => options.clock.setTimeout(resolve, ms));
+  const pause = (ms: number) => sleep(options.clock, ms);
 
   const wallClockMs = options.wallClockMs ?? Date.now;
 
@@ -221,7 +227,7 @@ export function createWebhookSender(options: WebhookSenderOptions): CallRecordSi
           'summary webhook delivery failed',
         );
         if (!retryable || n > options.retries) return { delivered: false, attempts: n, ...outcome };
-        await sleep(retryDelayMs(n));
+        await pause(retryDelayMs(n));
       }
       const { location: _location, ...outcome } = last;
       return { delivered: false, attempts: options.retries + 1, ...outcome };
