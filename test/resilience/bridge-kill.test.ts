@@ -134,9 +134,8 @@ function tally(records: CallRecord[], sessionIds: string[]) {
 }
 
 describe('resilience: kill -9 between hang-up and the summary', () => {
-  // it.fails until the bridge's ending path writes the provisional record (it loses all 6 today): the
-  // spool API is ready (holdProvisional), the hook goes into src/bridge/ending.ts once that exists.
-  it.fails('the model is slow, the process is SIGKILLed: the restarted process delivers every call (provisional), 0 lost', async () => {
+  // Before the provisional record (src/bridge/ending.ts holdProvisional) this lost all 6.
+  it('the model is slow, the process is SIGKILLed: the restarted process delivers every call (provisional), 0 lost', async () => {
     const { hook, env, dir } = await setUp(60_000);
     const first = await startServerProcess(env);
     const sessionIds = await callsThatHangUp(first.port);
