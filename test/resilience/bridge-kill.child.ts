@@ -11,5 +11,7 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 
 const env = parseEnv(process.env);
-const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, process.stderr), handleSignals: false });
+// HANDLE_SIGNALS=1: SIGTERM drains as in production (the shutdown ending); otherwise the parent only kills.
+const handleSignals = process.env.HANDLE_SIGNALS === '1';
+const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, process.stderr), handleSignals });
 process.stdout.write(`listening ${service.server.port}\n`);

@@ -167,4 +167,34 @@ describe('resilience: kill -9 between hang-up and the summary', () => {
     expect(tally(hook.records, sessionIds)).toEqual({ delivered: CALLS, lost: 0, duplicated: 0 });
     expect(hook.records.every((r) => r.provisional === undefined && r.summary.source !== 'fallback')).toBe(true);
   }, 90_000);
+
+  it('shutdown ending: SIGTERM, then SIGKILL while the shutdown summary is pending: every call delivered, 0 lost', async () => {
+    const { hook, env, dir } = await setUp(60_000);
+    const first = await startServerProcess({ ...env, HANDLE_SIGNALS: '1', DRAIN_TIMEOUT: '0' });
+    const clients: GenesysClient[] = [];
+    for (let i = 0; i < CALLS; i++) {
+      const client = await createSimulatedCall({ url: `ws://127.0.0.1:${first.port}/audiohook/bot`, apiKey: API_KEY });
+      cleanups.push(() => client.terminate());
+      client.streamAudio(silenceSource());
+      clients.push(client);
+    }
+    await Promise.all(clients.map((c) => c.waitForServerAudio(800, 15_000)));
+    const sessionIds = clients.map((c) => c.sessionId);
+    first.proc.kill('SIGTERM');
+    // The shutdown ending keeps the provisional records, then waits up to 1.5 s for the (slow) model.
+    const spooled = async () => (await readdir(dir)).filter((n) => n.endsWith('.json')).length;
+    const deadline = Date.now() + 10_000;
+    while ((await spooled()) < CALLS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    first.proc.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(hook.records).toEqual([]);
+
+    await startServerProcess(env);
+    await until(() => hook.records.length >= CALLS, 20_000, () => `${CALLS} records after restart (got ${hook.records.length})`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    const figures = tally(hook.records, sessionIds);
+    process.stdout.write(`bridge SIGTERM + kill -9: ${JSON.stringify(figures)}\n`);
+    expect(figures).toEqual({ delivered: CALLS, lost: 0, duplicated: 0 });
+    expect(hook.records.every((r) => r.end_reason === 'shutdown' && r.provisional === true)).toBe(true);
+  }, 90_000);
 });
