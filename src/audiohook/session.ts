@@ -12,7 +12,9 @@
  * Choices where the protocol is unverified ([U] in AUDIOHOOK.md), all on the side of keeping a live call up:
  * - audio received while paused (or after our disconnect) is dropped with a debug log, not an error;
  * - unknown message types are ignored (their seq still counts); a duplicate `open` is ignored (RI);
- * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`;
+ * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`
+ *   (within a budget far above Genesys's 5 s rhythm: ping-budget.ts), but after a protocol violation ended
+ *   the session only `close` is answered;
  * - after `disconnect` we stop signalling errors and resync on the client's seq so its `close` is honoured;
  * - empty binary frames are ignored in every state (even before `opened`);
  * - idle watchdog 60 s, open timeout 10 s, close wait after `disconnect` 10 s (all configurable);
