@@ -2,20 +2,28 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
-import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import type { CallEventListener } from '../bridge/call-events.js';
+import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
+import type { Env } from './env.js';
 
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
+  configWarnings?: readonly string[];
+  /** Where the standard OTEL_* variables are read (default process.env): traces when an endpoint is set. */
+  otelEnv?: Record<string, string | undefined>;
 }
 
 export interface Service {
@@ -24,6 +32,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
+  tracing?: Tracing;
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -39,16 +49,20 @@ export interface CallRecordDelivery {
  * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
  * (at-least-once). The spool is not started here: `start()` replays earlier files.
  */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, tracing?: Tracing): CallRecordDelivery {
   if (!env.SUMMARY_WEBHOOK_URL) return {};
-  const sender = createWebhookSender({
+  const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
     retries: env.SUMMARY_WEBHOOK_RETRIES,
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
+    // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
+    ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
+  // Inside the spool, so every attempt it makes (also its later retries) is a span.
+  const sender = tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -67,14 +81,22 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  extras: {
+    /** Call milestones (traces, console); absent: the bridge publishes nothing. */
+    events?: CallEventListener;
+    /** The model's handshake health (/readyz, first-refusal log). */
+    health?: ModelHealth;
+  } = {},
 ): BridgeFactory {
-  const connect = connectSettingsFromEnv(env);
+  const { events, health } = extras;
+  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
     connect,
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(events ? { events } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
@@ -93,9 +115,22 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
-  const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+  const otelEnv = options.otelEnv ?? process.env;
+  // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
+  const tracing =
+    tracesUrlFromEnv(otelEnv) === undefined
+      ? undefined
+      : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
+  const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
+  const model = modelStartupInfo(env);
+  const health = new ModelHealth({
+    provider: model.provider,
+    logger: logger.child({ component: 'model-health' }),
+    onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+  });
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health });
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
@@ -104,6 +139,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     createCall: bridge,
     shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
     metrics,
+    model,
+    modelStatus: () => health.status(),
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
@@ -111,7 +148,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      await tracing?.shutdown();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
+  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}) };
 }

@@ -13,13 +13,12 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
 import { createSession } from '../audiohook/session.js';
-import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
 import { ConnectionAdmission, connectionBudget, FALLBACK_DESCRIPTOR_LIMIT, readDescriptorLimit } from './connections.js';
-import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
+import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import { RejectionScheduler } from './rejection.js';
@@ -64,7 +63,7 @@ export type SessionLimits = Pick<
 >;
 
 export interface AppServerOptions {
-  env: Env;
+  env: ServerEnv;
   logger: Logger;
   /** The call logic for each accepted session (the Realtime bridge). None: sessions open and ignore audio. */
   createCall?: CallHandlerFactory;
@@ -89,6 +88,11 @@ export interface AppServerOptions {
   backpressure?: BackpressureLimits;
   /** The process's descriptor limit (default: read from /proc/self/limits; connections.ts). */
   descriptorLimit?: number;
+  /**
+   * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
+   * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
+   */
+  modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
 }
 
 export interface CloseOptions {
@@ -198,7 +202,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
       if (draining) return json(503, { status: 'draining' });
-      return atCapacity() ? json(503, { status: 'at capacity' }) : json(200, { status: 'ready' });
+      const model = options.modelStatus?.();
+      return atCapacity() ? json(503, { status: 'at capacity', ...(model ? { model } : {}) }) : json(200, { status: 'ready', ...(model ? { model } : {}) });
     }
     if (metrics !== undefined && path === '/metrics') {
       if (!metricsRequestAllowed(req.headers.authorization, options.metricsToken)) {

@@ -1,19 +1,15 @@
 /**
- * Process start-up for the server: environment → logger → HTTP server, and graceful shutdown on
- * SIGTERM/SIGINT. `startServer` is what the CLI calls; running this file directly serves from the
- * environment (and a .env file, if present).
+ * Process start-up for the server: logger → HTTP server, and graceful shutdown on SIGTERM/SIGINT.
+ * `startServer` is what the CLI calls (the environment is read and checked there, src/cli/env.ts).
  */
-import { pathToFileURL } from 'node:url';
-import dotenv from 'dotenv';
 import type { CallHandlerFactory } from '../audiohook/call.js';
-import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer } from './http.js';
-import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
+import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
+import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 /** The environment; DRAIN_TIMEOUT and MAX_SESSIONS may be absent in hand-built ones (defaults apply). */
-export type StartServerEnv = Env & Partial<ShutdownEnv>;
+export type StartServerEnv = ServerEnv;
 
 export interface StartServerOptions {
   logger?: Logger;
@@ -33,6 +29,10 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
+  model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
+  /** The model's health for /readyz (see AppServerOptions.modelStatus). */
+  modelStatus?: AppServerOptions['modelStatus'];
 }
 
 export interface RunningServer {
@@ -54,12 +54,28 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
   });
   const { port, host } = await app.listen();
+  const model = options.model;
+  // Genesys signs requests only for a key with a client secret; then a signature is required for that key.
+  const signaturesRequired = env.GENESYS_CLIENT_SECRET !== undefined || env.GENESYS_CLIENT_SECRET_2 !== undefined;
   logger.info(
-    { host, port, path: env.AUDIOHOOK_PATH, trustProxy: env.TRUST_PROXY, model: options.createCall ? 'bridge' : 'none' },
-    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
+    {
+      host,
+      port,
+      path: env.AUDIOHOOK_PATH,
+      trustProxy: env.TRUST_PROXY,
+      signaturesRequired,
+      ...(model
+        ? { provider: model.provider, model: model.model, voice: model.voice, transcription: model.transcription }
+        : { model: options.createCall ? 'custom call handler' : 'none (sessions open and ignore audio)' }),
+    },
+    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}` +
+      (model ? `, ${model.provider === 'azure' ? 'Azure OpenAI deployment' : 'OpenAI model'} ${model.model}, voice ${model.voice}` : '') +
+      `, signatures ${signaturesRequired ? 'required' : 'not required'}`,
   );
+  for (const note of model?.notes ?? []) logger.warn(note);
 
   const graceMs = options.shutdownGraceMs ?? (env.DRAIN_TIMEOUT ?? DEFAULT_DRAIN_TIMEOUT) * 1000;
   let stopping: Promise<void> | undefined;
@@ -96,28 +112,4 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
   }
 
   return { app, port, metrics, logger, stop };
-}
-
-/**
- * Loads .env (if present; real environment variables win) and parses the environment. On a bad
- * configuration prints the problems, without a stack trace, and exits 1.
- */
-export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
-  dotenv.config({ quiet: true });
-  try {
-    return parseEnv(source);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  startServer(loadEnvOrExit()).catch((err: unknown) => {
-    process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
 }

@@ -4,7 +4,7 @@
  * spool variables). Prints `listening <port>`; exits when its stdin closes (the parent is gone).
  */
 import { serve } from '../../src/cli/serve.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 
 process.stdin.on('end', () => process.exit(0));

@@ -2,7 +2,7 @@
  * Child process for server-connections.test.ts: the app server (no call logic) under whatever descriptor
  * limit the parent gave it (`ulimit -n`). Prints `listening <port> max <server.maxConnections>`; exits when stdin closes.
  */
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer } from '../../src/server/http.js';
 
