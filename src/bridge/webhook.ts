@@ -5,11 +5,11 @@
  * Bounded: a per-attempt timeout and a few retries with exponential backoff; on its own this is best-effort.
  * With SUMMARY_SPOOL_DIR, src/bridge/spool.ts wraps it (same `CallRecordSink` seam) for at-least-once delivery.
  */
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange, msInRange } from '../config/env-fields.js';
 import type { Clock } from '../util/clock.js';
+import { signBody } from '../util/signing.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';
@@ -59,9 +59,8 @@ export interface CallRecordSink {
   deliver(record: CallRecord): Promise<DeliveryResult>;
 }
 
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
+// The signing scheme is shared with HTTP tools (src/tools), so it lives below both.
+export { signBody } from '../util/signing.js';
 
 /** Delay before retry `attempt` (1-based): 500 ms, 1 s, 2 s … capped at 8 s. */
 export function retryDelayMs(attempt: number): number {

@@ -10,6 +10,7 @@ import { spoolEnvShape } from '../bridge/spool.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { shutdownEnvShape } from '../server/env-shape.js';
 import { metricsEnvShape } from '../server/metrics.js';
+import { toolsEnvShape } from '../tools/env.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -43,7 +44,7 @@ export const serverEnvShape = {
 };
 
 /** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape });
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
