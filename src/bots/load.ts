@@ -4,7 +4,7 @@
  * inside it (`bots.sales.tools[1]: unknown tool "crm"`); all problems are reported at once.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { ToolSpec } from '../tools/spec.js';
 import { botsFileSchema } from './schema.js';
 
@@ -73,11 +73,12 @@ function substituteEnv(value: unknown, env: Record<string, string | undefined>, 
 
 /** Parses the text of a bots file. Throws BotsFileError naming every problem. */
 export function parseBotsFile(text: string, file: string, env: Record<string, string | undefined>): BotsConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new BotsFileError(
       file,
-      doc.errors.slice(0, 10).map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+      doc.errors.slice(0, 10).map((e) => `line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
     );
   }
   let raw: unknown;
