@@ -79,6 +79,11 @@ export interface AppServerOptions {
   sessionLimits?: SessionLimits;
   /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
   backpressure?: BackpressureLimits;
+  /**
+   * Bot routing (BOTS_FILE, src/bots): a short reason to refuse a Connector ID with 404, or undefined to
+   * accept it. Asked only after authentication, so an unauthenticated client cannot probe for bots.
+   */
+  refuseConnector?: (connectorId: string) => string | undefined;
 }
 
 export interface CloseOptions {
@@ -208,6 +213,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
         { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
         'audiohook upgrade rejected',
       );
+      return;
+    }
+    const unrouted = options.refuseConnector?.(connectorId);
+    if (unrouted !== undefined) {
+      metrics?.upgradesRefused.inc('not_found');
+      logger.warn({ ...outcome.ids, connectorId: connectorId.slice(0, 128), reason: unrouted }, 'audiohook upgrade refused: no bot');
+      writeResponseAndClose(socket, { status: 404, reason: unrouted });
       return;
     }
     // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.

@@ -31,6 +31,8 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
+  refuseConnector?: (connectorId: string) => string | undefined;
 }
 
 export interface RunningServer {
@@ -51,6 +53,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     createCall: options.createCall,
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
   });
   const { port, host } = await app.listen();
   logger.info(
