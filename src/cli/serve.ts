@@ -2,6 +2,7 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
+import { BotDirectory } from '../bots/directory.js';
 import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
@@ -10,6 +11,8 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import { genesysOAuthFromEnv } from '../tools/env.js';
+import { GenesysPlatformClient } from '../tools/genesys.js';
 import { systemClock } from '../util/clock.js';
 
 export interface ServeOptions {
@@ -23,6 +26,31 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** Bot profiles (BOTS_FILE) and the tool registry; one bot from env without BOTS_FILE. */
+  bots: BotDirectory;
+}
+
+/**
+ * The bots and their tools from env: BOTS_FILE (a bad file or an incomplete Genesys OAuth configuration
+ * stops start-up, naming the problem) and MCP connections started (an unreachable server does not).
+ */
+export async function createBotsFromEnv(env: ServeEnv, logger: Logger, metrics?: Metrics): Promise<BotDirectory> {
+  const oauth = genesysOAuthFromEnv(env);
+  const toolLogger = logger.child({ component: 'tools' });
+  return BotDirectory.create({
+    ...(env.BOTS_FILE ? { file: env.BOTS_FILE } : {}),
+    env: process.env,
+    toolSettings: {
+      timeoutMs: env.TOOL_TIMEOUT_MS,
+      maxCallsPerCall: env.TOOL_MAX_CALLS_PER_CALL,
+      maxOutputChars: env.TOOL_MAX_OUTPUT_CHARS,
+      logArguments: env.TOOL_LOG_ARGUMENTS,
+    },
+    ...(oauth ? { genesys: new GenesysPlatformClient(oauth, { clock: systemClock, logger: toolLogger }) } : {}),
+    clock: systemClock,
+    logger,
+    ...(metrics ? { metrics: metrics.tools } : {}),
+  });
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -93,6 +121,8 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics();
+  // First: a bad bots file must stop start-up before anything else is started.
+  const bots = await createBotsFromEnv(env, logger, metrics);
   const delivery = createCallRecordDelivery(env, logger, metrics);
   const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
   const { spool } = delivery;
@@ -104,12 +134,23 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
+    ...(bots.hasProfiles
+      ? {
+          refuseConnector: (connectorId: string) => {
+            const route = bots.route(connectorId);
+            return route.ok ? undefined : route.reason;
+          },
+        }
+      : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
     // whatever is still pending stays on disk for the next start.
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      stopReloading?.();
+      await bots.close();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
+  const stopReloading = options.handleSignals === false || !bots.hasProfiles ? undefined : bots.reloadOnSignal('SIGHUP');
+  return { server, bridge, metrics, bots, ...(spool ? { spool } : {}) };
 }
