@@ -6,8 +6,8 @@
  * instructions quote (a model told to say "…" says it: holding phrases, farewells), then the fallback.
  *
  * A follow-up may speak the tool's result: `{{output}}` is the whole function_call_output, `{{output.a.b}}`
- * a field of it (JSON), e.g. "Order {{output.result.order_id}} is {{output.result.status}}." Its audio is
- * then a tone as long as the filled-in text, unless the script gives a tone itself.
+ * a field of it (JSON), e.g. "Order {{output.result.order_id}} is {{output.result.status}}." The audio
+ * stays as the script gives it (a recording, or a tone).
  */
 import { DEFAULT_FALLBACK, type CallScript, type ScriptReply, type ScriptToolCall } from './script.js';
 
@@ -115,5 +115,5 @@ function withToolOutput(reply: ScriptReply, output: string): ScriptReply {
     if (value === undefined || value === null) return 'unknown';
     return typeof value === 'string' ? value : JSON.stringify(value);
   });
-  return typeof reply.audio === 'string' ? spoken(text) : { ...reply, transcript: text };
+  return { ...reply, transcript: text };
 }

@@ -12,11 +12,13 @@ import { z } from 'zod';
 
 export interface DemoOrder {
   status: string;
+  shipped?: string;
   eta?: string;
   items?: string[];
 }
 
 export const DEMO_ORDERS: Record<string, DemoOrder> = {
+  '1234': { status: 'shipped', shipped: 'yesterday', eta: 'Thursday', items: ['coffee beans'] },
   '4471': { status: 'shipped', eta: 'Thursday', items: ['espresso machine'] },
   '5120': { status: 'processing', eta: 'next Monday', items: ['coffee grinder', 'filters'] },
   '3302': { status: 'delivered', items: ['milk frother'] },

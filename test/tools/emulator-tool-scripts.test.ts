@@ -25,7 +25,7 @@ describe('emulator tool scripts', () => {
     cursor.registerCall('call_1', call!.kind === 'function_call' ? call!.followUp : undefined);
     cursor.toolOutput('call_1', JSON.stringify({ ok: true, result: { order_id: '4471', status: 'shipped', eta: 'Thursday' } }));
     const [reply] = cursor.planResponse();
-    expect(reply).toEqual({ kind: 'audio', reply: { audio: { toneMs: expect.any(Number) }, transcript: 'Order 4471 is shipped, arriving Thursday.' } });
+    expect(reply).toEqual({ kind: 'audio', reply: { audio: 'fixtures/bot/order-status.ulaw', transcript: 'Order 4471 is shipped, arriving Thursday.' } });
   });
 
   it('says "unknown" for a missing field (an error result)', () => {
