@@ -8,7 +8,7 @@
  * structured error. Tool errors (`isError`) go back to the model as errors.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -184,6 +184,10 @@ export class McpSource {
       }
       // Below the protocol (session expired, server restarted, socket reset): reconnect for later calls.
       this.lost(errorText(err));
+      if (err instanceof StreamableHTTPError && (err.code === 404 || err.code === 400)) {
+        // The server refused the request for its session: the tool did not run.
+        throw new ToolFailure('unavailable', MODEL_MESSAGES.unavailable, `mcp ${this.key}: session lost (HTTP ${err.code})`);
+      }
       throw new ToolFailure('unknown_outcome', MODEL_MESSAGES.unknown_outcome, `mcp ${this.key}: ${errorText(err)}`);
     }
     const content = Array.isArray(result.content) ? (result.content as Array<Record<string, unknown>>) : [];

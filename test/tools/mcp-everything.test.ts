@@ -141,3 +141,27 @@ describe('an MCP server down at start-up', () => {
     }
   }, 30_000);
 });
+
+describe('an MCP server that restarts', () => {
+  it('turns the lost session into an error result and reconnects for later calls', async () => {
+    const port = await freePort();
+    let server = await startEverythingServer(port);
+    const reg = registry({ e: { type: 'mcp', url: server.url } });
+    try {
+      await reg.start();
+      const c = await reg.forCall({ bot: 'b', toolNames: ['e'], logger: quietLogger });
+      expect((await c.execute('echo', { message: 'one' })).outcome).toBe('ok');
+      await server.stop();
+      server = await startEverythingServer(port);
+      const lost = await c.execute('echo', { message: 'two' });
+      expect(lost.outcome).toBe('error');
+      expect(['unavailable', 'unknown_outcome']).toContain(lost.errorCode);
+      await waitFor(() => reg.mcpSource('e')!.state === 'up', 15_000, 'the reconnect');
+      expect((await c.execute('echo', { message: 'three' })).outcome).toBe('ok');
+      c.release();
+    } finally {
+      await reg.close();
+      await server.stop();
+    }
+  }, 40_000);
+});
