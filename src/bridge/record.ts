@@ -1,5 +1,6 @@
 /** Builds the webhook call record (pure), so every ending path produces the same shape. */
 import type { CallContext } from '../audiohook/call.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';
@@ -16,6 +17,9 @@ export interface CallRecordFacts {
   transcript: Turn[];
   usage: UsageTotals;
   model: string;
+  /** The bot profile's name ('' or absent: the single bot from env). */
+  bot?: string;
+  tools?: readonly ToolCallRecord[];
 }
 
 export function buildCallRecord(facts: CallRecordFacts): CallRecord {
@@ -40,5 +44,7 @@ export function buildCallRecord(facts: CallRecordFacts): CallRecord {
     transcript: facts.transcript,
     usage: facts.usage,
     model: facts.model,
+    bot: facts.bot ?? '',
+    tools: [...(facts.tools ?? [])],
   };
 }

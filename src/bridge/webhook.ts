@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange, msInRange } from '../config/env-fields.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import type { Clock } from '../util/clock.js';
 import { signBody } from '../util/signing.js';
 import type { SummaryResult } from './summary.js';
@@ -43,6 +44,14 @@ export interface CallRecord {
   transcript: Turn[];
   usage: UsageTotals;
   model: string;
+  /** The bot profile (BOTS_FILE) the Connector ID selected; '' for the single bot from env. */
+  bot?: string;
+  /**
+   * Each tool call of the call, in order: tool, bot, start, duration, outcome (ok, error, timeout,
+   * cancelled — e.g. by the hang-up —, limited), error code; arguments and results only with
+   * TOOL_LOG_ARGUMENTS=true.
+   */
+  tools?: ToolCallRecord[];
 }
 
 export interface DeliveryResult {
