@@ -35,6 +35,8 @@ import type { HttpToolSpec, ToolSpec } from './spec.js';
 /** Function names the bridge's call-control tools use; never given to a configured tool. */
 export const RESERVED_FUNCTION_NAMES = ['end_call', 'transfer_to_agent'];
 const MAX_ARGUMENT_CHARS = 16_384;
+/** Records kept for refused calls (over the cap, unknown tools) beyond TOOL_MAX_CALLS_PER_CALL: memory per call is bounded. */
+const MAX_REFUSED_RECORDS = 20;
 const MAX_DESCRIPTION = 1024;
 /** How long a call start waits for Data Action contracts before going on without the missing ones. */
 const CONTRACT_WAIT_MS = 3000;
@@ -310,20 +312,25 @@ class CallToolSet implements CallTools {
     const settings = this.registry.settings();
     const startedAt = clock.now();
     const startedWall = new Date().toISOString();
+    // The model's name for the tool, bounded: it reaches logs and the record.
+    const shownName = name.slice(0, 64);
     const finish = (outcome: ToolOutcome, output: string, errorCode?: ToolErrorCode, args?: unknown): ToolCallResult => {
       const durationMs = Math.round(clock.now() - startedAt);
-      this.registry.report(name, outcome, durationMs / 1000);
-      this.records.push({
-        tool: name,
-        bot: this.request.bot,
-        started_at: startedWall,
-        duration_ms: durationMs,
-        outcome,
-        ...(errorCode ? { error_code: errorCode } : {}),
-        ...(settings.logArguments ? { arguments: args ?? rawArgs, result: output } : {}),
-      });
-      this.request.logger.info({ tool: name, bot: this.request.bot, outcome, durationMs, errorCode }, 'tool call finished');
-      if (settings.logArguments) this.request.logger.debug({ tool: name, arguments: args ?? rawArgs, output }, 'tool call detail');
+      // A name the model made up is not a label value (cardinality), nor a record beyond the bound.
+      this.registry.report(this.functions.has(name) ? name : 'unknown', outcome, durationMs / 1000);
+      if (this.records.length < settings.maxCallsPerCall + MAX_REFUSED_RECORDS) {
+        this.records.push({
+          tool: shownName,
+          bot: this.request.bot,
+          started_at: startedWall,
+          duration_ms: durationMs,
+          outcome,
+          ...(errorCode ? { error_code: errorCode } : {}),
+          ...(settings.logArguments ? { arguments: args ?? rawArgs, result: output } : {}),
+        });
+      }
+      this.request.logger.info({ tool: shownName, bot: this.request.bot, outcome, durationMs, errorCode }, 'tool call finished');
+      if (settings.logArguments) this.request.logger.debug({ tool: shownName, arguments: args ?? rawArgs, output }, 'tool call detail');
       return { outcome, output, durationMs, ...(errorCode ? { errorCode } : {}) };
     };
     const fail = (outcome: ToolOutcome, code: ToolErrorCode, message: string = MODEL_MESSAGES[code], args?: unknown) =>

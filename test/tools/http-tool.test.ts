@@ -147,6 +147,15 @@ describe('the executor', () => {
     c.release();
   });
 
+  it('keeps memory bounded when the model keeps calling past the cap or makes names up', async () => {
+    const reg = registry({ refund: tool('/refunds') }, { settings: { maxCallsPerCall: 1 } });
+    const c = await reg.forCall({ bot: 'b', toolNames: ['refund'], logger: quietLogger });
+    for (let i = 0; i < 200; i++) await c.execute(`made_up_${'x'.repeat(100)}_${i}`, '{}');
+    expect(c.records.length).toBeLessThanOrEqual(21);
+    expect(c.records[0]!.tool.length).toBe(64);
+    c.release();
+  });
+
   it('cancels on the caller signal, and on timeout, quickly', async () => {
     const reg = registry({ slow: tool('/slow') });
     const c = await reg.forCall({ bot: 'b', toolNames: ['slow'], logger: quietLogger });
