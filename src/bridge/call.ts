@@ -22,6 +22,10 @@ import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
 import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
+import type { BotRoute } from '../bots/directory.js';
+import type { BotProfile } from '../bots/load.js';
+import type { CallTools } from '../tools/registry.js';
+import { ToolTurns } from '../tools/tool-turns.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
@@ -49,8 +53,15 @@ export interface CallMetrics extends ModelSessionMetrics {
   firstBotAudioSeconds: { observe(seconds: number): void };
 }
 
+/** Which bot a Connector ID selects (src/bots BotDirectory), with the tools its calls use. */
+export interface BotRouter {
+  route(connectorId: string): BotRoute;
+}
+
 export interface BridgeDeps {
-  env: CallDefaults & ResilienceEnv & BridgeEnv;
+  env: CallDefaults & ResilienceEnv & BridgeEnv & { TOOL_FILLER_AFTER_MS?: number };
+  /** Bot profiles and tools; without it every call is the single bot from env, with no tools. */
+  bots?: BotRouter;
   /** From connectSettingsFromEnv at start-up; an Error (no model configured) ends every call with it. */
   connect: Omit<ConnectSettings, 'model'> | Error;
   connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
@@ -113,6 +124,11 @@ export class CallBridge {
   private usage: UsageTotals = emptyUsage();
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
+  /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
+  private readonly route: BotRoute | undefined;
+  private readonly bot: string;
+  private callTools: CallTools | undefined;
+  private toolTurns: ToolTurns | undefined;
   /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
   private speechStoppedAt: number | undefined;
   private botEnding: BotEnding | undefined;
@@ -127,7 +143,10 @@ export class CallBridge {
     private readonly deps: BridgeDeps,
     private readonly track: (work: Promise<void>) => void,
   ) {
-    this.log = context.logger.child({ component: 'bridge' });
+    // The profile is fixed at the start: a BOTS_FILE reload during the call does not change it.
+    this.route = deps.bots?.route(context.connectorId);
+    this.bot = this.route?.ok ? (this.route.profile?.name ?? '') : '';
+    this.log = context.logger.child({ component: 'bridge', ...(this.bot !== '' ? { bot: this.bot } : {}) });
     this.clock = deps.clock ?? systemClock;
     this.wallClock = deps.wallClock ?? (() => new Date());
     this.metrics = deps.metrics;
@@ -212,12 +231,17 @@ export class CallBridge {
       sessionId: c.sessionId,
       conversationId: c.conversationId,
       connectorId: c.connectorId,
-      bot: '',
+      bot: this.bot,
       instance: this.deps.instance ?? `${hostname()}/${process.pid}`,
     });
     this.events.setActivity('connecting');
+    if (this.route && !this.route.ok) {
+      // Refused at the upgrade already; only a reload between the upgrade and `open` gets here.
+      this.fail(this.route.reason);
+      return;
+    }
     try {
-      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language);
+      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language, this.profile);
     } catch (err) {
       if (err instanceof InputVariableError) {
         this.log.warn({ variable: err.variable }, 'invalid input variable; ending the call');
@@ -230,13 +254,78 @@ export class CallBridge {
       this.fail(this.deps.connect.message);
       return;
     }
-    const { settings } = this.config;
+    const route = this.route;
+    if (!route) {
+      this.startModel();
+      return;
+    }
+    // Usually immediate; Data Action contracts not cached yet take one Platform API round trip (bounded).
+    route.tools
+      .forCall({ bot: this.bot, toolNames: this.profile?.tools ?? [], dataActions: this.config.dataActions, logger: this.log })
+      .then(
+        (tools) => {
+          if (this.isEnding) {
+            tools.release();
+            return;
+          }
+          this.callTools = tools;
+          this.startModel();
+        },
+        (err: unknown) => {
+          this.log.error({ err }, 'tools unavailable for this call');
+          this.startModel();
+        },
+      );
+  }
+
+  private get profile(): BotProfile | undefined {
+    return this.route?.ok ? this.route.profile : undefined;
+  }
+
+  private startModel(): void {
+    const connect = this.deps.connect;
+    if (connect instanceof Error) return; // refused in start()
+    const config = this.config!;
+    const tools = this.callTools;
+    const settings = tools && tools.definitions.length > 0 ? { ...config.settings, tools: tools.definitions } : config.settings;
+    this.config = { ...config, settings };
+    if (tools) {
+      this.toolTurns = new ToolTurns({
+        tools,
+        clock: this.clock,
+        fillerAfterMs: this.deps.env.TOOL_FILLER_AFTER_MS ?? 1200,
+        ...(config.language !== undefined ? { language: config.language } : {}),
+        ...(this.profile?.holdingPhrase !== undefined ? { holdingPhrase: this.profile.holdingPhrase } : {}),
+        port: {
+          sendToolResult: (callId, output) => this.session?.sendToolResult(callId, output),
+          requestReply: () => this.session?.requestReply(),
+          say: (instructions, purpose) => this.session?.say(instructions, purpose),
+          callerSpeaking: () => this.events.currentActivity === 'caller_speaking',
+          botSpeaking: () => this.pacer.isPlaying(),
+          handlesItself: (name) => name === END_CALL_TOOL || name === TRANSFER_TOOL,
+          started: ({ toolCallId, name }) => {
+            this.events.publish({ type: 'tool.started', toolCallId, name });
+            if (this.phase.phase === 'conversing') this.events.setActivity('tool_running');
+          },
+          finished: (event) => {
+            this.events.publish({ type: 'tool.finished', ...event });
+            if (this.toolTurns?.pending === 0 && this.events.currentActivity === 'tool_running') this.events.setActivity('listening');
+          },
+        },
+      });
+    }
     this.log.info(
-      { model: settings.model, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
+      {
+        model: settings.model,
+        voice: settings.voice,
+        vad: settings.vad.type,
+        greeting: config.greeting.kind,
+        tools: settings.tools?.length ?? 0,
+      },
       'call bridge started',
     );
     this.session = new ModelSession({
-      connect: { ...this.deps.connect, model: settings.model },
+      connect: { ...connect, model: settings.model },
       settings,
       env: this.deps.env,
       logger: this.log,
@@ -312,6 +401,7 @@ export class CallBridge {
       turnDone: ({ response, outOfBand }) => {
         this.usage = addUsage(this.usage, response.usage);
         if (outOfBand || !response.id) return;
+        this.toolTurns?.responseDone();
         this.pacer.endResponse(response.id);
         this.botSpeechStopped(response.id);
         if (response.id === this.farewellResponseId) this.farewellDone?.resolve();
@@ -356,11 +446,13 @@ export class CallBridge {
     if (!language || !this.config || !this.phase.allows('languageUpdate')) return;
     let next: CallConfig;
     try {
-      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language);
+      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language, this.profile);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'language update not applied');
       return;
     }
+    // The call keeps the tools it started with.
+    if (this.config.settings.tools) next = { ...next, settings: { ...next.settings, tools: this.config.settings.tools } };
     this.config = next;
     this.log.info({ language }, 'language updated');
     // A session being (re)opened picks the new settings up.
@@ -396,6 +488,11 @@ export class CallBridge {
   // ---------------------------------------------------------------- the bot ends the call
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
+    if (this.toolTurns?.handles(name)) {
+      // Runs off the model-event path: this returns at once (src/tools/tool-turns.ts).
+      if (this.phase.allows('tools')) this.toolTurns.toolCall({ callId, name, arguments: rawArguments });
+      return;
+    }
     if (name !== END_CALL_TOOL && name !== TRANSFER_TOOL) {
       this.log.warn({ tool: name }, 'model called an unknown tool');
       this.session?.sendToolResult(callId, { error: `unknown tool ${name}` });
@@ -503,6 +600,8 @@ export class CallBridge {
         startedAt: this.startedAt,
         startedMs: this.startedMs,
         model: this.config?.settings.model ?? this.deps.env.OPENAI_MODEL,
+        bot: this.bot,
+        tools: () => this.callTools?.records ?? [],
         sink: this.deps.sink,
         stopCallWork: () => this.stopCallWork(),
         summarize: (request, timeoutMs) =>
@@ -530,6 +629,9 @@ export class CallBridge {
     this.timers.clear();
     this.session?.stop();
     this.farewellDone?.resolve();
+    // Hang-up (or any ending): running tools are cancelled, their results dropped; records say so.
+    this.toolTurns?.close();
+    this.callTools?.release();
   }
 
   private background(work: Promise<void>): void {

@@ -28,6 +28,8 @@ export interface CallConfig {
   greeting: Greeting;
   /** Data Actions the flow adds for this call (DATA_ACTION_IDS / DATA_ACTION_DESCRIPTIONS). */
   dataActions: Array<{ id: string; description?: string }>;
+  /** The call's language (variable, profile or session), e.g. for the tool holding phrase. */
+  language?: string;
 }
 
 /**
@@ -227,5 +229,5 @@ export function resolveCallConfig(
     ...(transcriptionLanguage ? { transcriptionLanguage } : {}),
     maxOutputTokens,
   };
-  return { settings, greeting: parseGreeting(vars, profile), dataActions: parseDataActions(vars) };
+  return { settings, greeting: parseGreeting(vars, profile), dataActions: parseDataActions(vars), ...(language ? { language } : {}) };
 }

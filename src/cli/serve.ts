@@ -95,12 +95,14 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  bots?: BotDirectory,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
     connect,
+    ...(bots ? { bots } : {}),
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
@@ -125,7 +127,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   // First: a bad bots file must stop start-up before anything else is started.
   const bots = await createBotsFromEnv(env, logger, metrics);
   const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, bots);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
