@@ -25,7 +25,8 @@ import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import type { BotRoute } from '../bots/directory.js';
 import type { BotProfile } from '../bots/load.js';
 import type { CallTools } from '../tools/registry.js';
-import { ToolTurns } from '../tools/tool-turns.js';
+import type { ToolTurns } from '../tools/tool-turns.js';
+import { createCallToolTurns } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
@@ -290,28 +291,16 @@ export class CallBridge {
     const settings = tools && tools.definitions.length > 0 ? { ...config.settings, tools: tools.definitions } : config.settings;
     this.config = { ...config, settings };
     if (tools) {
-      this.toolTurns = new ToolTurns({
+      this.toolTurns = createCallToolTurns({
         tools,
         clock: this.clock,
         fillerAfterMs: this.deps.env.TOOL_FILLER_AFTER_MS ?? 1200,
         ...(config.language !== undefined ? { language: config.language } : {}),
         ...(this.profile?.holdingPhrase !== undefined ? { holdingPhrase: this.profile.holdingPhrase } : {}),
-        port: {
-          sendToolResult: (callId, output) => this.session?.sendToolResult(callId, output),
-          requestReply: () => this.session?.requestReply(),
-          say: (instructions, purpose) => this.session?.say(instructions, purpose),
-          callerSpeaking: () => this.events.currentActivity === 'caller_speaking',
-          botSpeaking: () => this.pacer.isPlaying(),
-          handlesItself: (name) => name === END_CALL_TOOL || name === TRANSFER_TOOL,
-          started: ({ toolCallId, name }) => {
-            this.events.publish({ type: 'tool.started', toolCallId, name });
-            if (this.phase.phase === 'conversing') this.events.setActivity('tool_running');
-          },
-          finished: (event) => {
-            this.events.publish({ type: 'tool.finished', ...event });
-            if (this.toolTurns?.pending === 0 && this.events.currentActivity === 'tool_running') this.events.setActivity('listening');
-          },
-        },
+        session: () => this.session,
+        events: this.events,
+        botSpeaking: () => this.pacer.isPlaying(),
+        conversing: () => this.phase.phase === 'conversing',
       });
     }
     this.log.info(
