@@ -2,6 +2,7 @@
  * The call's side of tool turns (src/tools/tool-turns.ts): its port onto the model session's verbs and
  * the call events, so CallBridge only forwards tool calls and response ends.
  */
+import type { Logger } from 'pino';
 import type { ModelSession } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import type { CallTools } from '../tools/registry.js';
@@ -21,6 +22,7 @@ export interface CallToolTurnsDeps {
   botSpeaking: () => boolean;
   /** The call is in its conversing phase (activity updates only then). */
   conversing: () => boolean;
+  log: Logger;
 }
 
 export function createCallToolTurns(d: CallToolTurnsDeps): ToolTurns {
@@ -30,6 +32,7 @@ export function createCallToolTurns(d: CallToolTurnsDeps): ToolTurns {
     fillerAfterMs: d.fillerAfterMs,
     ...(d.language !== undefined ? { language: d.language } : {}),
     ...(d.holdingPhrase !== undefined ? { holdingPhrase: d.holdingPhrase } : {}),
+    dropped: (names, status) => d.log.info({ tools: names.map((n) => n.slice(0, 64)), status }, 'tool calls of an unfinished response not run'),
     port: {
       sendToolResult: (callId, output) => d.session()?.sendToolResult(callId, output),
       requestReply: () => d.session()?.requestReply(),

@@ -301,6 +301,7 @@ export class CallBridge {
         events: this.events,
         botSpeaking: () => this.pacer.isPlaying(),
         conversing: () => this.phase.phase === 'conversing',
+        log: this.log,
       });
     }
     this.log.info(
@@ -390,7 +391,7 @@ export class CallBridge {
       turnDone: ({ response, outOfBand }) => {
         this.usage = addUsage(this.usage, response.usage);
         if (outOfBand || !response.id) return;
-        this.toolTurns?.responseDone();
+        this.toolTurns?.responseDone(response.status ?? 'completed');
         this.pacer.endResponse(response.id);
         this.botSpeechStopped(response.id);
         if (response.id === this.farewellResponseId) this.farewellDone?.resolve();

@@ -3,7 +3,10 @@
  * Pure decision logic on an injected clock and a narrow port (the model session's verbs), so it is tested
  * without sockets and never blocks the model-event path:
  *
- * - each tool call starts at once and runs concurrently (the event handler returns immediately);
+ * - a tool call runs once the response that asked for it has completed: `function_call_arguments.done` is
+ *   also emitted for a response that was cancelled (barge-in) or cut short, and a call from such a response
+ *   is dropped, never run — a half-asked refund must not happen (the model asks again if still needed);
+ * - calls run concurrently and off the model-event path (the event handlers return immediately);
  * - each result goes back as soon as it is ready (`sendToolResult`, no reply yet); one reply is requested
  *   when no tool of the turn is still running and the response that asked for them has finished (several
  *   calls in one response → all outputs, then one reply);
@@ -41,6 +44,8 @@ export interface ToolTurnsOptions {
   language?: string;
   /** The bot's own holding phrase (profile `holding_phrase`): said exactly. */
   holdingPhrase?: string;
+  /** Calls of a response that did not complete were dropped unrun (for the log). */
+  dropped?: (names: string[], status: string) => void;
 }
 
 export const FILLER_PURPOSE = 'tool_filler';
@@ -55,7 +60,11 @@ export function holdingInstructions(language: string | undefined, phrase: string
   );
 }
 
+type AskedCall = { callId: string; name: string; arguments: string };
+
 export class ToolTurns {
+  /** Calls of the response still streaming: run when it completes, dropped when it does not. */
+  private readonly asked = new Map<string, AskedCall>();
   private readonly running = new Map<string, string>();
   private resultsOwed = false;
   private responseStreaming = false;
@@ -76,10 +85,28 @@ export class ToolTurns {
   }
 
   /** The model asked for a tool (from the model-event path: returns at once). */
-  toolCall(call: { callId: string; name: string; arguments: string }): void {
-    if (this.closed || this.running.has(call.callId)) return;
-    this.running.set(call.callId, call.name);
+  toolCall(call: AskedCall): void {
+    if (this.closed || this.running.has(call.callId) || this.asked.has(call.callId)) return;
+    this.asked.set(call.callId, call);
     this.responseStreaming = true;
+  }
+
+  /**
+   * A model response finished (the one carrying the calls, a filler, or a reply to the caller). `status`
+   * is the response's: calls it asked for run only when it is `completed`.
+   */
+  responseDone(status: string = 'completed'): void {
+    const asked = [...this.asked.values()];
+    this.asked.clear();
+    this.responseStreaming = false;
+    if (status === 'completed') for (const call of asked) this.run(call);
+    else if (asked.length > 0) this.options.dropped?.(asked.map((c) => c.name), status);
+    this.maybeReply();
+  }
+
+  private run(call: AskedCall): void {
+    if (this.closed) return;
+    this.running.set(call.callId, call.name);
     this.options.port.started?.({ toolCallId: call.callId, name: call.name });
     if (this.running.size === 1) {
       this.fillerSaid = false;
@@ -89,12 +116,6 @@ export class ToolTurns {
     void this.options.tools
       .execute(call.name, call.arguments, { toolCallId: call.callId })
       .then((result) => this.finished(call, result.outcome, result.output, result.durationMs));
-  }
-
-  /** A model response finished (the one carrying the calls, a filler, or a reply to the caller). */
-  responseDone(): void {
-    this.responseStreaming = false;
-    this.maybeReply();
   }
 
   /** Hang-up: running tools are cancelled and their results dropped. */

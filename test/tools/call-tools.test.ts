@@ -21,12 +21,14 @@ let orders: OrdersMcpServer;
 let backend: Server;
 let base = '';
 const held: ServerResponse[] = [];
+let backendRequests = 0;
 let bots: BotDirectory;
 
 beforeAll(async () => {
   orders = await startOrdersMcpServer();
   backend = createServer((req, res) => {
     req.resume();
+    backendRequests++;
     req.on('end', () => {
       if (req.url === '/slow') held.push(res);
       else res.writeHead(500).end('boom');
@@ -82,10 +84,10 @@ async function hangUp(h: Harness): Promise<void> {
 
 const sentOfType = (h: Harness, type: string) => h.model.sent.filter((e) => e.type === type) as Array<Record<string, any>>;
 
-function modelCallsTool(h: Harness, responseId: string, callId: string, name: string, args: unknown): void {
+function modelCallsTool(h: Harness, responseId: string, callId: string, name: string, args: unknown, status = 'completed'): void {
   h.model.emit({ type: 'response.created', response: { id: responseId, status: 'in_progress', metadata: null } });
   h.model.emit({ type: 'response.function_call_arguments.done', response_id: responseId, item_id: `item_${callId}`, output_index: 0, call_id: callId, name, arguments: JSON.stringify(args) });
-  responseDone(h, responseId);
+  responseDone(h, responseId, { status });
 }
 
 const toolOutputs = (h: Harness) =>
@@ -158,6 +160,19 @@ describe('tools in a call', () => {
     await waitFor(() => toolOutputs(h).length === 1, 5000, 'the tool output');
     expect(toolOutputs(h)[0]!.output.result).toEqual({ status: 'pending' });
     h.handler.onClose({ kind: 'close', reason: 'end' });
+  });
+
+  it('never runs a tool call of a response the caller interrupted', async () => {
+    const { h, events } = call();
+    await ready(h);
+    const before = backendRequests;
+    modelCallsTool(h, 'resp_1', 'call_x', 'broken', {}, 'cancelled');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(backendRequests).toBe(before);
+    expect(toolOutputs(h)).toEqual([]);
+    expect(events.some((e) => e.type === 'tool.started')).toBe(false);
+    await hangUp(h);
+    expect(h.records[0]!.record.tools).toEqual([]);
   });
 
   it('a hang-up during a tool cancels it: no output is sent and the record says cancelled', async () => {

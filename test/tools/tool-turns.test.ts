@@ -65,26 +65,43 @@ describe('tool turns', () => {
     expect(turns.handles('unknown')).toBe(false);
   });
 
-  it('runs calls concurrently and requests one reply after all outputs and the response are done', async () => {
+  it('runs calls concurrently and requests one reply after all outputs', async () => {
     const { fake, rec, turns } = setup();
     turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
     turns.toolCall({ callId: 'c2', name: 'orders', arguments: '{}' });
+    turns.responseDone('completed');
     expect(turns.pending).toBe(2);
     await fake.finish('c2', '{"b":2}');
-    turns.responseDone();
     expect(rec.log).toEqual(['started lookup', 'started orders', 'finished orders ok', 'result c2 {"b":2}']);
     await fake.finish('c1', '{"a":1}');
     expect(rec.log.slice(-3)).toEqual(['finished lookup ok', 'result c1 {"a":1}', 'reply']);
     expect(rec.log.filter((l) => l === 'reply')).toHaveLength(1);
   });
 
-  it('waits for the response carrying the calls before replying', async () => {
+  it('runs a call only once the response that asked for it has completed', async () => {
     const { fake, rec, turns } = setup();
     turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    expect(rec.log).toEqual([]);
+    turns.responseDone('completed');
+    expect(rec.log).toEqual(['started lookup']);
     await fake.finish('c1');
-    expect(rec.log).not.toContain('reply');
-    turns.responseDone();
     expect(rec.log.at(-1)).toBe('reply');
+  });
+
+  it('drops, unrun, the calls of a response that was cancelled (barge-in) or cut short', () => {
+    const dropped: string[] = [];
+    const clock = new ManualClock();
+    const fake = fakeTools(['refund']);
+    const rec = recordingPort();
+    const turns = new ToolTurns({ tools: fake.tools, port: rec.port, clock, fillerAfterMs: 1200, dropped: (names, status) => dropped.push(`${names.join(',')} ${status}`) });
+    turns.toolCall({ callId: 'c1', name: 'refund', arguments: '{"order_id":"1"' });
+    turns.responseDone('cancelled');
+    turns.toolCall({ callId: 'c2', name: 'refund', arguments: '{}' });
+    turns.responseDone('incomplete');
+    clock.advance(5000);
+    expect(rec.log).toEqual([]);
+    expect(turns.pending).toBe(0);
+    expect(dropped).toEqual(['refund cancelled', 'refund incomplete']);
   });
 
   it('says the holding phrase once after fillerAfterMs, in the call language', async () => {
@@ -106,12 +123,14 @@ describe('tool turns', () => {
   it('no holding phrase for a fast tool, or while the caller or the bot is speaking', async () => {
     const fast = setup();
     fast.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    fast.turns.responseDone();
     await fast.fake.finish('c1');
     fast.clock.advance(5000);
     expect(fast.rec.log.some((l) => l.startsWith('say'))).toBe(false);
 
     const busy = setup({ state: { caller: true, bot: false } });
     busy.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    busy.turns.responseDone();
     busy.clock.advance(2000);
     expect(busy.rec.log.some((l) => l.startsWith('say'))).toBe(false);
   });
@@ -119,6 +138,7 @@ describe('tool turns', () => {
   it("uses the bot's own holding phrase verbatim", () => {
     const { clock, rec, turns } = setup({ holdingPhrase: 'Einen Moment bitte.' });
     turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
     clock.advance(1200);
     expect(rec.log.at(-1)).toBe(`say[${FILLER_PURPOSE}] Say exactly this to the caller, and nothing else: "Einen Moment bitte."`);
   });
@@ -136,6 +156,7 @@ describe('tool turns', () => {
   it('hang-up cancels running tools and drops their results', async () => {
     const { fake, rec, turns, clock } = setup();
     turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
     turns.close();
     await new Promise((r) => setImmediate(r));
     expect(fake.released()).toBe(true);
