@@ -11,8 +11,8 @@
  *   when no tool of the turn is still running and the response that asked for them has finished (several
  *   calls in one response → all outputs, then one reply);
  * - after `fillerAfterMs` without all results, the bot says one short holding phrase (in the call's
- *   language and persona: the model speaks it with the session's instructions), unless the caller or the
- *   bot is speaking at that moment;
+ *   language and persona: the model speaks it with the session's instructions) — not over the caller or
+ *   the bot: while someone speaks it waits, and it is said only if the tool is still running after;
  * - barge-in does not cancel a running tool: its result still goes back, and the reply is scheduled after
  *   whatever the model is saying to the caller then (the model session serialises replies);
  * - `close()` (hang-up) cancels running tools: their results are dropped, the records say `cancelled`.
@@ -49,6 +49,8 @@ export interface ToolTurnsOptions {
 }
 
 export const FILLER_PURPOSE = 'tool_filler';
+/** While the caller or the bot is speaking when the holding phrase is due, look again this often. */
+const FILLER_RECHECK_MS = 250;
 
 /** Instructions for the holding phrase. */
 export function holdingInstructions(language: string | undefined, phrase: string | undefined): string {
@@ -145,7 +147,11 @@ export class ToolTurns {
   private fillerDue(): void {
     this.fillerTimer = undefined;
     if (this.closed || this.running.size === 0 || this.fillerSaid) return;
-    if (this.options.port.callerSpeaking() || this.options.port.botSpeaking()) return;
+    if (this.options.port.callerSpeaking() || this.options.port.botSpeaking()) {
+      // Not over someone speaking; if the tool is still running once they are done, the phrase follows.
+      this.fillerTimer = this.options.clock.setTimeout(() => this.fillerDue(), FILLER_RECHECK_MS);
+      return;
+    }
     this.fillerSaid = true;
     this.options.port.say(holdingInstructions(this.options.language, this.options.holdingPhrase), FILLER_PURPOSE);
   }

@@ -120,7 +120,7 @@ describe('tool turns', () => {
     expect(rec.log.at(-1)).toBe('reply');
   });
 
-  it('no holding phrase for a fast tool, or while the caller or the bot is speaking', async () => {
+  it('no holding phrase for a fast tool, nor over the caller or the bot', async () => {
     const fast = setup();
     fast.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
     fast.turns.responseDone();
@@ -128,11 +128,18 @@ describe('tool turns', () => {
     fast.clock.advance(5000);
     expect(fast.rec.log.some((l) => l.startsWith('say'))).toBe(false);
 
-    const busy = setup({ state: { caller: true, bot: false } });
+    const state = { caller: true, bot: false };
+    const busy = setup({ state });
     busy.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
     busy.turns.responseDone();
     busy.clock.advance(2000);
     expect(busy.rec.log.some((l) => l.startsWith('say'))).toBe(false);
+    // Once the caller stops and the tool is still running, the phrase follows (once).
+    state.caller = false;
+    busy.clock.advance(250);
+    expect(busy.rec.log.filter((l) => l.startsWith('say'))).toHaveLength(1);
+    busy.clock.advance(5000);
+    expect(busy.rec.log.filter((l) => l.startsWith('say'))).toHaveLength(1);
   });
 
   it("uses the bot's own holding phrase verbatim", () => {
