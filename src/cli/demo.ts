@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import pino from 'pino';
 import type { CallRecord } from '../bridge/webhook.js';
-import { parseEnv } from '../config/env.js';
+import { parseEnv } from './env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { createLogger } from '../log/logger.js';
 import { startOrdersMcpServer, type OrdersMcpServer } from '../mcp-demo/orders-server.js';

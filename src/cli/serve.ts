@@ -3,7 +3,6 @@
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
 import { BotDirectory } from '../bots/directory.js';
-import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -14,11 +13,19 @@ import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
 import { GenesysPlatformClient } from '../tools/genesys.js';
+import type { CallEventListener } from '../bridge/call-events.js';
+import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
+import type { Env } from './env.js';
 
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
+  configWarnings?: readonly string[];
+  /** Where the standard OTEL_* variables are read (default process.env): traces when an endpoint is set. */
+  otelEnv?: Record<string, string | undefined>;
 }
 
 export interface Service {
@@ -29,6 +36,8 @@ export interface Service {
   spool?: SpoolingSink;
   /** Bot profiles (BOTS_FILE) and the tool registry; one bot from env without BOTS_FILE. */
   bots: BotDirectory;
+  /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
+  tracing?: Tracing;
 }
 
 /**
@@ -67,16 +76,20 @@ export interface CallRecordDelivery {
  * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
  * (at-least-once). The spool is not started here: `start()` replays earlier files.
  */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, tracing?: Tracing): CallRecordDelivery {
   if (!env.SUMMARY_WEBHOOK_URL) return {};
-  const sender = createWebhookSender({
+  const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
     retries: env.SUMMARY_WEBHOOK_RETRIES,
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
+    // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
+    ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
+  // Inside the spool, so every attempt it makes (also its later retries) is a span.
+  const sender = tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -95,6 +108,9 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  /** Call milestones (traces); absent: the bridge publishes nothing. */
+  events?: CallEventListener,
+  /** Bot profiles and their tools; absent: the single bot from env, no tools. */
   bots?: BotDirectory,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
@@ -105,6 +121,7 @@ export function createBridgeFromEnv(
     ...(bots ? { bots } : {}),
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(events ? { events } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
@@ -123,14 +140,22 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
   // First: a bad bots file must stop start-up before anything else is started.
   const bots = await createBotsFromEnv(env, logger, metrics);
-  const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, bots);
+  const otelEnv = options.otelEnv ?? process.env;
+  // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
+  const tracing =
+    tracesUrlFromEnv(otelEnv) === undefined
+      ? undefined
+      : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
+  const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, tracing?.calls, bots);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
+  let stopReloading: (() => void) | undefined;
   const server = await startServer(env, {
     logger,
     createCall: bridge,
@@ -153,8 +178,9 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       await spool?.close();
       stopReloading?.();
       await bots.close();
+      await tracing?.shutdown();
     },
   });
-  const stopReloading = options.handleSignals === false || !bots.hasProfiles ? undefined : bots.reloadOnSignal('SIGHUP');
-  return { server, bridge, metrics, bots, ...(spool ? { spool } : {}) };
+  if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
+  return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}) };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BotsFileError } from '../../src/bots/load.js';
 import { serve } from '../../src/cli/serve.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { API_KEY, newIds, SECRET, signedHeaders, upgrade } from '../server/support.js';
 

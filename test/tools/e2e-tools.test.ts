@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/bridge/webhook.js';
 import { serve, type Service } from '../../src/cli/serve.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { CallScript } from '../../src/emulator/script.js';
 import type { EmulatorSessionRecord } from '../../src/emulator/session.js';
