@@ -1,6 +1,7 @@
 /** Genesys Cloud Data Actions as tools, against the strict Platform API stand-in. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPlatformEmulator, type EmulatedAction, type PlatformEmulator } from '../../src/platform-emulator/server.js';
+import { checkEnv, ConfigError } from '../../src/cli/env.js';
 import { genesysOAuthFromEnv, ToolsConfigError } from '../../src/tools/env.js';
 import { GenesysPlatformClient, retryAfterMs } from '../../src/tools/genesys.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -211,6 +212,22 @@ describe('Genesys OAuth settings', () => {
   it('names what is missing', () => {
     expect(() => genesysOAuthFromEnv({ GENESYS_REGION: 'mypurecloud.com' })).toThrow(/GENESYS_OAUTH_CLIENT_ID, GENESYS_OAUTH_CLIENT_SECRET/);
     expect(() => genesysOAuthFromEnv({ GENESYS_OAUTH_CLIENT_ID: 'i', GENESYS_OAUTH_CLIENT_SECRET: 's' })).toThrow(ToolsConfigError);
+  });
+
+  it('an incomplete set stops start-up with the other problems, naming the variables', () => {
+    try {
+      checkEnv({ GENESYS_API_KEY: 'k', GENESYS_REGION: 'mypurecloud.com', TOOL_TIMEOUT_MS: '5' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toEqual(
+        expect.arrayContaining([
+          'Genesys Data Actions need GENESYS_OAUTH_CLIENT_ID, GENESYS_OAUTH_CLIENT_SECRET',
+          expect.stringMatching(/^TOOL_TIMEOUT_MS /),
+        ]),
+      );
+    }
+    expect(() => checkEnv({ GENESYS_API_KEY: 'k', GENESYS_REGION: 'nowhere.example' })).toThrow(/GENESYS_REGION/);
   });
 
   it('refuses a Data Action tool without OAuth settings, naming the tool', () => {
