@@ -261,33 +261,28 @@ export class CallBridge {
       return;
     }
     // Usually immediate; Data Action contracts not cached yet take one Platform API round trip (bounded).
-    route.tools
+    void route.tools
       .forCall({ bot: this.bot, toolNames: this.profile?.tools ?? [], dataActions: this.config.dataActions, logger: this.log })
-      .then(
-        (tools) => {
-          if (this.isEnding) {
-            tools.release();
-            return;
-          }
-          this.callTools = tools;
-          this.startModel();
-        },
-        (err: unknown) => {
-          this.log.error({ err }, 'tools unavailable for this call');
-          this.startModel();
-        },
-      );
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'tools unavailable for this call');
+        return undefined;
+      })
+      .then((tools) => this.startModel(tools));
   }
 
   private get profile(): BotProfile | undefined {
     return this.route?.ok ? this.route.profile : undefined;
   }
 
-  private startModel(): void {
+  private startModel(tools?: CallTools): void {
     const connect = this.deps.connect;
-    if (connect instanceof Error) return; // refused in start()
+    // Ended while the tools were resolved (hang-up), or refused in start().
+    if (this.isEnding || connect instanceof Error) {
+      tools?.release();
+      return;
+    }
+    this.callTools = tools;
     const config = this.config!;
-    const tools = this.callTools;
     const settings = tools && tools.definitions.length > 0 ? { ...config.settings, tools: tools.definitions } : config.settings;
     this.config = { ...config, settings };
     if (tools) {
