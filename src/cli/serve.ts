@@ -8,7 +8,8 @@ import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
@@ -108,12 +109,17 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
-  /** Call milestones (traces); absent: the bridge publishes nothing. */
-  events?: CallEventListener,
-  /** Bot profiles and their tools; absent: the single bot from env, no tools. */
-  bots?: BotDirectory,
+  extras: {
+    /** Call milestones (traces, console); absent: the bridge publishes nothing. */
+    events?: CallEventListener;
+    /** The model's handshake health (/readyz, first-refusal log). */
+    health?: ModelHealth;
+    /** Bot profiles and their tools; absent: the single bot from env, no tools. */
+    bots?: BotDirectory;
+  } = {},
 ): BridgeFactory {
-  const connect = connectSettingsFromEnv(env);
+  const { events, health, bots } = extras;
+  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
@@ -151,7 +157,13 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ? undefined
       : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
   const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, tracing?.calls, bots);
+  const model = modelStartupInfo(env);
+  const health = new ModelHealth({
+    provider: model.provider,
+    logger: logger.child({ component: 'model-health' }),
+    onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+  });
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health, bots });
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
@@ -161,6 +173,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     createCall: bridge,
     shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
     metrics,
+    model,
+    modelStatus: () => health.status(),
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     ...(bots.hasProfiles

@@ -85,6 +85,11 @@ export interface AppServerOptions {
    * accept it. Asked only after authentication, so an unauthenticated client cannot probe for bots.
    */
   refuseConnector?: (connectorId: string) => string | undefined;
+  /**
+   * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
+   * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
+   */
+  modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
 }
 
 export interface CloseOptions {
@@ -159,7 +164,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
       if (draining) return json(503, { status: 'draining' });
-      return atCapacity() ? json(503, { status: 'at capacity' }) : json(200, { status: 'ready' });
+      const model = options.modelStatus?.();
+      return atCapacity() ? json(503, { status: 'at capacity', ...(model ? { model } : {}) }) : json(200, { status: 'ready', ...(model ? { model } : {}) });
     }
     if (metrics !== undefined && path === '/metrics') {
       if (!metricsRequestAllowed(req.headers.authorization, options.metricsToken)) {

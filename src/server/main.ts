@@ -4,7 +4,7 @@
  */
 import type { CallHandlerFactory } from '../audiohook/call.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer } from './http.js';
+import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -31,6 +31,10 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
   refuseConnector?: (connectorId: string) => string | undefined;
+  /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
+  model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
+  /** The model's health for /readyz (see AppServerOptions.modelStatus). */
+  modelStatus?: AppServerOptions['modelStatus'];
 }
 
 export interface RunningServer {
@@ -53,12 +57,28 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
     ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
+    ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
   });
   const { port, host } = await app.listen();
+  const model = options.model;
+  // Genesys signs requests only for a key with a client secret; then a signature is required for that key.
+  const signaturesRequired = env.GENESYS_CLIENT_SECRET !== undefined || env.GENESYS_CLIENT_SECRET_2 !== undefined;
   logger.info(
-    { host, port, path: env.AUDIOHOOK_PATH, trustProxy: env.TRUST_PROXY, model: options.createCall ? 'bridge' : 'none' },
-    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
+    {
+      host,
+      port,
+      path: env.AUDIOHOOK_PATH,
+      trustProxy: env.TRUST_PROXY,
+      signaturesRequired,
+      ...(model
+        ? { provider: model.provider, model: model.model, voice: model.voice, transcription: model.transcription }
+        : { model: options.createCall ? 'custom call handler' : 'none (sessions open and ignore audio)' }),
+    },
+    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}` +
+      (model ? `, ${model.provider === 'azure' ? 'Azure OpenAI deployment' : 'OpenAI model'} ${model.model}, voice ${model.voice}` : '') +
+      `, signatures ${signaturesRequired ? 'required' : 'not required'}`,
   );
+  for (const note of model?.notes ?? []) logger.warn(note);
 
   const graceMs = options.shutdownGraceMs ?? (env.DRAIN_TIMEOUT ?? DEFAULT_DRAIN_TIMEOUT) * 1000;
   let stopping: Promise<void> | undefined;
