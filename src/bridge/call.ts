@@ -22,11 +22,9 @@ import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
 import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
-import type { BotRoute } from '../bots/directory.js';
-import type { BotProfile } from '../bots/load.js';
 import type { CallTools } from '../tools/registry.js';
 import type { ToolTurns } from '../tools/tool-turns.js';
-import { createCallToolTurns } from './call-tools.js';
+import { CallBot, createCallToolTurns, type BotRouter } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
@@ -42,6 +40,7 @@ import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaul
 import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
 
 export type { ResilienceEnv };
+export type { BotRouter };
 
 const FAREWELL_PURPOSE = 'farewell';
 
@@ -52,11 +51,6 @@ const FAREWELL_PURPOSE = 'farewell';
 export interface CallMetrics extends ModelSessionMetrics {
   bargeIns: { inc(): void };
   firstBotAudioSeconds: { observe(seconds: number): void };
-}
-
-/** Which bot a Connector ID selects (src/bots BotDirectory), with the tools its calls use. */
-export interface BotRouter {
-  route(connectorId: string): BotRoute;
 }
 
 export interface BridgeDeps {
@@ -126,8 +120,7 @@ export class CallBridge {
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
   /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
-  private readonly route: BotRoute | undefined;
-  private readonly bot: string;
+  private readonly bot: CallBot;
   private callTools: CallTools | undefined;
   private toolTurns: ToolTurns | undefined;
   /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
@@ -146,10 +139,8 @@ export class CallBridge {
     private readonly deps: BridgeDeps,
     private readonly track: (work: Promise<void>) => void,
   ) {
-    // The profile is fixed at the start: a BOTS_FILE reload during the call does not change it.
-    this.route = deps.bots?.route(context.connectorId);
-    this.bot = this.route?.ok ? (this.route.profile?.name ?? '') : '';
-    this.log = context.logger.child({ component: 'bridge', ...(this.bot !== '' ? { bot: this.bot } : {}) });
+    this.bot = new CallBot(deps.bots?.route(context.connectorId));
+    this.log = context.logger.child({ component: 'bridge', ...(this.bot.name !== '' ? { bot: this.bot.name } : {}) });
     this.clock = deps.clock ?? systemClock;
     this.wallClock = deps.wallClock ?? (() => new Date());
     this.metrics = deps.metrics;
@@ -252,17 +243,17 @@ export class CallBridge {
       sessionId: c.sessionId,
       conversationId: c.conversationId,
       connectorId: c.connectorId,
-      bot: this.bot,
+      bot: this.bot.name,
       instance: this.deps.instance ?? `${hostname()}/${process.pid}`,
     });
     this.events.setActivity('connecting');
-    if (this.route && !this.route.ok) {
+    if (this.bot.refusal !== undefined) {
       // Refused at the upgrade already; only a reload between the upgrade and `open` gets here.
-      this.fail(this.route.reason);
+      this.fail(this.bot.refusal);
       return;
     }
     try {
-      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language, this.profile);
+      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language, this.bot.profile);
     } catch (err) {
       if (err instanceof InputVariableError) {
         this.log.warn({ variable: err.variable }, 'invalid input variable; ending the call');
@@ -275,23 +266,10 @@ export class CallBridge {
       this.fail(this.deps.connect.message);
       return;
     }
-    const route = this.route;
-    if (!route) {
-      this.startModel();
-      return;
-    }
-    // Usually immediate; Data Action contracts not cached yet take one Platform API round trip (bounded).
-    void route.tools
-      .forCall({ bot: this.bot, toolNames: this.profile?.tools ?? [], dataActions: this.config.dataActions, logger: this.log })
-      .catch((err: unknown) => {
-        this.log.error({ err }, 'tools unavailable for this call');
-        return undefined;
-      })
-      .then((tools) => this.startModel(tools));
-  }
-
-  private get profile(): BotProfile | undefined {
-    return this.route?.ok ? this.route.profile : undefined;
+    // Immediate unless Data Action contracts must be read (one Platform API round trip, bounded).
+    const tools = this.bot.openTools(this.config.dataActions, this.log);
+    if (tools instanceof Promise) void tools.then((t) => this.startModel(t));
+    else this.startModel(tools);
   }
 
   private startModel(tools?: CallTools): void {
@@ -311,7 +289,7 @@ export class CallBridge {
         clock: this.clock,
         fillerAfterMs: this.deps.env.TOOL_FILLER_AFTER_MS ?? 1200,
         ...(config.language !== undefined ? { language: config.language } : {}),
-        ...(this.profile?.holdingPhrase !== undefined ? { holdingPhrase: this.profile.holdingPhrase } : {}),
+        ...(this.bot.profile?.holdingPhrase !== undefined ? { holdingPhrase: this.bot.profile.holdingPhrase } : {}),
         session: () => this.session,
         events: this.events,
         botSpeaking: () => this.pacer.isPlaying(),
@@ -452,7 +430,7 @@ export class CallBridge {
     if (!language || !this.config || !this.phase.allows('languageUpdate')) return;
     let next: CallConfig;
     try {
-      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language, this.profile);
+      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language, this.bot.profile);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'language update not applied');
       return;
@@ -609,7 +587,7 @@ export class CallBridge {
         startedAt: this.startedAt,
         startedMs: this.startedMs,
         model: this.modelName,
-        bot: this.bot,
+        bot: this.bot.name,
         tools: () => this.callTools?.records ?? [],
         sink: this.deps.sink,
         stopCallWork: () => this.stopCallWork(),

@@ -109,6 +109,8 @@ export interface CallTools {
   release(): void;
 }
 
+type DataActionRef = { id: string; description?: string; name?: string; redact: readonly string[] };
+
 type Runner = (args: Record<string, unknown>, signal: AbortSignal, ctx: { toolCallId: string; timeoutMs: number }) => Promise<unknown>;
 
 interface CallFunction {
@@ -173,8 +175,34 @@ export class ToolRegistry {
     await Promise.allSettled(work);
   }
 
-  /** The functions and executor of one call: a snapshot of what is available now. */
-  async forCall(request: CallToolsRequest): Promise<CallTools> {
+  /**
+   * The functions and executor of one call: a snapshot of what is available now. Synchronous unless Data
+   * Action contracts must be read (then at most CONTRACT_WAIT_MS), so a call without them starts at once.
+   */
+  forCall(request: CallToolsRequest): CallTools | Promise<CallTools> {
+    const dataActions = this.dataActionsFor(request);
+    if (dataActions.length === 0) return this.assemble(request, dataActions, new Map());
+    return this.contractsFor(dataActions.map((a) => a.id)).then((contracts) => this.assemble(request, dataActions, contracts));
+  }
+
+  private dataActionsFor(request: CallToolsRequest): DataActionRef[] {
+    const dataActions: DataActionRef[] = [];
+    for (const key of request.toolNames) {
+      const spec = this.options.tools[key];
+      if (spec?.type === 'genesys_data_action') {
+        dataActions.push({ id: spec.action_id, name: spec.name ?? key, redact: spec.redact ?? [], ...(spec.description ? { description: spec.description } : {}) });
+      }
+    }
+    const perCall = request.dataActions ?? [];
+    if (perCall.length > 0 && !this.catalog) {
+      request.logger.warn({ count: perCall.length }, 'DATA_ACTION_IDS ignored: Genesys OAuth (GENESYS_OAUTH_CLIENT_ID …) is not configured');
+    } else {
+      for (const action of perCall) dataActions.push({ ...action, redact: [] });
+    }
+    return dataActions;
+  }
+
+  private assemble(request: CallToolsRequest, dataActions: DataActionRef[], contracts: Map<string, DataActionInfo>): CallTools {
     const names = new FunctionNames(RESERVED_FUNCTION_NAMES);
     const functions = new Map<string, CallFunction>();
     const add = (rawName: string, description: string, parameters: unknown, redact: readonly string[], run: Runner) => {
@@ -185,22 +213,6 @@ export class ToolRegistry {
         run,
       });
     };
-
-    const dataActions: Array<{ id: string; description?: string; name?: string; redact: readonly string[] }> = [];
-    for (const key of request.toolNames) {
-      const spec = this.options.tools[key];
-      if (!spec) continue;
-      if (spec.type === 'genesys_data_action') {
-        dataActions.push({ id: spec.action_id, name: spec.name ?? key, redact: spec.redact ?? [], ...(spec.description ? { description: spec.description } : {}) });
-      }
-    }
-    const perCall = request.dataActions ?? [];
-    if (perCall.length > 0 && !this.catalog) {
-      request.logger.warn({ count: perCall.length }, 'DATA_ACTION_IDS ignored: Genesys OAuth (GENESYS_OAUTH_CLIENT_ID …) is not configured');
-    } else {
-      for (const action of perCall) dataActions.push({ ...action, redact: [] });
-    }
-    const contracts = await this.contractsFor(dataActions.map((a) => a.id));
 
     for (const key of request.toolNames) {
       const spec = this.options.tools[key];

@@ -103,6 +103,14 @@ describe('tools in a call', () => {
     h.handler.onClose({ kind: 'close', reason: 'end' });
   });
 
+  it('a bot without Data Actions starts at once: caller audio sent right after open is kept', async () => {
+    const { h } = call();
+    h.handler.onAudio!(new Uint8Array(1600).fill(7), 0);
+    await makeReady(h);
+    expect(h.model.ofType('input_audio_buffer.append').map((a) => Buffer.from(a.audio, 'base64')[0])).toEqual([7]);
+    h.handler.onClose({ kind: 'close', reason: 'end' });
+  });
+
   it('runs an MCP tool, returns the result, then asks for the reply; the record lists it', async () => {
     const { h, events } = call();
     await ready(h);
