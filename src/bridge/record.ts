@@ -1,5 +1,6 @@
 /** Builds the webhook call record (pure), so every ending path produces the same shape. */
-import type { CallContext } from '../audiohook/call.js';
+import { randomUUID } from 'node:crypto';
+import type { CallContext } from '../audiohook/handler.js';
 import type { ToolCallRecord } from '../tools/registry.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
@@ -7,6 +8,12 @@ import type { UsageTotals } from './usage.js';
 import type { CallEndReason, CallRecord } from './webhook.js';
 
 export interface CallRecordFacts {
+  /**
+   * Unique per call (newCallRecordId()), the same for the provisional and the final record of one call.
+   * Genesys ids alone are not: a client reusing a session id and conversation id would otherwise overwrite
+   * another call's pending spool file.
+   */
+  callId?: string;
   context: Pick<CallContext, 'sessionId' | 'correlationId' | 'organizationId' | 'conversationId' | 'connectorId'>;
   startedAt: Date;
   endedAt: Date;
@@ -22,10 +29,20 @@ export interface CallRecordFacts {
   tools?: readonly ToolCallRecord[];
 }
 
+/** A per-call unique part for the idempotency key (22 URL-safe characters, no `:`). */
+export function newCallRecordId(): string {
+  return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+}
+
+/** The record's identity: receivers dedupe retries and spool redeliveries on it; it names the spool file. */
+export function callRecordKey(sessionId: string, conversationId: string, callId: string): string {
+  return `${sessionId}:${conversationId}:${callId}`;
+}
+
 export function buildCallRecord(facts: CallRecordFacts): CallRecord {
   return {
-    // One record per session: a receiver dedupes retries (and a future spool's redeliveries) by this key.
-    idempotency_key: `${facts.context.sessionId}:${facts.context.conversationId}`,
+    // Without a callId (a caller that builds one record only) a fresh one is drawn: never a shared key.
+    idempotency_key: callRecordKey(facts.context.sessionId, facts.context.conversationId, facts.callId ?? newCallRecordId()),
     conversation_id: facts.context.conversationId,
     session_id: facts.context.sessionId,
     correlation_id: facts.context.correlationId,

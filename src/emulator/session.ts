@@ -18,7 +18,7 @@ import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
 import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
 import type { ServerEventBody } from './server-events.js';
 import { defaultSession, mergeSession, sdkSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
-import { textAnswer, type TranscriptLine } from './summary.js';
+import { textAnswer, wantsSummary, type TranscriptLine } from './summary.js';
 import { computeUsage } from './usage.js';
 import { EnergyVad, vadSettings } from './vad.js';
 import type { EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions } from './session-types.js';
@@ -396,8 +396,12 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     }
     const modalities = params.output_modalities ?? this.config.output_modalities;
     if (modalities[0] === 'text') {
-      const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
-      this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      const answer = () => {
+        const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
+        this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      };
+      const delayMs = outOfBand && wantsSummary(params.instructions) ? (this.options.summaryDelayMs ?? 0) : 0;
+      this.later(delayMs, answer); // cleared by dispose(): a closed session answers nothing
       return;
     }
     if (outOfBand) {

@@ -29,7 +29,7 @@ export const UPGRADE_REFUSALS = ['unauthorized', 'bad_request', 'busy', 'at_capa
 export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** Back-pressure on Genesys sockets: a socket crossed the mark (audio refused), or stayed over it and was ended. */
-export const BACKPRESSURE_EVENTS = ['congested', 'stalled'] as const;
+export const BACKPRESSURE_EVENTS = ['congested', 'stalled', 'reading_paused', 'overflow'] as const;
 export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
 
 export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
@@ -173,7 +173,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     upgradesRefused: labeled('audiohook_upgrades_refused_total', 'AudioHook upgrades refused, by reason', 'reason', UPGRADE_REFUSALS),
     outboundBackpressure: labeled(
       'audiohook_outbound_backpressure_total',
-      'Genesys sockets whose send queue crossed the back-pressure mark (congested) or stayed over it and were ended (stalled)',
+      'Genesys sockets whose send queue crossed the back-pressure mark (congested), stayed over it and were ended (stalled), made us stop reading from the peer (reading_paused) or reached the hard cap and were ended at once (overflow)',
       'event',
       BACKPRESSURE_EVENTS,
     ),

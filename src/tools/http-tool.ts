@@ -1,6 +1,6 @@
 /**
  * An HTTP tool: POST of the arguments as JSON, signed like the summary webhook when a secret is set
- * (`X-Signature: sha256=<hex>`), an `Idempotency-Key` per tool call so the receiver can drop a duplicate,
+ * (`X-Signature-Timestamp` and `X-Signature: sha256=<hex HMAC of "<timestamp>.<body>">`), an `Idempotency-Key` per tool call so the receiver can drop a duplicate,
  * redirects not followed, and the response body read up to a bound. Never retried.
  */
 import { signBody } from '../util/signing.js';
@@ -17,6 +17,8 @@ export interface HttpToolCall {
   toolCallId: string;
   signal: AbortSignal;
   fetchImpl?: typeof fetch;
+  /** Wall clock for the signature timestamp (ms since the epoch). */
+  nowMs?: () => number;
 }
 
 export async function callHttpTool(call: HttpToolCall): Promise<unknown> {
@@ -28,7 +30,11 @@ export async function callHttpTool(call: HttpToolCall): Promise<unknown> {
     'user-agent': 'audiohook-realtime',
     'idempotency-key': call.toolCallId,
   };
-  if (call.spec.secret) headers['x-signature'] = signBody(body, call.spec.secret);
+  if (call.spec.secret) {
+    const timestamp = String(Math.floor((call.nowMs?.() ?? Date.now()) / 1000));
+    headers['x-signature-timestamp'] = timestamp;
+    headers['x-signature'] = signBody(body, call.spec.secret, timestamp);
+  }
   let res;
   try {
     res = await fetchBounded(call.fetchImpl ?? fetch, call.spec.url, { method: 'POST', headers, body, signal: call.signal }, HTTP_TOOL_MAX_BODY_BYTES);

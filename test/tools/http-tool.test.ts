@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signBody } from '../../src/util/signing.js';
+import { signBody, verifyWebhookSignature } from '../../src/bridge/webhook.js';
 import { freePort, quietLogger, registry } from './support.js';
 
 type Seen = { path: string; headers: IncomingMessage['headers']; body: string };
@@ -77,7 +77,13 @@ describe('HTTP tools', () => {
     const request = seen.at(-1)!;
     expect(request.body).toBe('{"order_id":"4471"}');
     expect(request.headers['content-type']).toBe('application/json');
-    expect(request.headers['x-signature']).toBe(signBody(request.body, SECRET));
+    const timestamp = request.headers['x-signature-timestamp'] as string;
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    expect(request.headers['x-signature']).toBe(signBody(request.body, SECRET, timestamp));
+    // The receiver's check of the summary webhook accepts it as is: one scheme for both.
+    expect(
+      verifyWebhookSignature({ body: request.body, signature: request.headers['x-signature'] as string, timestamp, secret: SECRET, nowMs: Date.now() }),
+    ).toEqual({ ok: true });
     expect(request.headers['idempotency-key']).toBe('call_abc');
     c.release();
   });
