@@ -480,8 +480,10 @@ export class CallBridge {
     if (name !== END_CALL_TOOL && name !== TRANSFER_TOOL) {
       // The model waits for an output: give it the error and ask it to go on, or the caller hears nothing
       // until they speak again.
-      this.log.warn({ tool: name }, 'model called an unknown tool');
-      this.session?.sendToolResult(callId, { error: `unknown tool ${name}: no such function is available` }, true);
+      // The name is the model's (a caller can steer it): cut it before it reaches a log line or the model.
+      const shownName = name.slice(0, 64);
+      this.log.warn({ tool: shownName }, 'model called an unknown tool');
+      this.session?.sendToolResult(callId, { error: `unknown tool ${shownName}: no such function is available` }, true);
       return;
     }
     if (!this.phase.allows('botMayEnd')) return;
