@@ -34,6 +34,8 @@ export interface StartServerOptions {
   signals?: readonly NodeJS.Signals[];
   /** Signature nonces shared beyond this process (a cluster worker's, src/cluster/worker.ts). */
   nonceStore?: NonceStore;
+  /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
+  refuseConnector?: (connectorId: string) => string | undefined;
   /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
   model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
   /** The model's health for /readyz (see AppServerOptions.modelStatus). */
@@ -60,6 +62,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
     ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+    ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
   });
   const { port, host } = await app.listen();
