@@ -63,8 +63,8 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     logger,
     metrics: instanceMetrics(createMetrics(), link, identity.slot),
     signals: ['SIGTERM'],
-    // With REDIS_URL the fleet's shared store takes precedence (it spans instances, so workers too).
-    nonceStore: primaryNonceStore(link, logger),
+    // With REDIS_URL (fleet mode) the fleet's shared store is used instead: it spans instances, so workers too.
+    ...(fleetMode(env) ? {} : { nonceStore: primaryNonceStore(link, logger) }),
   });
 }
 
@@ -72,4 +72,10 @@ async function adoptSpool(root: string, workers: number, logger: Logger): Promis
   const report = await adoptOrphanedSpoolFiles(root, workers);
   if (report.moved > 0) logger.info({ moved: report.moved }, 'summary spool: records of an earlier run handed to this run');
   for (const file of report.skipped) logger.warn({ file }, 'summary spool: a record of that name already exists; left in place');
+}
+
+/** Fleet mode (REDIS_URL, src/fleet) brings its own instance-spanning nonce store. */
+function fleetMode(env: ServeEnv): boolean {
+  const url = (env as { REDIS_URL?: unknown }).REDIS_URL;
+  return typeof url === 'string' && url !== '';
 }
