@@ -56,6 +56,7 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     ...env,
     MAX_SESSIONS: sessionShare(maxSessions, identity.count, identity.slot),
     ...(env.SUMMARY_SPOOL_DIR ? { SUMMARY_SPOOL_DIR: slotSpoolDir(env.SUMMARY_SPOOL_DIR, identity.slot) } : {}),
+    ...workerInstanceId(env, identity.slot),
   };
   // Ctrl-C reaches the whole process group: only the primary's forwarded SIGTERM counts here.
   process.on('SIGINT', () => undefined);
@@ -78,4 +79,13 @@ async function adoptSpool(root: string, workers: number, logger: Logger): Promis
 function fleetMode(env: ServeEnv): boolean {
   const url = (env as { REDIS_URL?: unknown }).REDIS_URL;
   return typeof url === 'string' && url !== '';
+}
+
+/**
+ * Fleet mode names each process in Redis (stream consumer, live-call registry) by INSTANCE_ID; workers of one
+ * instance must not share a name, so a configured one gets `-w<slot>` (the default already includes the pid).
+ */
+function workerInstanceId(env: ServeEnv, slot: number): { INSTANCE_ID?: string } {
+  const id = (env as { INSTANCE_ID?: unknown }).INSTANCE_ID;
+  return typeof id === 'string' && id !== '' ? { INSTANCE_ID: `${id.slice(0, 94)}-w${slot}` } : {};
 }
