@@ -76,7 +76,7 @@ async function adoptSpool(root: string, workers: number, logger: Logger): Promis
 }
 
 /** Fleet mode (REDIS_URL, src/fleet) brings its own instance-spanning nonce store. */
-function fleetMode(env: ServeEnv): boolean {
+export function fleetMode(env: ServeEnv): boolean {
   const url = (env as { REDIS_URL?: unknown }).REDIS_URL;
   return typeof url === 'string' && url !== '';
 }
@@ -85,7 +85,7 @@ function fleetMode(env: ServeEnv): boolean {
  * Fleet mode names each process in Redis (stream consumer, live-call registry) by INSTANCE_ID; workers of one
  * instance must not share a name, so a configured one gets `-w<slot>` (the default already includes the pid).
  */
-function workerInstanceId(env: ServeEnv, slot: number): { INSTANCE_ID?: string } {
+export function workerInstanceId(env: ServeEnv, slot: number): { INSTANCE_ID?: string } {
   const id = (env as { INSTANCE_ID?: unknown }).INSTANCE_ID;
   return typeof id === 'string' && id !== '' ? { INSTANCE_ID: `${id.slice(0, 94)}-w${slot}` } : {};
 }
