@@ -23,11 +23,14 @@ import type { ConnectSettings, ModelConnection } from '../realtime/connection.js
 import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
+import { TimerScope } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
+import { BotSpeech } from './bot-speech.js';
 import type { CallEventListener } from './call-events.js';
 import { CallEventPublisher } from './call-publisher.js';
 import { DtmfCollector, dtmfItem } from './dtmf.js';
+import { Farewell, FAREWELL_PURPOSE } from './farewell.js';
+import { greetingPrompt } from './instructions.js';
 import { planEnding, runEnding, type Ending } from './ending.js';
 import type { BridgeEnv } from './env.js';
 import { CallPhaseState } from './phase.js';
@@ -37,8 +40,6 @@ import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaul
 import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
 
 export type { ResilienceEnv };
-
-const FAREWELL_PURPOSE = 'farewell';
 
 /**
  * The metric series a call feeds: a subset of src/server/metrics.ts `Metrics`, declared here so the bridge
@@ -113,13 +114,9 @@ export class CallBridge {
   private usage: UsageTotals = emptyUsage();
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
-  /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
-  private speechStoppedAt: number | undefined;
   private botEnding: BotEnding | undefined;
-  private farewellDone: Deferred<void> | undefined;
-  private farewellResponseId: string | undefined;
-  /** Responses whose audio started reaching the pacer (bot.speech_started published). */
-  private readonly speaking = new Set<string>();
+  private readonly farewell = new Farewell();
+  private readonly botSpeech: BotSpeech;
   /** The caller's last words, committed when the call closed mid-utterance (awaited before the summary). */
   private lastWords: Promise<void> | undefined;
 
@@ -137,10 +134,20 @@ export class CallBridge {
     this.startedAt = this.wallClock();
     this.startedMs = this.clock.now();
     this.timers = new TimerScope(this.clock);
+    this.botSpeech = new BotSpeech({
+      clock: this.clock,
+      events: this.events,
+      phase: this.phase,
+      ...(this.metrics ? { firstBotAudioSeconds: this.metrics.firstBotAudioSeconds } : {}),
+    });
     const createPacer = deps.createPacer ?? ((o: OutboundPacerOptions) => new OutboundPacer(o));
     this.pacer = createPacer({
       clock: this.clock,
-      send: (frame) => this.sendBotAudio(frame),
+      send: (frame) => {
+        const sent = this.control.sendAudio(frame);
+        if (sent) this.botSpeech.frameSent();
+        return sent;
+      },
       onOverflow: (info) => this.log.warn(info, 'outbound audio queue full; oldest audio dropped'),
     });
     this.dtmf = new DtmfCollector({
@@ -289,19 +296,13 @@ export class CallBridge {
         for (const item of this.pacer.playingItems()) {
           if (unfinished.has(item.responseId)) this.transcript.markTruncated(item.itemId);
         }
-        for (const id of unfinished) this.botSpeechStopped(id);
+        for (const id of unfinished) this.botSpeech.stopped(id);
       },
       unavailable: ({ cause, everReady, fatal }) => this.onModelUnavailable(cause, everReady, fatal),
-      responseCreated: ({ responseId, purpose }) => {
-        if (purpose === FAREWELL_PURPOSE) this.farewellResponseId = responseId;
-      },
+      responseCreated: ({ responseId, purpose }) => this.farewell.responseCreated(responseId, purpose),
       audio: ({ responseId, itemId, audio }) => {
         if (this.bargeIn.isDiscarded(responseId) || !this.phase.allows('botAudio')) return;
-        if (!this.speaking.has(responseId)) {
-          this.speaking.add(responseId);
-          this.events.publish({ type: 'bot.speech_started', responseId });
-          this.events.setActivity('bot_speaking');
-        }
+        this.botSpeech.audioQueued(responseId);
         this.pacer.enqueue(responseId, itemId, audio);
       },
       botTranscript: (event) => this.onBotTranscript(event.response_id, event.item_id, event.transcript),
@@ -313,19 +314,19 @@ export class CallBridge {
         if (event.transcript.trim() !== '') this.events.publish({ type: 'transcript', role: 'caller', text: event.transcript });
       },
       speechStarted: () => {
-        this.speechStoppedAt = undefined;
+        this.botSpeech.callerStartedSpeaking();
         this.events.publish({ type: 'caller.speech_started' });
         if (this.phase.phase === 'conversing') this.events.setActivity('caller_speaking');
         if (this.phase.allows('bargeIn')) {
           const interrupted = this.bargeIn.onCallerSpeech();
           if (interrupted) {
             this.events.publish({ type: 'barge_in', ...(interrupted.responseId !== undefined ? { responseId: interrupted.responseId } : {}) });
-            for (const id of interrupted.responseIds) this.botSpeechStopped(id);
+            for (const id of interrupted.responseIds) this.botSpeech.stopped(id);
           }
         }
       },
       speechStopped: () => {
-        this.speechStoppedAt = this.clock.now();
+        this.botSpeech.callerStoppedSpeaking();
         this.events.publish({ type: 'caller.speech_stopped' });
         if (this.phase.phase === 'conversing') this.events.setActivity('listening');
       },
@@ -334,27 +335,15 @@ export class CallBridge {
         this.usage = addUsage(this.usage, response.usage);
         if (outOfBand || !response.id) return;
         this.pacer.endResponse(response.id);
-        this.botSpeechStopped(response.id);
-        if (response.id === this.farewellResponseId) this.farewellDone?.resolve();
+        this.botSpeech.stopped(response.id);
+        this.farewell.responseDone(response.id);
       },
     };
   }
 
-  private botSpeechStopped(responseId: string): void {
-    if (!this.speaking.delete(responseId)) return;
-    this.events.publish({ type: 'bot.speech_stopped', responseId });
-    if (this.speaking.size === 0 && this.events.currentActivity === 'bot_speaking' && this.phase.phase === 'conversing') {
-      this.events.setActivity('listening');
-    }
-  }
-
   private greet(): void {
-    const greeting = this.config!.greeting;
-    if (greeting.kind === 'none') return;
-    const text =
-      greeting.kind === 'text'
-        ? `The caller has just been connected. Greet them by saying exactly: "${greeting.text}"`
-        : 'The caller has just been connected. Greet them briefly and ask how you can help.';
+    const text = greetingPrompt(this.config!.greeting);
+    if (text === undefined) return;
     this.session!.addItem({ type: 'message', role: 'system', content: [{ type: 'input_text', text }] });
     this.session!.requestReply();
     this.events.setActivity('greeting');
@@ -405,15 +394,6 @@ export class CallBridge {
     this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error');
   }
 
-  private sendBotAudio(frame: Uint8Array): boolean {
-    const sent = this.control.sendAudio(frame);
-    if (sent && this.speechStoppedAt !== undefined) {
-      this.metrics?.firstBotAudioSeconds.observe((this.clock.now() - this.speechStoppedAt) / 1000);
-      this.speechStoppedAt = undefined;
-    }
-    return sent;
-  }
-
   // ---------------------------------------------------------------- the bot ends the call
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
@@ -460,18 +440,15 @@ export class CallBridge {
     this.botEnding = ending;
     this.dtmf.stop();
     this.session?.windDown();
-    this.farewellDone = deferred<void>();
+    this.farewell.begin();
     // The reply's instructions replace the session's: keep the call's own (persona, language) in them.
     if (this.session?.isReady) this.session.say(`${this.config!.settings.instructions}\n\n${instructions}`, FAREWELL_PURPOSE);
-    else this.farewellDone.resolve();
+    else this.farewell.abandon();
     this.background(this.finishBotEnded(ending));
   }
 
   private async finishBotEnded(ending: BotEnding): Promise<void> {
-    const limit = this.deps.env.FAREWELL_TIMEOUT_MS;
-    const deadline = this.clock.now() + limit;
-    const farewellHeard = await within(this.clock, this.farewellDone!.promise, limit);
-    const drained = await within(this.clock, this.pacer.whenDrained(), Math.max(0, deadline - this.clock.now()));
+    const { farewellHeard, drained } = await this.farewell.played(this.clock, () => this.pacer.whenDrained(), this.deps.env.FAREWELL_TIMEOUT_MS);
     if (!farewellHeard || !drained) this.log.warn({ farewellHeard, drained }, 'farewell did not finish in time');
     // The caller hung up or the model failed meanwhile: that ending reports (end() refuses a second one).
     await this.end(ending);
@@ -486,7 +463,7 @@ export class CallBridge {
   private onModelUnavailable(cause: string, everReady: boolean, fatal: boolean): void {
     if (this.isEnding) return;
     if (this.phase.phase === 'farewell' && !fatal) {
-      this.farewellDone?.resolve();
+      this.farewell.abandon();
       return;
     }
     if (!everReady) {
@@ -558,7 +535,7 @@ export class CallBridge {
     this.pacer.stop();
     this.timers.clear();
     this.session?.stop();
-    this.farewellDone?.resolve();
+    this.farewell.abandon();
   }
 
   private background(work: Promise<void>): void {
