@@ -22,6 +22,7 @@ import type { DisconnectReason } from '../audiohook/schemas.js';
 import type { SummaryOutcome } from '../realtime/model-session.js';
 import type { Clock } from '../util/clock.js';
 import { buildOutputVariables, SERVER_SHUTDOWN, SHUTDOWN_OUTPUT_VARIABLES } from './outputs.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import { buildCallRecord } from './record.js';
 import { buildSummaryRequest, fallbackSummary, parseSummaryText, responseText, type SummaryResult } from './summary.js';
 import type { Transcript } from './transcript.js';
@@ -126,6 +127,10 @@ export interface EndingCall {
   startedAt: Date;
   startedMs: number;
   model: string;
+  /** The bot profile's name ('' for the single bot from env). */
+  bot?: string;
+  /** The call's tool calls so far (read after stopCallWork, so cancelled ones are included). */
+  tools?: () => readonly ToolCallRecord[];
   sink: CallRecordSink | undefined;
   /** Stops everything the call does (audio, keys, timers, model retries); the model stays for the summary. */
   stopCallWork(): void;
@@ -200,6 +205,8 @@ function recordOf(call: EndingCall, plan: EndingPlan, summary: SummaryResult, en
     transcript: call.transcript.turns(),
     usage: call.usage(),
     model: call.model,
+    ...(call.bot !== undefined ? { bot: call.bot } : {}),
+    ...(call.tools ? { tools: call.tools() } : {}),
   });
 }
 

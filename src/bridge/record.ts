@@ -1,6 +1,7 @@
 /** Builds the webhook call record (pure), so every ending path produces the same shape. */
 import { randomUUID } from 'node:crypto';
 import type { CallContext } from '../audiohook/handler.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';
@@ -23,6 +24,9 @@ export interface CallRecordFacts {
   transcript: Turn[];
   usage: UsageTotals;
   model: string;
+  /** The bot profile's name ('' or absent: the single bot from env). */
+  bot?: string;
+  tools?: readonly ToolCallRecord[];
 }
 
 /** A per-call unique part for the idempotency key (22 URL-safe characters, no `:`). */
@@ -57,5 +61,7 @@ export function buildCallRecord(facts: CallRecordFacts): CallRecord {
     transcript: facts.transcript,
     usage: facts.usage,
     model: facts.model,
+    bot: facts.bot ?? '',
+    tools: [...(facts.tools ?? [])],
   };
 }

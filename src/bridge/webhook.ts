@@ -9,11 +9,12 @@
  * at most RESPONSE_BODY_LIMIT bytes of the receiver's answer read. On its own this is best-effort; with
  * SUMMARY_SPOOL_DIR, src/bridge/spool.ts wraps it (same `CallRecordSink` seam) for at-least-once delivery.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange, msInRange } from '../config/env-fields.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import type { Clock } from '../util/clock.js';
+import { signBody } from '../util/signing.js';
 import { exponentialDelayMs, isRetryableHttpStatus } from '../util/backoff.js';
 import { sleep } from '../util/timers.js';
 import type { SummaryResult } from './summary.js';
@@ -60,6 +61,14 @@ export interface CallRecord {
   transcript: Turn[];
   usage: UsageTotals;
   model: string;
+  /** The bot profile (BOTS_FILE) the Connector ID selected; '' for the single bot from env. */
+  bot?: string;
+  /**
+   * Each tool call of the call, in order: tool, bot, start, duration, outcome (ok, error, timeout,
+   * cancelled — e.g. by the hang-up —, limited), error code; arguments and results only with
+   * TOOL_LOG_ARGUMENTS=true.
+   */
+  tools?: ToolCallRecord[];
 }
 
 export interface DeliveryResult {
@@ -87,46 +96,8 @@ export const RESPONSE_BODY_LIMIT = 4096;
 /** Characters of a redirect's Location kept in the log line. */
 const LOCATION_LOG_LIMIT = 300;
 
-/** The signed string: the timestamp (unix seconds, decimal), a dot, the exact body. */
-export function signedPayload(timestamp: string, body: string): string {
-  return `${timestamp}.${body}`;
-}
-
-export function signBody(body: string, secret: string, timestamp: string): string {
-  return `sha256=${createHmac('sha256', secret).update(signedPayload(timestamp, body)).digest('hex')}`;
-}
-
-export type SignatureCheck = { ok: true } | { ok: false; reason: string };
-
-export interface SignatureCheckInput {
-  /** The raw request body, exactly as received (before any JSON parsing). */
-  body: string;
-  /** The `X-Signature` header. */
-  signature: string | undefined;
-  /** The `X-Signature-Timestamp` header. */
-  timestamp: string | undefined;
-  secret: string;
-  /** Receiver's wall clock, ms since the epoch. */
-  nowMs: number;
-  /** Oldest (and furthest in the future) timestamp accepted, seconds. Default 300. */
-  toleranceSeconds?: number;
-}
-
-/**
- * The receiver's check (documented in the README): a fresh timestamp, then the HMAC in constant time.
- * Within the tolerance a replay is still possible; a receiver that must exclude it also remembers the
- * idempotency keys it accepted (it dedupes on them anyway).
- */
-export function verifyWebhookSignature(input: SignatureCheckInput): SignatureCheck {
-  const tolerance = input.toleranceSeconds ?? 300;
-  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp)) return { ok: false, reason: 'missing or malformed timestamp' };
-  const ageSeconds = input.nowMs / 1000 - Number(input.timestamp);
-  if (Math.abs(ageSeconds) > tolerance) return { ok: false, reason: `timestamp outside ±${tolerance} s` };
-  const expected = Buffer.from(signBody(input.body, input.secret, input.timestamp));
-  const given = Buffer.from(input.signature ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
-  return { ok: true };
-}
+// The signing scheme is shared with HTTP tools (src/tools), so it lives below both (src/util/signing.ts).
+export { signBody, signedPayload, verifyWebhookSignature, type SignatureCheck, type SignatureCheckInput } from '../util/signing.js';
 
 /** Delay before retry `attempt` (1-based): 500 ms, 1 s, 2 s … capped at 8 s. */
 export function retryDelayMs(attempt: number): number {

@@ -325,7 +325,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     let entry: ConversationEntry;
     if (item.type === 'function_call_output') {
       entry = { id, type: item.type, role: null, text: item.output, audioMs: null, truncatedAtMs: null, callId: item.call_id };
-      this.cursor.toolOutput(item.call_id);
+      this.cursor.toolOutput(item.call_id, item.output);
     } else if (item.type === 'function_call') {
       entry = { id, type: item.type, role: null, text: item.arguments, audioMs: null, truncatedAtMs: null, name: item.name, callId: item.call_id ?? newId('call') };
     } else {
@@ -375,7 +375,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       this.runResponse(() => this.toRunOutputs(this.cursor.planResponse()), params, true);
       return;
     }
-    this.startConversationResponse(() => this.cursor.planResponse(), params);
+    this.startConversationResponse(() => this.cursor.planResponse(params.instructions), params);
   }
 
   private responseCancel(responseId: string | undefined, clientEventId: string | null): void {

@@ -89,6 +89,11 @@ export interface AppServerOptions {
   /** The process's descriptor limit (default: read from /proc/self/limits; connections.ts). */
   descriptorLimit?: number;
   /**
+   * Bot routing (BOTS_FILE, src/bots): a short reason to refuse a Connector ID with 404, or undefined to
+   * accept it. Asked only after authentication, so an unauthenticated client cannot probe for bots.
+   */
+  refuseConnector?: (connectorId: string) => string | undefined;
+  /**
    * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
    * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
    */
@@ -269,6 +274,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
         { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
         'audiohook upgrade rejected',
       );
+      return;
+    }
+    const unrouted = options.refuseConnector?.(connectorId);
+    if (unrouted !== undefined) {
+      metrics?.upgradesRefused.inc('not_found');
+      logger.warn({ ...outcome.ids, connectorId: connectorId.slice(0, 128), reason: unrouted }, 'audiohook upgrade refused: no bot');
+      writeResponseAndClose(socket, { status: 404, reason: unrouted });
       return;
     }
     // After authentication, so an unauthenticated client learns nothing about which ids are live.

@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { UsageTotals } from '../bridge/usage.js';
+import type { ToolMetrics } from '../tools/metrics.js';
 import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../bridge/webhook.js';
 import { errorCodeLabel } from '../realtime/model-metrics.js';
 
@@ -90,6 +91,8 @@ export interface Metrics {
   readonly webhookSpoolDepth: { set(depth: number): void };
   readonly upgradesRefused: LabeledCounter<UpgradeRefusal>;
   readonly outboundBackpressure: LabeledCounter<BackpressureEvent>;
+  /** Tool calls by tool and outcome, their latency, and unreachable tool servers (src/tools). */
+  readonly tools: ToolMetrics;
   /** Prometheus text exposition of every series in this registry. */
   render(): Promise<string>;
 }
@@ -136,6 +139,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const toolCalls = new Counter({
+    name: 'audiohook_tool_calls_total',
+    help: 'Tool calls made by the model, by tool and outcome (ok, error, timeout, cancelled, limited)',
+    labelNames: ['tool', 'outcome'],
+    registers,
+  });
+  const toolSeconds = new Histogram({
+    name: 'audiohook_tool_call_seconds',
+    help: 'Tool call duration, by tool',
+    labelNames: ['tool'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 15],
+    registers,
+  });
+  const toolSourceFailures = new Counter({
+    name: 'audiohook_tool_source_failures_total',
+    help: 'Failed connection attempts to MCP tool servers, by source',
+    labelNames: ['source'],
+    registers,
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -175,6 +198,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       'event',
       BACKPRESSURE_EVENTS,
     ),
+    tools: {
+      toolCalls: { inc: (tool, outcome) => toolCalls.inc({ tool, outcome }) },
+      toolCallSeconds: { observe: (tool, seconds) => toolSeconds.observe({ tool }, seconds) },
+      toolSourceFailures: { inc: (source) => toolSourceFailures.inc({ source }) },
+    },
     render: () => registry.metrics(),
   };
 }
