@@ -19,8 +19,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/handler.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
-import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
-import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
+import { ModelSession, type ModelSessionListener, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import type { CallTools } from '../tools/registry.js';
 import type { ToolTurns } from '../tools/tool-turns.js';
@@ -29,54 +28,18 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { TimerScope } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
 import { BotSpeech } from './bot-speech.js';
-import type { CallEventListener } from './call-events.js';
+import type { BridgeDeps, CallMetrics } from './bridge-deps.js';
 import { CallEventPublisher } from './call-publisher.js';
-import { DtmfCollector, dtmfItem } from './dtmf.js';
-import { Farewell, FAREWELL_PURPOSE } from './farewell.js';
+import { KeypadRelay } from './dtmf.js';
+import { Farewell, FAREWELL_PURPOSE, MAX_DURATION_FAREWELL, toolEnding, type BotEnding } from './farewell.js';
 import { greetingPrompt } from './instructions.js';
 import { planEnding, runEnding, type Ending } from './ending.js';
-import type { BridgeEnv } from './env.js';
 import { CallPhaseState } from './phase.js';
-import { Transcript } from './transcript.js';
-import { addTranscriptionUsage, addUsage, emptyUsage, type UsageTotals } from './usage.js';
-import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaults } from './variables.js';
-import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
+import { ConversationLog } from './conversation-log.js';
+import { InputVariableError, resolveCallConfig, type CallConfig } from './variables.js';
 
 export type { ResilienceEnv };
 export type { BotRouter };
-
-/**
- * The metric series a call feeds: a subset of src/server/metrics.ts `Metrics`, declared here so the bridge
- * depends on nothing above it.
- */
-export interface CallMetrics extends ModelSessionMetrics {
-  bargeIns: { inc(): void };
-  firstBotAudioSeconds: { observe(seconds: number): void };
-}
-
-export interface BridgeDeps {
-  env: CallDefaults & ResilienceEnv & BridgeEnv & { TOOL_FILLER_AFTER_MS?: number };
-  /** Bot profiles and tools; without it every call is the single bot from env, with no tools. */
-  bots?: BotRouter;
-  /** From connectSettingsFromEnv at start-up; an Error (no model configured) ends every call with it. */
-  connect: Omit<ConnectSettings, 'model'> | Error;
-  connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
-  createPacer?: (options: OutboundPacerOptions) => OutboundPacer;
-  /** Where call records go (the summary webhook); none → records are only logged as delivered=false. */
-  sink?: CallRecordSink;
-  clock?: Clock;
-  wallClock?: () => Date;
-  /** Observes each finished call (after the webhook attempt): metrics, tests. */
-  onCallFinished?: (record: CallRecord, delivery: DeliveryResult | undefined) => void;
-  /** Per-call counters and latencies (barge-ins, model connect time, reconnects, errors…). */
-  metrics?: CallMetrics;
-  /** Call milestones (call-events.ts) for the console, traces and tests. */
-  events?: CallEventListener;
-  /** The instance carrying the calls, for call.started (default hostname/pid). */
-  instance?: string;
-  /** [0, 1) for backoff jitter; Math.random by default. */
-  random?: () => number;
-}
 
 export interface BridgeFactory extends CallHandlerFactory {
   /** Resolves when every call's background work (summary, webhook) is done: graceful shutdown. */
@@ -98,9 +61,6 @@ export function createBridgeFactory(deps: BridgeDeps): BridgeFactory {
   return factory;
 }
 
-/** A bot ending decided by the conversation (tool call, max duration), waiting for its farewell. */
-type BotEnding = Extract<Ending, { kind: 'bot_ended' | 'escalated' }>;
-
 export class CallBridge {
   /** Unique per call (an AudioHook session id can be reused by a client). */
   readonly callId = randomUUID();
@@ -114,10 +74,9 @@ export class CallBridge {
   private readonly timers: TimerScope;
   private readonly phase = new CallPhaseState();
   private readonly pacer: OutboundPacer;
-  private readonly dtmf: DtmfCollector;
+  private readonly keypad: KeypadRelay;
   private readonly bargeIn: BargeIn;
-  private readonly transcript = new Transcript();
-  private usage: UsageTotals = emptyUsage();
+  private readonly conversation: ConversationLog;
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
   /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
@@ -145,6 +104,11 @@ export class CallBridge {
     this.startedAt = this.wallClock();
     this.startedMs = this.clock.now();
     this.timers = new TimerScope(this.clock);
+    this.conversation = new ConversationLog({
+      events: this.events,
+      control: this.control,
+      botTurnEvents: () => deps.env.BOT_TURN_EVENTS && this.phase.allows('botTurnEvents'),
+    });
     this.botSpeech = new BotSpeech({
       clock: this.clock,
       events: this.events,
@@ -161,14 +125,17 @@ export class CallBridge {
       },
       onOverflow: (info) => this.log.warn(info, 'outbound audio queue full; oldest audio dropped'),
     });
-    this.dtmf = new DtmfCollector({
+    this.keypad = new KeypadRelay({
       clock: this.clock,
       interDigitTimeoutMs: deps.env.DTMF_INTER_DIGIT_TIMEOUT_MS,
-      onDigits: (digits) => this.onDtmfEntry(digits),
+      model: () => this.session,
+      accepting: () => this.phase.allows('dtmf'),
+      onEntry: (count) => this.events.publish({ type: 'dtmf', count }),
+      log: this.log,
     });
     this.bargeIn = new BargeIn({
       pacer: this.pacer,
-      transcript: this.transcript,
+      transcript: this.conversation.transcript,
       control: this.control,
       model: () => this.session,
       log: this.log,
@@ -192,12 +159,13 @@ export class CallBridge {
         // Once the bot is ending the call, caller audio could only start new turns that cut the farewell.
         if (this.phase.allows('callerAudio')) this.session?.appendAudio(ulaw);
       }),
-      onDtmf: guard('onDtmf', (digit: string) => {
-        if (this.phase.allows('dtmf')) this.dtmf.push(digit);
-      }),
+      onDtmf: guard('onDtmf', (digit: string) => this.keypad.push(digit)),
       onPlaybackStarted: guard('onPlaybackStarted', () => this.pacer.playbackStarted()),
       onPlaybackCompleted: guard('onPlaybackCompleted', () => this.pacer.playbackCompleted()),
-      onClientError: guard('onClientError', (error: ClientErrorInfo) => this.onClientError(error)),
+      // A 429's hold is the protocol session's (it refuses our audio meanwhile): here it is only logged.
+      onClientError: guard('onClientError', (error: ClientErrorInfo) =>
+        this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error'),
+      ),
       // A Genesys pause (e.g. secure pause for card numbers): no relaying, and a half-utterance never becomes a turn.
       onPaused: guard('onPaused', () => {
         this.log.info('stream paused by Genesys; caller audio not relayed');
@@ -320,7 +288,7 @@ export class CallBridge {
       env: this.deps.env,
       logger: this.log,
       listener: this.modelListener(),
-      conversation: () => this.transcript.replayTurns(),
+      conversation: () => this.conversation.transcript.replayTurns(),
       botAudioOutstanding: () => this.pacer.isPlaying(),
       clock: this.clock,
       ...(this.deps.connectModel ? { connectModel: this.deps.connectModel } : {}),
@@ -346,7 +314,7 @@ export class CallBridge {
         // and a reply cut before its end is marked so the replay says so.
         this.pacer.dropAll();
         for (const item of this.pacer.playingItems()) {
-          if (unfinished.has(item.responseId)) this.transcript.markTruncated(item.itemId);
+          if (unfinished.has(item.responseId)) this.conversation.transcript.markTruncated(item.itemId);
         }
         for (const id of unfinished) this.botSpeech.stopped(id);
       },
@@ -357,14 +325,10 @@ export class CallBridge {
         this.botSpeech.audioQueued(responseId);
         this.pacer.enqueue(responseId, itemId, audio);
       },
-      botTranscript: (event) => this.onBotTranscript(event.response_id, event.item_id, event.transcript),
-      itemAdded: ({ itemId, previousItemId, role }) => this.transcript.itemAdded(itemId, previousItemId, role),
-      inputCommitted: (event) => this.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
-      callerTranscript: (event) => {
-        this.usage = addTranscriptionUsage(this.usage, event.usage);
-        this.transcript.callerText(event.item_id, event.transcript);
-        if (event.transcript.trim() !== '') this.events.publish({ type: 'transcript', role: 'caller', text: event.transcript });
-      },
+      botTranscript: (event) => this.conversation.botTranscript(event.item_id, event.transcript, this.bargeIn.wasCut(event.response_id, event.item_id)),
+      itemAdded: ({ itemId, previousItemId, role }) => this.conversation.transcript.itemAdded(itemId, previousItemId, role),
+      inputCommitted: (event) => this.conversation.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
+      callerTranscript: (event) => this.conversation.callerTranscript(event.item_id, event.transcript, event.usage),
       speechStarted: () => {
         this.botSpeech.callerStartedSpeaking();
         this.events.publish({ type: 'caller.speech_started' });
@@ -384,7 +348,7 @@ export class CallBridge {
       },
       toolCall: ({ name, callId, arguments: args }) => this.onToolCall(name, callId, args),
       turnDone: ({ response, outOfBand }) => {
-        this.usage = addUsage(this.usage, response.usage);
+        this.conversation.responseDone(response.usage);
         if (outOfBand || !response.id) return;
         this.toolTurns?.responseDone(response.status ?? 'completed');
         this.pacer.endResponse(response.id);
@@ -400,18 +364,6 @@ export class CallBridge {
     this.session!.addItem({ type: 'message', role: 'system', content: [{ type: 'input_text', text }] });
     this.session!.requestReply();
     this.events.setActivity('greeting');
-  }
-
-  private onBotTranscript(responseId: string, itemId: string, text: string): void {
-    this.transcript.botText(itemId, text);
-    if (this.bargeIn.wasCut(responseId, itemId)) {
-      this.transcript.markTruncated(itemId);
-      return;
-    }
-    if (text.trim() !== '') this.events.publish({ type: 'transcript', role: 'bot', text });
-    if (this.deps.env.BOT_TURN_EVENTS && text.trim() !== '' && this.phase.allows('botTurnEvents')) {
-      this.control.sendEvent([{ type: 'bot_turn_response', data: { disposition: 'match', text: text.trim() } }]);
-    }
   }
 
   /** AudioHook `update` with a new language: re-send the session with that language's instructions. */
@@ -432,23 +384,6 @@ export class CallBridge {
     this.session?.updateSettings(next.settings);
   }
 
-  private onDtmfEntry(digits: string): void {
-    const session = this.session;
-    if (!session?.isReady || !this.phase.allows('dtmf')) {
-      this.log.debug('keypad entry before the model was ready; ignored');
-      return;
-    }
-    this.log.info({ length: digits.length }, 'keypad entry sent to the model');
-    this.events.publish({ type: 'dtmf', count: digits.length });
-    session.addItem(dtmfItem(digits));
-    session.requestReply();
-  }
-
-  /** Genesys errors are logged; a 429's hold is the protocol session's (it refuses our audio meanwhile). */
-  private onClientError(error: ClientErrorInfo): void {
-    this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error');
-  }
-
   // ---------------------------------------------------------------- the bot ends the call
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
@@ -467,40 +402,24 @@ export class CallBridge {
       return;
     }
     if (!this.phase.allows('botMayEnd')) return;
-    let reason = '';
-    try {
-      const parsed = JSON.parse(rawArguments) as { reason?: unknown };
-      if (typeof parsed.reason === 'string') reason = parsed.reason.trim().slice(0, 500);
-    } catch {
-      // keep the empty reason: ending the call must not depend on well-formed arguments
-    }
-    const kind = name === TRANSFER_TOOL ? 'escalated' : 'bot_ended';
     this.log.info({ tool: name }, 'model requested the end of the call');
     this.session?.sendToolResult(callId, { ok: true });
-    this.sayFarewell(
-      { kind, reason: reason || (kind === 'escalated' ? 'transfer requested' : 'conversation complete') },
-      kind === 'escalated'
-        ? 'In one short sentence, tell the caller you are transferring them to a colleague now.'
-        : 'In one short sentence, say goodbye to the caller.',
-    );
+    const { ending, instructions } = toolEnding(name === TRANSFER_TOOL, rawArguments);
+    this.sayFarewell(ending, instructions);
   }
 
   /** MAX_CALL_DURATION reached: a polite goodbye, then `completed` with outputs. */
   private onMaxCallDuration(): void {
     if (!this.phase.allows('botMayEnd')) return;
     this.log.info({ seconds: this.deps.env.MAX_CALL_DURATION }, 'maximum call duration reached; ending the call');
-    this.sayFarewell(
-      { kind: 'bot_ended', reason: 'max_call_duration', detail: 'max_call_duration' },
-      'The call has reached its maximum length. In one or two short sentences, apologise that you have to end ' +
-        'the call now, and say goodbye.',
-    );
+    this.sayFarewell({ kind: 'bot_ended', reason: 'max_call_duration', detail: 'max_call_duration' }, MAX_DURATION_FAREWELL);
   }
 
   /** Asks for the farewell, then ends the call once it has played (or at once if the model is unusable). */
   private sayFarewell(ending: BotEnding, instructions: string): void {
     if (!this.phase.moveTo('farewell')) return;
     this.botEnding = ending;
-    this.dtmf.stop();
+    this.keypad.stop();
     this.session?.windDown();
     this.farewell.begin();
     // The reply's instructions replace the session's: keep the call's own (persona, language) in them.
@@ -561,8 +480,8 @@ export class CallBridge {
         wallClock: this.wallClock,
         context: this.context,
         control: this.control,
-        transcript: this.transcript,
-        usage: () => this.usage,
+        transcript: this.conversation.transcript,
+        usage: () => this.conversation.usage,
         startedAt: this.startedAt,
         startedMs: this.startedMs,
         model: this.modelName,
@@ -595,7 +514,7 @@ export class CallBridge {
    * timers). A model connection attempt in progress is abandoned; a ready session stays for the summary.
    */
   private stopCallWork(): void {
-    this.dtmf.stop();
+    this.keypad.stop();
     this.pacer.stop();
     this.timers.clear();
     this.session?.stop();
