@@ -6,6 +6,7 @@ import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
+import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
@@ -23,6 +24,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** Fleet mode, when REDIS_URL is set: shared nonces, live-call registry, the outbox (closed on stop). */
+  fleet?: Fleet;
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -31,16 +34,14 @@ export type ServeEnv = Env & Partial<SpoolEnv>;
 export interface CallRecordDelivery {
   sink?: CallRecordSink;
   spool?: SpoolingSink;
+  /** Fleet mode's durable outbox (REDIS_URL), in place of the file spool. */
+  outbox?: RedisOutbox;
 }
 
-/**
- * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; the webhook sender (best-effort: its few
- * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
- * (at-least-once). The spool is not started here: `start()` replays earlier files.
- */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
-  if (!env.SUMMARY_WEBHOOK_URL) return {};
-  const sender = createWebhookSender({
+/** The webhook sender (best-effort on its own: a few retries, then lost), or none without SUMMARY_WEBHOOK_URL. */
+export function createRecordSender(env: ServeEnv, logger: Logger): CallRecordSink | undefined {
+  if (!env.SUMMARY_WEBHOOK_URL) return undefined;
+  return createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
@@ -48,6 +49,21 @@ export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
   });
+}
+
+/**
+ * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; with REDIS_URL, the fleet's durable outbox
+ * (a Redis Stream every instance consumes, src/fleet/outbox.ts); else the webhook sender wrapped in the file
+ * spool with SUMMARY_SPOOL_DIR (at-least-once), or the sender alone (best-effort). The spool is not started
+ * here: `start()` replays earlier files.
+ */
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, fleet?: Fleet): CallRecordDelivery {
+  if (fleet?.outbox) {
+    if (env.SUMMARY_SPOOL_DIR) logger.warn('REDIS_URL is set: call records go to the shared outbox; SUMMARY_SPOOL_DIR is not used');
+    return { sink: fleet.outbox, outbox: fleet.outbox };
+  }
+  const sender = createRecordSender(env, logger);
+  if (!sender) return {};
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -68,14 +84,14 @@ export function createBridgeFromEnv(
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
-  const { sink, spool } = delivery;
+  const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
     env,
     connect,
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
-    // The spool counts webhook outcomes itself (including its later retries); count here only without it.
-    onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
+    // The spool and the outbox count webhook outcomes themselves (including later retries); count here only without them.
+    onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool || outbox ? undefined : result),
   });
 }
 
@@ -93,23 +109,35 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics();
-  const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
-  const { spool } = delivery;
-  // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
-  await spool?.start();
-  const server = await startServer(env, {
-    logger,
-    createCall: bridge,
-    metrics,
-    ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
-    ...(options.handleSignals === false ? { handleSignals: false } : {}),
-    // Calls finishing during the drain still spool their records; after that, retry timers stop and
-    // whatever is still pending stays on disk for the next start.
-    afterClose: async () => {
-      await bridge.drain();
-      await spool?.close();
-    },
-  });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
+  // Fleet mode before anything else: the outbox, if any, is the call-record sink.
+  const sender = env.REDIS_URL ? createRecordSender(env, logger) : undefined;
+  const fleet = env.REDIS_URL
+    ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(sender ? { sender } : {}) })
+    : undefined;
+  try {
+    const delivery = createCallRecordDelivery(env, logger, metrics, fleet);
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+    const { spool } = delivery;
+    // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
+    await spool?.start();
+    const server = await startServer(env, {
+      logger,
+      createCall: bridge,
+      metrics,
+      ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
+      ...(options.handleSignals === false ? { handleSignals: false } : {}),
+      ...(fleet ? { nonceStore: fleet.nonceStore, fleet: fleet.registry } : {}),
+      // Calls finishing during the drain still spool their records; after that, retry timers stop and
+      // whatever is still pending stays on disk (or in the shared outbox, for another instance) for later.
+      afterClose: async () => {
+        await bridge.drain();
+        await spool?.close();
+        await fleet?.close();
+      },
+    });
+    return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(fleet ? { fleet } : {}) };
+  } catch (err) {
+    await fleet?.close();
+    throw err;
+  }
 }

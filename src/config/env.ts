@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { boolFromString, intInRange } from './env-fields.js';
 import { bridgeEnvShape } from '../bridge/env.js';
 import { spoolEnvShape } from '../bridge/spool.js';
+import { fleetEnvShape } from '../fleet/env.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { shutdownEnvShape } from '../server/env-shape.js';
 import { metricsEnvShape } from '../server/metrics.js';
@@ -42,8 +43,8 @@ export const serverEnvShape = {
   TRUST_PROXY: boolFromString.default(true),
 };
 
-/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape });
+/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook), fleet (REDIS_URL). */
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...fleetEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -16,11 +16,12 @@ import { createSession } from '../audiohook/session.js';
 import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type AuthOutcome } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
 import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
+import type { NonceStore } from './nonce-cache.js';
 import { RejectionScheduler } from './rejection.js';
 import { sessionMetricsObserver } from './session-metrics.js';
 import { connectorIdFor, pathOf } from './routes.js';
@@ -79,6 +80,18 @@ export interface AppServerOptions {
   sessionLimits?: SessionLimits;
   /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
   backpressure?: BackpressureLimits;
+  /** Signature nonces: default an in-memory cache; fleet-wide with REDIS_URL (src/fleet/nonce-store.ts). */
+  nonceStore?: NonceStore;
+  /** Fleet mode (REDIS_URL, src/fleet): fleet-wide admission and live-session registration. */
+  fleet?: FleetHooks;
+}
+
+/** What the server asks of the fleet (src/fleet/registry.ts); all synchronous, none may throw. */
+export interface FleetHooks {
+  /** False when the fleet-wide cap (MAX_FLEET_SESSIONS) is reached: the upgrade gets 503. */
+  admit(): boolean;
+  sessionStarted(ids: AudiohookIds): void;
+  sessionEnded(ids: AudiohookIds): void;
 }
 
 export interface CloseOptions {
@@ -117,6 +130,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     trustProxy: env.TRUST_PROXY,
     clock,
     wallClockMs: options.wallClockMs,
+    ...(options.nonceStore ? { nonceCache: options.nonceStore } : {}),
   });
   const rejections = new RejectionScheduler({ clock, maxPending: options.maxPendingRejections });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES, perMessageDeflate: false });
@@ -199,35 +213,67 @@ export function createAppServer(options: AppServerOptions): AppServer {
       writeResponseAndClose(socket, { status: 503, reason: 'at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    const startedAt = clock.now();
-    const outcome = authenticate({ url: target, headers: req.headers });
-    if (!outcome.ok) {
-      const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
-      metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
-      logger.warn(
-        { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
-        'audiohook upgrade rejected',
-      );
+    if (options.fleet && !options.fleet.admit()) {
+      metrics?.upgradesRefused.inc('fleet_capacity');
+      logger.warn({ activeSessions: sessions.size, ...remoteOf(req) }, 'audiohook upgrade refused: fleet at capacity');
+      writeResponseAndClose(socket, { status: 503, reason: 'fleet at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
+    const startedAt = clock.now();
+    const outcome = authenticate({ url: target, headers: req.headers });
+    if (!(outcome instanceof Promise)) {
+      accept(outcome);
+      return;
+    }
+    // A fleet-wide replay check is in flight: the upgrade holds a capacity slot meanwhile.
     handshakes++;
-    let handshaking = true;
-    const handshakeDone = () => {
-      if (handshaking) handshakes--;
-      handshaking = false;
-    };
-    socket.once('close', handshakeDone);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      handshakeDone();
-      try {
-        startSession(ws, outcome.ids, connectorId, req);
-      } catch (err) {
-        // A bug in session set-up must cost this connection only.
-        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
-        ws.terminate();
+    void outcome.then(
+      (result) => {
+        handshakes--;
+        if (socket.destroyed) return;
+        if (draining && result.ok) {
+          metrics?.upgradesRefused.inc('draining');
+          writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+          return;
+        }
+        accept(result);
+      },
+      (err: unknown) => {
+        handshakes--;
+        logger.error({ err, ...remoteOf(req) }, 'upgrade authentication failed unexpectedly');
+        writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      },
+    );
+
+    function accept(outcome: AuthOutcome): void {
+      if (!outcome.ok) {
+        const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
+        metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
+        logger.warn(
+          { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
+          'audiohook upgrade rejected',
+        );
+        return;
       }
-    });
+      // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
+      handshakes++;
+      let handshaking = true;
+      const handshakeDone = () => {
+        if (handshaking) handshakes--;
+        handshaking = false;
+      };
+      socket.once('close', handshakeDone);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        handshakeDone();
+        try {
+          startSession(ws, outcome.ids, connectorId!, req);
+        } catch (err) {
+          // A bug in session set-up must cost this connection only.
+          logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+          ws.terminate();
+        }
+      });
+    }
   });
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {
@@ -251,10 +297,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
+    options.fleet?.sessionStarted(ids);
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
     const forget = () => {
-      if (sessions.delete(session)) metrics?.activeSessions.dec();
+      if (!sessions.delete(session)) return;
+      metrics?.activeSessions.dec();
+      options.fleet?.sessionEnded(ids);
     };
     void session.finished.then(forget, forget);
   }

@@ -8,7 +8,8 @@ import dotenv from 'dotenv';
 import type { CallHandlerFactory } from '../audiohook/call.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer } from './http.js';
+import { createAppServer, type AppServer, type FleetHooks } from './http.js';
+import type { NonceStore } from './nonce-cache.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -31,6 +32,9 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** Fleet mode (REDIS_URL): the fleet-wide nonce store and admission/registration hooks (src/fleet). */
+  nonceStore?: NonceStore;
+  fleet?: FleetHooks;
 }
 
 export interface RunningServer {
@@ -51,6 +55,8 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     createCall: options.createCall,
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   const { port, host } = await app.listen();
   logger.info(
