@@ -8,7 +8,7 @@
  * only shifts when a dead instance's calls disappear, well inside the TTL.
  *
  * The fleet-wide count is read on the heartbeat and cached, so admission (MAX_FLEET_SESSIONS) costs no
- * round trip on the upgrade: cached fleet count + calls this instance started since. Instances deciding at
+ * round trip on the upgrade: cached fleet count + this instance's net change (started − ended) since. Instances deciding at
  * the same moment may overshoot the cap by a few calls; each instance's MAX_SESSIONS stays a hard limit.
  * With Valkey unreachable the cap is not enforced (per-instance limits still are): refusing calls because
  * a counter cannot be read would turn a cache blip into an outage.
@@ -45,10 +45,10 @@ export interface FleetRegistry extends FleetHooks, FleetGauges {
   close(): Promise<void>;
 }
 
-/** Admission against the cap (pure): the count is the last fleet figure plus calls started here since. */
-export function admitUnderFleetCap(cap: number | undefined, fleetCount: number | undefined, startedSinceRefresh: number): boolean {
+/** Admission against the cap (pure): the count is the last fleet figure plus this instance's net change since. */
+export function admitUnderFleetCap(cap: number | undefined, fleetCount: number | undefined, localChangeSinceRefresh: number): boolean {
   if (cap === undefined || fleetCount === undefined) return true;
-  return fleetCount + Math.max(0, startedSinceRefresh) < cap;
+  return fleetCount + localChangeSinceRefresh < cap;
 }
 
 export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistry {
@@ -63,8 +63,8 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
   const local = new Set<string>();
   let fleetLive: number | undefined;
   let instances: number | undefined;
-  /** Calls started here since the last fleet figure (ended ones are not subtracted: the figure errs high). */
-  let startedSinceRefresh = 0;
+  /** Calls started minus calls ended here since the last fleet figure. */
+  let localChange = 0;
   /** Wall time of the last successful refresh; a figure older than 3 heartbeats is not trusted for admission. */
   let refreshedAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
@@ -87,11 +87,11 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
       .zRemRangeByScore(liveKey, '-inf', t);
     for (const sessionId of local) multi.zAdd(liveKey, { score: expiry, value: member(sessionId) });
     multi.zCard(liveKey).zCard(instancesKey);
-    const startedBefore = startedSinceRefresh;
+    const changeBefore = localChange;
     const replies = (await multi.exec()) as unknown[];
     fleetLive = Number(replies[replies.length - 2]);
     instances = Number(replies[replies.length - 1]);
-    startedSinceRefresh -= startedBefore;
+    localChange -= changeBefore;
     refreshedAt = now();
   }
 
@@ -115,23 +115,25 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
     heartbeat,
 
     admit() {
-      return admitUnderFleetCap(options.maxFleetSessions, fresh() ? fleetLive : undefined, startedSinceRefresh);
+      return admitUnderFleetCap(options.maxFleetSessions, fresh() ? fleetLive : undefined, localChange);
     },
 
     sessionStarted(ids: AudiohookIds) {
+      if (local.has(ids.sessionId)) return;
       local.add(ids.sessionId);
-      startedSinceRefresh++;
+      localChange++;
       if (!redis.isReady) return;
       redis.zAdd(liveKey, { score: now() + ttlMs, value: member(ids.sessionId) }).catch(quietly('register'));
     },
 
     sessionEnded(ids: AudiohookIds) {
       if (!local.delete(ids.sessionId)) return;
+      localChange--;
       if (!redis.isReady) return; // the heartbeat no longer refreshes it: it expires within the TTL
       redis.zRem(liveKey, member(ids.sessionId)).catch(quietly('unregister'));
     },
 
-    fleetLiveCalls: () => (fleetLive === undefined ? undefined : fleetLive + startedSinceRefresh),
+    fleetLiveCalls: () => (fleetLive === undefined ? undefined : Math.max(0, fleetLive + localChange)),
     fleetInstances: () => instances,
 
     async readFleetLiveCalls() {

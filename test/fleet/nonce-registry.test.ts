@@ -68,12 +68,13 @@ describe('shared nonce store', () => {
 });
 
 describe('fleet registry', () => {
-  it('admission is the cached fleet count plus calls started here since, against the cap', () => {
+  it("admission is the cached fleet count plus this instance's net change since, against the cap", () => {
     expect(admitUnderFleetCap(undefined, 100, 5)).toBe(true);
     expect(admitUnderFleetCap(10, undefined, 50)).toBe(true); // figure unknown: not enforced
     expect(admitUnderFleetCap(10, 8, 1)).toBe(true);
     expect(admitUnderFleetCap(10, 8, 2)).toBe(false);
     expect(admitUnderFleetCap(10, 10, 0)).toBe(false);
+    expect(admitUnderFleetCap(10, 10, -1)).toBe(true); // a call ended here since
   });
 
   it('counts live calls across instances, forgets a dead instance after its TTL, enforces MAX_FLEET_SESSIONS', async () => {

@@ -37,6 +37,8 @@ export interface Receiver {
   accepted: Array<{ header: string; body: string; record: Record<string, unknown> }>;
   /** Every request, whatever the answer. */
   requests: number;
+  /** Idempotency keys of every request, whatever the answer. */
+  seen: string[];
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startReceiver(mode: HookMode = 'up'): Promise<Receiver> {
     mode,
     accepted: [],
     requests: 0,
+    seen: [],
     close: async () => undefined,
   };
   const server = createServer((req: IncomingMessage, res) => {
@@ -54,6 +57,7 @@ export async function startReceiver(mode: HookMode = 'up'): Promise<Receiver> {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       receiver.requests++;
+      receiver.seen.push(String(req.headers['idempotency-key']));
       if (receiver.mode === 'down') return void res.writeHead(503).end();
       if (receiver.mode === 'reject') return void res.writeHead(422).end();
       const record = JSON.parse(body) as Record<string, unknown>;
