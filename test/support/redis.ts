@@ -24,6 +24,8 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** appendonly yes with appendfsync always: what a restart must keep survives. Default false. */
   appendonly?: boolean;
+  /** TLS only (no plain port), with this certificate and key (PEM files); `url` is then rediss://localhost. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -70,7 +72,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fleet-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no',
+    ...(options.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-auth-clients', 'no']
+      : ['--port', String(port)]), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no',
     '--protected-mode', 'yes', '--logfile', '',
     ...(options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ];
@@ -105,7 +109,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.tls ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     dir,
     kill,
     restart: launch,
