@@ -19,7 +19,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOptions } from '../../src/simulator/genesys-client.js';
 import { REPO_ROOT, scratchDir } from '../cli/support.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
-import { startReceiver, waitFor, type Receiver } from './support.js';
+import { connectClient, destroyClients, startReceiver, waitFor, type Receiver } from './support.js';
 
 const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 // tsx as a loader in the bridge process itself: SIGKILL then kills the bridge, not a tsx wrapper.
@@ -155,6 +155,7 @@ beforeAll(async () => {
 }, WAIT_MS * 2);
 
 afterAll(async () => {
+  destroyClients();
   for (const proc of procs) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   await receiver?.close();
   await emulator?.close();
@@ -240,5 +241,17 @@ describe('fleet: two bridge processes sharing one redis-server', () => {
     expect(delivered.every((x) => x.header === x.body)).toBe(true); // the key is in the payload too
     expect(delivered.every((x) => keys.includes(x.header))).toBe(true); // nothing else, duplicates share a key
     expect(b.out()).toContain('outbox call record delivered');
+  }, WAIT_MS * 3);
+
+  it('SIGTERM: B drains, finishes its deliveries, releases its consumer, deregisters and exits 0', async () => {
+    const raw = await connectClient(redis.url);
+    const exited = new Promise<number | null>((r) => b.proc.once('exit', (code) => r(code)));
+    b.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(b.out()).toContain('fleet mode closed');
+    const consumers = await raw.xInfoConsumers('audiohook:outbox', 'delivery');
+    expect(consumers.map((c) => c.name)).not.toContain('bridge-b');
+    expect(await raw.zScore('audiohook:instances', 'bridge-b')).toBeNull();
+    expect(await raw.xLen('audiohook:outbox')).toBe(0);
   }, WAIT_MS * 3);
 });
