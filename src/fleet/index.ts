@@ -15,7 +15,7 @@ import type { FleetEnv } from './env.js';
 import { createFleetMetrics, type FleetMetrics } from './metrics.js';
 import { createSharedNonceStore, type SharedNonceStore } from './nonce-store.js';
 import { createRedisOutbox, type RedisOutbox } from './outbox.js';
-import { connectInBackground, createRedisClient, destroyQuietly, redactedRedisTarget, redisCaFromEnv, type RedisClient } from './redis.js';
+import { connectInBackground, createRedisClient, destroyQuietly, redactedRedisTarget, redisCaFromEnv, serverSupportsFleet, type RedisClient } from './redis.js';
 import { createFleetRegistry, type FleetRegistry } from './registry.js';
 
 export type { FleetEnv } from './env.js';
@@ -82,6 +82,10 @@ export async function startFleet(env: FleetEnv & { REDIS_URL: string }, options:
   const connected = await connectInBackground(redis, FIRST_CONNECT_WAIT_MS, logger);
   if (!connected) {
     logger.warn({ target: redactedRedisTarget(env.REDIS_URL) }, 'Valkey/Redis not reachable at start-up: serving degraded, still connecting');
+  } else {
+    const support = serverSupportsFleet(await redis.info('server').catch(() => ''));
+    // Not fatal: nonces and the registry work on any version; only taking over a dead instance's records needs XAUTOCLAIM.
+    if (!support.ok) logger.error({ version: support.version }, 'Valkey/Redis is older than 6.2: the outbox cannot take over entries (XAUTOCLAIM)');
   }
   void connectInBackground(reader, 0, logger);
 

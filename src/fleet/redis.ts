@@ -125,6 +125,18 @@ export async function connectInBackground(client: RedisClient, waitMs: number, l
   return ok;
 }
 
+/**
+ * Whether the server's INFO reports a version with everything the fleet uses (XAUTOCLAIM: Redis 6.2;
+ * Valkey reports a Redis-compatible `redis_version` ≥ 7.2). Unknown: assumed fine.
+ */
+export function serverSupportsFleet(info: string): { ok: boolean; version?: string } {
+  const version = /^(?:valkey_version|redis_version):(\d+)\.(\d+)/m.exec(info);
+  if (!version) return { ok: true };
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  const text = `${major}.${minor}`;
+  return { ok: major > 6 || (major === 6 && minor >= 2), version: text };
+}
+
 /** Rejects after `ms` (the command itself is not cancelled; with the offline queue off it fails on its own). */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
 import { fleetEnvSchema } from '../../src/fleet/env.js';
 import { startFleet } from '../../src/fleet/index.js';
-import { redactedRedisTarget, reconnectDelayMs, redisCaFromEnv } from '../../src/fleet/redis.js';
+import { redactedRedisTarget, reconnectDelayMs, redisCaFromEnv, serverSupportsFleet } from '../../src/fleet/redis.js';
 import { REPO_ROOT } from '../cli/support.js';
 import { startRedis, stopAllRedis } from '../support/redis.js';
 import { silent } from './support.js';
@@ -48,6 +48,14 @@ describe('fleet settings', () => {
     expect(reconnectDelayMs(3, () => 0)).toBe(800);
     expect(reconnectDelayMs(50, () => 0)).toBe(5000);
     expect(reconnectDelayMs(50, () => 0.999)).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('checks the server version for XAUTOCLAIM (Redis 6.2, any Valkey)', () => {
+    expect(serverSupportsFleet('# Server\r\nredis_version:7.0.15\r\n')).toEqual({ ok: true, version: '7.0' });
+    expect(serverSupportsFleet('redis_version:6.2.14\r\n')).toEqual({ ok: true, version: '6.2' });
+    expect(serverSupportsFleet('redis_version:6.0.16\r\n')).toEqual({ ok: false, version: '6.0' });
+    expect(serverSupportsFleet('redis_version:7.2.4\r\nvalkey_version:8.1.0\r\n').ok).toBe(true);
+    expect(serverSupportsFleet('')).toEqual({ ok: true });
   });
 });
 
