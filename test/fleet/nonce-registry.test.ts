@@ -65,6 +65,27 @@ describe('shared nonce store', () => {
       await own.stop();
     }
   });
+
+  it('Valkey hanging: the check gives up after its timeout and decides locally (counted as timeout)', async () => {
+    const own = await startRedis();
+    try {
+      const registry = new Registry();
+      const metrics = createFleetMetrics(registry, () => undefined);
+      const redis = await connectClient(own.url);
+      const store = createSharedNonceStore({ redis, prefix: 'h', instanceId: 'a', clock: systemClock, logger: silent, metrics, timeoutMs: 200 });
+      own.pause();
+      const started = performance.now();
+      expect(await store.remember('hung')).toBe(true);
+      const took = performance.now() - started;
+      expect(took).toBeGreaterThanOrEqual(190);
+      expect(took).toBeLessThan(2000);
+      expect(await store.remember('hung')).toBe(false); // local cache still refuses the replay
+      expect(await registry.metrics()).toMatch(/audiohook_nonce_shared_fallbacks_total\{cause="timeout"\} 1/);
+      own.resume();
+    } finally {
+      await own.stop();
+    }
+  });
 });
 
 describe('fleet registry', () => {

@@ -236,6 +236,21 @@ describe('outbox on a real redis-server', () => {
     expect(outbox.backlog()).toBe(0);
   });
 
+  it('Valkey restarted empty (no persistence): the group is recreated and new records are delivered', async () => {
+    const own = await startRedis();
+    cleanups.push(() => own.stop());
+    const receiver = await hook('up');
+    const prefix = newPrefix();
+    const { outbox, redis } = await makeOutbox({ prefix, instanceId: 'a', hook: receiver, claimIdleMs: 1000, url: own.url });
+    await outbox.deliver(callRecord('before'));
+    await waitFor(() => receiver.accepted.length === 1, 'first delivery');
+    await own.kill();
+    await own.restart(); // nothing persisted: stream and group are gone
+    await waitFor(() => redis.isReady, 'reconnected', 15_000);
+    await outbox.deliver(callRecord('after'));
+    await waitFor(() => receiver.accepted.some((x) => x.header === 'after:conv-after'), 'delivery after the group was recreated', 20_000);
+  });
+
   it('close: stops consuming, releases a consumer holding nothing, keeps one that still holds entries', async () => {
     const receiver = await hook('up');
     const prefix = newPrefix();

@@ -17,6 +17,9 @@ export interface RedisServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and directory (what was persisted, if appendonly, comes back). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs with its connections open. */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -113,7 +116,10 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     dir,
     kill,
     restart: launch,
+    pause: () => void proc?.kill('SIGSTOP'),
+    resume: () => void proc?.kill('SIGCONT'),
     async stop() {
+      proc?.kill('SIGCONT');
       await kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
