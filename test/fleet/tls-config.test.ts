@@ -59,6 +59,19 @@ describe('fleet settings', () => {
   });
 });
 
+describe('test support', () => {
+  it('fails loudly, naming the package, when redis-server is missing', async () => {
+    const saved = process.env.REDIS_SERVER_BIN;
+    process.env.REDIS_SERVER_BIN = '/nonexistent/redis-server';
+    try {
+      await expect(startRedis()).rejects.toThrow(/redis-server not found .*apt-get install redis-server/);
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_SERVER_BIN;
+      else process.env.REDIS_SERVER_BIN = saved;
+    }
+  });
+});
+
 describe('rediss:// to a TLS redis-server', () => {
   it('connects with the CA from REDIS_CA_FILE; the shared nonce check works over TLS', async () => {
     const server = await startRedis({ tls: TLS });

@@ -31,16 +31,17 @@ export interface StartRedisOptions {
   tls?: { certFile: string; keyFile: string };
 }
 
-const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+/** The server binary: REDIS_SERVER_BIN, else `redis-server` on PATH. */
+const binary = () => process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
 export function redisServerAvailable(): boolean {
-  return spawnSync(BINARY, ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(binary(), ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 function requireBinary(): void {
   if (!redisServerAvailable()) {
     throw new Error(
-      `redis-server not found (looked for "${BINARY}" on PATH). Install the Debian package (apt-get install redis-server; .ci/run does this) — the fleet tests need a real server and are never skipped.`,
+      `redis-server not found (looked for "${binary()}" on PATH). Install the Debian package (apt-get install redis-server; .ci/run does this) — the fleet tests need a real server and are never skipped.`,
     );
   }
 }
@@ -69,6 +70,10 @@ function canConnect(port: number): Promise<boolean> {
 
 /** Every server started by this process, so a failing test still kills them (see `stopAllRedis`). */
 const running = new Set<ChildProcess>();
+// Last resort when a worker exits without its afterAll (a crash or a timeout): no server outlives it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   requireBinary();
@@ -85,7 +90,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   let log = '';
 
   const launch = async () => {
-    const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     child.on('exit', () => running.delete(child));
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (log = (log + c).slice(-4000)));
