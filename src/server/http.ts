@@ -220,6 +220,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       return;
     }
     const startedAt = clock.now();
+    const connector: string = connectorId;
     const outcome = authenticate({ url: target, headers: req.headers });
     if (!(outcome instanceof Promise)) {
       accept(outcome);
@@ -266,7 +267,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       wss.handleUpgrade(req, socket, head, (ws) => {
         handshakeDone();
         try {
-          startSession(ws, outcome.ids, connectorId!, req);
+          startSession(ws, outcome.ids, connector, req);
         } catch (err) {
           // A bug in session set-up must cost this connection only.
           logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
