@@ -6,6 +6,7 @@ import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
+import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
@@ -123,6 +124,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     const server = await startServer(env, {
       logger,
       createCall: bridge,
+      shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
       metrics,
       ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
