@@ -38,8 +38,11 @@ export const fleetEnvShape = {
   OUTBOX_MAX_ATTEMPTS: intInRange(1, 1000).default(10),
   /** Cap on entries waiting in the outbox stream; beyond it a record gets one attempt and counts as dropped. */
   OUTBOX_MAX_LEN: intInRange(100, 10_000_000).default(100_000),
-  /** How long a provisional record waits for its final one while the instance that wrote it is alive. */
-  OUTBOX_PROVISIONAL_GRACE_MS: msInRange(1000, 3_600_000).default(120_000),
+  /**
+   * How long a provisional record waits for its final one while the instance that wrote it is alive (a
+   * safety net, as the file spool's: every ending path delivers within SUMMARY_TIMEOUT_MS + FAREWELL_TIMEOUT_MS).
+   */
+  OUTBOX_PROVISIONAL_GRACE_MS: msInRange(1000, 3_600_000).default(180_000),
 };
 
 export const fleetEnvSchema = z.object(fleetEnvShape);

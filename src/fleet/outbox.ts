@@ -12,8 +12,8 @@
  * - At-least-once: a crash between the receiver's 2xx and XACK delivers again with the same idempotency key.
  * - Entries rejected by the receiver (4xx), failing OUTBOX_MAX_ATTEMPTS times, or unreadable go to the
  *   dead-letter stream (`<prefix>:outbox:dead`, capped too) with the cause: error log + metric.
- * - Provisional records (see outbox-entry.ts): appended at call end, removed when the final one is appended,
- *   delivered only if their producer died without writing the final one.
+ * - Provisional records (holdProvisional, see outbox-entry.ts): appended at call end, removed when the final
+ *   one is appended, delivered only if their producer died without writing the final one.
  * - Valkey unreachable when a record must be appended: one direct attempt; if that fails too, the record
  *   waits in memory (bounded) and is appended when the connection is back. Lost only if the process dies
  *   while Valkey AND the webhook are down; `audiohook_outbox_memory_backlog` shows it.
@@ -82,8 +82,12 @@ export interface RedisOutboxOptions {
 }
 
 export interface RedisOutbox extends CallRecordSink {
-  /** Appends a provisional record (superseded by deliver() for the same key). */
-  provisional(record: CallRecord): Promise<void>;
+  /**
+   * The call ended but its final record is not written yet: appends the record marked `provisional: true`
+   * (the zero-loss seam, `CallRecordSink.holdProvisional`). Superseded by deliver() of the same key;
+   * delivered only if this instance dies first (see outbox-entry.ts).
+   */
+  holdProvisional(record: CallRecord): Promise<void>;
   /** Creates the consumer group if needed and starts consuming and claiming. */
   start(): Promise<void>;
   /** Entries in the stream (all instances), as last seen. */
@@ -399,8 +403,10 @@ export function createRedisOutbox(options: RedisOutboxOptions): RedisOutbox {
   return {
     deliver: (record) => queue('final', record),
 
-    async provisional(record) {
-      await queue('provisional', record);
+    async holdProvisional(record) {
+      // Marked for the receiver, as the file spool marks it (CallRecord.provisional on the zero-loss branch).
+      const marked: CallRecord & { provisional?: true } = { ...record, provisional: true };
+      await queue('provisional', marked);
     },
 
     async start() {

@@ -179,12 +179,13 @@ describe('outbox on a real redis-server', () => {
     const prefix = newPrefix();
     const { outbox, redis } = await makeOutbox({ prefix, instanceId: 'a', hook: receiver, claimIdleMs: 1000 });
     const provisional: CallRecord = { ...callRecord('p1'), end_detail: 'provisional' };
-    await outbox.provisional(provisional);
+    await outbox.holdProvisional(provisional);
     await new Promise((r) => setTimeout(r, 300)); // read by a consumer: it waits (producer alive)
     await outbox.deliver({ ...callRecord('p1'), end_detail: 'final' });
     await waitFor(() => receiver.accepted.length === 1, 'final delivered');
     await new Promise((r) => setTimeout(r, 2500)); // past the claim idle time: nothing else arrives
     expect(receiver.accepted.map((x) => x.record.end_detail)).toEqual(['final']);
+    expect(receiver.accepted[0]!.record.provisional).toBeUndefined();
     expect(await redis.xLen(outboxKeys(prefix).stream)).toBe(0);
     expect((await redis.xPending(outboxKeys(prefix).stream, GROUP)).pending).toBe(0);
   });
@@ -193,7 +194,7 @@ describe('outbox on a real redis-server', () => {
     const receiver = await hook('up');
     const prefix = newPrefix();
     const a = await makeOutbox({ prefix, instanceId: 'a', hook: receiver, claimIdleMs: 1000 });
-    await a.outbox.provisional({ ...callRecord('p2'), end_detail: 'provisional' });
+    await a.outbox.holdProvisional({ ...callRecord('p2'), end_detail: 'provisional' });
     let aAlive = true;
     const b = await makeOutbox({ prefix, instanceId: 'b', hook: receiver, claimIdleMs: 1000, alive: async (id) => id !== 'a' || aAlive });
     await new Promise((r) => setTimeout(r, 1500));
@@ -202,7 +203,7 @@ describe('outbox on a real redis-server', () => {
     a.redis.destroy();
     aAlive = false; // its heartbeat expired (registry.test covers the expiry itself)
     await waitFor(() => receiver.accepted.length === 1, 'provisional delivered', 10_000);
-    expect(receiver.accepted[0]!.record.end_detail).toBe('provisional');
+    expect(receiver.accepted[0]!.record).toMatchObject({ end_detail: 'provisional', provisional: true });
     await waitFor(async () => (await b.redis.xLen(outboxKeys(prefix).stream)) === 0, 'stream empty');
   });
 
