@@ -39,6 +39,8 @@ export interface Receiver {
   requests: number;
   /** Idempotency keys of every request, whatever the answer. */
   seen: string[];
+  /** The record's session_id of every request, whatever the answer. */
+  seenSessions: string[];
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startReceiver(mode: HookMode = 'up'): Promise<Receiver> {
     accepted: [],
     requests: 0,
     seen: [],
+    seenSessions: [],
     close: async () => undefined,
   };
   const server = createServer((req: IncomingMessage, res) => {
@@ -58,6 +61,11 @@ export async function startReceiver(mode: HookMode = 'up'): Promise<Receiver> {
     req.on('end', () => {
       receiver.requests++;
       receiver.seen.push(String(req.headers['idempotency-key']));
+      try {
+        receiver.seenSessions.push(String((JSON.parse(body) as { session_id?: unknown }).session_id));
+      } catch {
+        receiver.seenSessions.push('(not JSON)');
+      }
       if (receiver.mode === 'down') return void res.writeHead(503).end();
       if (receiver.mode === 'reject') return void res.writeHead(422).end();
       const record = JSON.parse(body) as Record<string, unknown>;
