@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { signRequest } from '../src/audiohook/signature.js';
-import { parseEnv } from '../src/config/env.js';
+import { parseEnv } from '../src/cli/env.js';
 import { createSharedNonceStore } from '../src/fleet/nonce-store.js';
 import { createRedisClient, destroyQuietly } from '../src/fleet/redis.js';
 import { createAppServer, type AppServer } from '../src/server/http.js';

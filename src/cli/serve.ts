@@ -2,7 +2,6 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
-import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -12,11 +11,19 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import type { CallEventListener } from '../bridge/call-events.js';
+import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
+import type { Env } from './env.js';
 
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
+  configWarnings?: readonly string[];
+  /** Where the standard OTEL_* variables are read (default process.env): traces when an endpoint is set. */
+  otelEnv?: Record<string, string | undefined>;
 }
 
 export interface Service {
@@ -25,6 +32,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
+  tracing?: Tracing;
   /** Fleet mode, when REDIS_URL is set: shared nonces, live-call registry, the outbox (closed on stop). */
   fleet?: Fleet;
 }
@@ -40,30 +49,40 @@ export interface CallRecordDelivery {
 }
 
 /** The webhook sender (best-effort on its own: a few retries, then lost), or none without SUMMARY_WEBHOOK_URL. */
-export function createRecordSender(env: ServeEnv, logger: Logger): CallRecordSink | undefined {
+export function createRecordSender(env: ServeEnv, logger: Logger, tracing?: Tracing): CallRecordSink | undefined {
   if (!env.SUMMARY_WEBHOOK_URL) return undefined;
-  return createWebhookSender({
+  const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
     retries: env.SUMMARY_WEBHOOK_RETRIES,
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
+    // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
+    ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
+  // Inside the spool or the outbox, so every attempt they make (also later retries) is a span.
+  return tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
 }
 
 /**
  * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; with REDIS_URL, the fleet's durable outbox
- * (a Redis Stream every instance consumes, src/fleet/outbox.ts); else the webhook sender wrapped in the file
- * spool with SUMMARY_SPOOL_DIR (at-least-once), or the sender alone (best-effort). The spool is not started
- * here: `start()` replays earlier files.
+ * (a Redis Stream every instance consumes, src/fleet/outbox.ts; it wraps the sender itself); else the
+ * sender wrapped in the file spool with SUMMARY_SPOOL_DIR (at-least-once), or the sender alone
+ * (best-effort). The spool is not started here: `start()` replays earlier files.
  */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, fleet?: Fleet): CallRecordDelivery {
+export function createCallRecordDelivery(
+  env: ServeEnv,
+  logger: Logger,
+  metrics?: Metrics,
+  tracing?: Tracing,
+  fleet?: Fleet,
+): CallRecordDelivery {
   if (fleet?.outbox) {
     if (env.SUMMARY_SPOOL_DIR) logger.warn('REDIS_URL is set: call records go to the shared outbox; SUMMARY_SPOOL_DIR is not used');
     return { sink: fleet.outbox, outbox: fleet.outbox };
   }
-  const sender = createRecordSender(env, logger);
+  const sender = createRecordSender(env, logger, tracing);
   if (!sender) return {};
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
@@ -83,6 +102,8 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  /** Call milestones (traces); absent: the bridge publishes nothing. */
+  events?: CallEventListener,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
   const { sink, spool, outbox } = delivery;
@@ -91,6 +112,7 @@ export function createBridgeFromEnv(
     connect,
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(events ? { events } : {}),
     // The spool and the outbox count webhook outcomes themselves (including later retries); count here only without them.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool || outbox ? undefined : result),
   });
@@ -109,15 +131,22 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
-  // Fleet mode before anything else: the outbox, if any, is the call-record sink.
-  const sender = env.REDIS_URL ? createRecordSender(env, logger) : undefined;
+  const otelEnv = options.otelEnv ?? process.env;
+  // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
+  const tracing =
+    tracesUrlFromEnv(otelEnv) === undefined
+      ? undefined
+      : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
+  // Fleet mode before the bridge: the outbox, if any, is the call-record sink.
+  const fleetSender = env.REDIS_URL ? createRecordSender(env, logger, tracing) : undefined;
   const fleet = env.REDIS_URL
-    ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(sender ? { sender } : {}) })
+    ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(fleetSender ? { sender: fleetSender } : {}) })
     : undefined;
   try {
-    const delivery = createCallRecordDelivery(env, logger, metrics, fleet);
-    const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
+    const delivery = createCallRecordDelivery(env, logger, metrics, tracing, fleet);
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, tracing?.calls);
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
     await spool?.start();
@@ -135,9 +164,10 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
         await bridge.drain();
         await spool?.close();
         await fleet?.close();
+        await tracing?.shutdown();
       },
     });
-    return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(fleet ? { fleet } : {}) };
+    return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}) };
   } catch (err) {
     await fleet?.close();
     throw err;

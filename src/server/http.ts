@@ -13,12 +13,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
 import { createSession } from '../audiohook/session.js';
-import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
 import { createAuthenticator, type AuthOutcome } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
-import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
+import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import type { NonceStore } from './nonce-cache.js';
@@ -59,7 +58,7 @@ export type SessionLimits = Pick<
 >;
 
 export interface AppServerOptions {
-  env: Env;
+  env: ServerEnv;
   logger: Logger;
   /** The call logic for each accepted session (the Realtime bridge). None: sessions open and ignore audio. */
   createCall?: CallHandlerFactory;
@@ -94,6 +93,12 @@ export interface FleetHooks {
   admit(): boolean;
   sessionStarted(ids: AudiohookIds): void;
   sessionEnded(ids: AudiohookIds): void;
+}
+
+/** An upgrade whose authentication answered asynchronously (the fleet-wide replay check), re-entering onUpgrade. */
+interface AuthenticatedLater {
+  outcome: AuthOutcome;
+  startedAt: number;
 }
 
 export interface CloseOptions {
@@ -193,7 +198,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 Not Found\n');
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head));
+
+  /**
+   * One upgrade. Called again with `later` when authentication answered asynchronously: every check
+   * before it is made again (draining and capacity may have changed while Valkey answered).
+   */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, later?: AuthenticatedLater): void {
     // A reset from the peer must never surface as an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     const target = req.url ?? '/';
@@ -221,25 +232,49 @@ export function createAppServer(options: AppServerOptions): AppServer {
       writeResponseAndClose(socket, { status: 503, reason: 'fleet at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    const startedAt = clock.now();
-    const connector: string = connectorId;
-    const outcome = authenticate({ url: target, headers: req.headers });
-    if (!(outcome instanceof Promise)) {
-      accept(outcome);
+    const startedAt = later?.startedAt ?? clock.now();
+    const checked = later?.outcome ?? authenticate({ url: target, headers: req.headers });
+    if (checked instanceof Promise) {
+      awaitAuthentication(checked, req, socket, head, startedAt);
       return;
     }
-    // A fleet-wide replay check is in flight: the upgrade holds a capacity slot meanwhile.
+    const outcome = checked;
+    if (!outcome.ok) {
+      const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
+      metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
+      logger.warn(
+        { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
+        'audiohook upgrade rejected',
+      );
+      return;
+    }
+    // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
     handshakes++;
-    void outcome.then(
-      (result) => {
+    let handshaking = true;
+    const handshakeDone = () => {
+      if (handshaking) handshakes--;
+      handshaking = false;
+    };
+    socket.once('close', handshakeDone);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      handshakeDone();
+      try {
+        startSession(ws, outcome.ids, connectorId, req);
+      } catch (err) {
+        // A bug in session set-up must cost this connection only.
+        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+        ws.terminate();
+      }
+    });
+  }
+
+  /** A fleet-wide replay check is in flight: the upgrade holds a capacity slot meanwhile. */
+  function awaitAuthentication(pending: Promise<AuthOutcome>, req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void {
+    handshakes++;
+    pending.then(
+      (outcome) => {
         handshakes--;
-        if (socket.destroyed) return;
-        if (draining && result.ok) {
-          metrics?.upgradesRefused.inc('draining');
-          writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
-          return;
-        }
-        accept(result);
+        if (!socket.destroyed) onUpgrade(req, socket, head, { outcome, startedAt });
       },
       (err: unknown) => {
         handshakes--;
@@ -247,37 +282,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
         writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       },
     );
-
-    function accept(outcome: AuthOutcome): void {
-      if (!outcome.ok) {
-        const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
-        metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
-        logger.warn(
-          { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
-          'audiohook upgrade rejected',
-        );
-        return;
-      }
-      // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
-      handshakes++;
-      let handshaking = true;
-      const handshakeDone = () => {
-        if (handshaking) handshakes--;
-        handshaking = false;
-      };
-      socket.once('close', handshakeDone);
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        handshakeDone();
-        try {
-          startSession(ws, outcome.ids, connector, req);
-        } catch (err) {
-          // A bug in session set-up must cost this connection only.
-          logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
-          ws.terminate();
-        }
-      });
-    }
-  });
+  }
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {
     const connectionLog = logger.child({ ...ids });
@@ -301,15 +306,19 @@ export function createAppServer(options: AppServerOptions): AppServer {
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
-    options.fleet?.sessionStarted(ids);
+    if (options.fleet) registerInFleet(options.fleet, ids, session);
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
     const forget = () => {
-      if (!sessions.delete(session)) return;
-      metrics?.activeSessions.dec();
-      options.fleet?.sessionEnded(ids);
+      if (sessions.delete(session)) metrics?.activeSessions.dec();
     };
     void session.finished.then(forget, forget);
+  }
+
+  function registerInFleet(fleet: FleetHooks, ids: AudiohookIds, session: ProtocolSession): void {
+    fleet.sessionStarted(ids);
+    const ended = () => fleet.sessionEnded(ids);
+    void session.finished.then(ended, ended);
   }
 
   // One sweep for all sockets: a peer that stopped reading is ended even while nothing new is sent to it.

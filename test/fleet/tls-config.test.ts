@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { fleetEnvSchema } from '../../src/fleet/env.js';
 import { startFleet } from '../../src/fleet/index.js';
 import { redactedRedisTarget, reconnectDelayMs, redisCaFromEnv, serverSupportsFleet } from '../../src/fleet/redis.js';
