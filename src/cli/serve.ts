@@ -8,7 +8,8 @@ import { createWebhookSender, type CallRecord, type CallRecordSink, type Deliver
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import type { CallEventListener } from '../bridge/call-events.js';
@@ -102,10 +103,15 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
-  /** Call milestones (traces); absent: the bridge publishes nothing. */
-  events?: CallEventListener,
+  extras: {
+    /** Call milestones (traces, console); absent: the bridge publishes nothing. */
+    events?: CallEventListener;
+    /** The model's handshake health (/readyz, first-refusal log). */
+    health?: ModelHealth;
+  } = {},
 ): BridgeFactory {
-  const connect = connectSettingsFromEnv(env);
+  const { events, health } = extras;
+  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
     env,
@@ -146,7 +152,13 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     : undefined;
   try {
     const delivery = createCallRecordDelivery(env, logger, metrics, tracing, fleet);
-    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, tracing?.calls);
+    const model = modelStartupInfo(env);
+    const health = new ModelHealth({
+      provider: model.provider,
+      logger: logger.child({ component: 'model-health' }),
+      onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+    });
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health });
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
     await spool?.start();
@@ -155,6 +167,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       createCall: bridge,
       shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
       metrics,
+      model,
+      modelStatus: () => health.status(),
       ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
       ...(fleet ? { nonceStore: fleet.nonceStore, fleet: fleet.registry } : {}),

@@ -4,7 +4,7 @@
  */
 import type { CallHandlerFactory } from '../audiohook/call.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer, type FleetHooks } from './http.js';
+import { createAppServer, type AppServer, type AppServerOptions, type FleetHooks } from './http.js';
 import type { NonceStore } from './nonce-cache.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -30,6 +30,10 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
+  model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
+  /** The model's health for /readyz (see AppServerOptions.modelStatus). */
+  modelStatus?: AppServerOptions['modelStatus'];
   /** Fleet mode (REDIS_URL): the fleet-wide nonce store and admission/registration hooks (src/fleet). */
   nonceStore?: NonceStore;
   fleet?: FleetHooks;
@@ -54,14 +58,30 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
     ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
     ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   const { port, host } = await app.listen();
+  const model = options.model;
+  // Genesys signs requests only for a key with a client secret; then a signature is required for that key.
+  const signaturesRequired = env.GENESYS_CLIENT_SECRET !== undefined || env.GENESYS_CLIENT_SECRET_2 !== undefined;
   logger.info(
-    { host, port, path: env.AUDIOHOOK_PATH, trustProxy: env.TRUST_PROXY, model: options.createCall ? 'bridge' : 'none' },
-    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
+    {
+      host,
+      port,
+      path: env.AUDIOHOOK_PATH,
+      trustProxy: env.TRUST_PROXY,
+      signaturesRequired,
+      ...(model
+        ? { provider: model.provider, model: model.model, voice: model.voice, transcription: model.transcription }
+        : { model: options.createCall ? 'custom call handler' : 'none (sessions open and ignore audio)' }),
+    },
+    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}` +
+      (model ? `, ${model.provider === 'azure' ? 'Azure OpenAI deployment' : 'OpenAI model'} ${model.model}, voice ${model.voice}` : '') +
+      `, signatures ${signaturesRequired ? 'required' : 'not required'}`,
   );
+  for (const note of model?.notes ?? []) logger.warn(note);
 
   const graceMs = options.shutdownGraceMs ?? (env.DRAIN_TIMEOUT ?? DEFAULT_DRAIN_TIMEOUT) * 1000;
   let stopping: Promise<void> | undefined;
