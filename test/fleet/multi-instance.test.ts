@@ -17,7 +17,7 @@ import { signRequest } from '../../src/audiohook/signature.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOptions } from '../../src/simulator/genesys-client.js';
-import { REPO_ROOT, scratchDir } from '../cli/support.js';
+import { REPO_ROOT, scratchDir } from '../support/cli.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { connectClient, destroyClients, startReceiver, waitFor, type Receiver } from './support.js';
 

@@ -9,7 +9,7 @@ import { parseEnv } from '../../src/cli/env.js';
 import { fleetEnvSchema } from '../../src/fleet/env.js';
 import { startFleet } from '../../src/fleet/index.js';
 import { redactedRedisTarget, reconnectDelayMs, redisCaFromEnv, serverSupportsFleet } from '../../src/fleet/redis.js';
-import { REPO_ROOT } from '../cli/support.js';
+import { REPO_ROOT } from '../support/cli.js';
 import { startRedis, stopAllRedis } from '../support/redis.js';
 import { silent } from './support.js';
 
