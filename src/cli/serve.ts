@@ -2,6 +2,7 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
+import { BotDirectory } from '../bots/directory.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -12,6 +13,8 @@ import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection
 import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import { genesysOAuthFromEnv } from '../tools/env.js';
+import { GenesysPlatformClient } from '../tools/genesys.js';
 import type { CallEventListener } from '../bridge/call-events.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
 import type { Tracing } from '../telemetry/tracing.js';
@@ -33,10 +36,35 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** Bot profiles (BOTS_FILE) and the tool registry; one bot from env without BOTS_FILE. */
+  bots: BotDirectory;
   /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
   tracing?: Tracing;
   /** Fleet mode, when REDIS_URL is set: shared nonces, live-call registry, the outbox (closed on stop). */
   fleet?: Fleet;
+}
+
+/**
+ * The bots and their tools from env: BOTS_FILE (a bad file or an incomplete Genesys OAuth configuration
+ * stops start-up, naming the problem) and MCP connections started (an unreachable server does not).
+ */
+export async function createBotsFromEnv(env: ServeEnv, logger: Logger, metrics?: Metrics): Promise<BotDirectory> {
+  const oauth = genesysOAuthFromEnv(env);
+  const toolLogger = logger.child({ component: 'tools' });
+  return BotDirectory.create({
+    ...(env.BOTS_FILE ? { file: env.BOTS_FILE } : {}),
+    env: process.env,
+    toolSettings: {
+      timeoutMs: env.TOOL_TIMEOUT_MS,
+      maxCallsPerCall: env.TOOL_MAX_CALLS_PER_CALL,
+      maxOutputChars: env.TOOL_MAX_OUTPUT_CHARS,
+      logArguments: env.TOOL_LOG_ARGUMENTS,
+    },
+    ...(oauth ? { genesys: new GenesysPlatformClient(oauth, { clock: systemClock, logger: toolLogger }) } : {}),
+    clock: systemClock,
+    logger,
+    ...(metrics ? { metrics: metrics.tools } : {}),
+  });
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -108,14 +136,17 @@ export function createBridgeFromEnv(
     events?: CallEventListener;
     /** The model's handshake health (/readyz, first-refusal log). */
     health?: ModelHealth;
+    /** Bot profiles and their tools; absent: the single bot from env, no tools. */
+    bots?: BotDirectory;
   } = {},
 ): BridgeFactory {
-  const { events, health } = extras;
+  const { events, health, bots } = extras;
   const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
     env,
     connect,
+    ...(bots ? { bots } : {}),
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
     ...(events ? { events } : {}),
@@ -139,6 +170,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
+  // First: a bad bots file must stop start-up before anything else is started.
+  const bots = await createBotsFromEnv(env, logger, metrics);
   const otelEnv = options.otelEnv ?? process.env;
   // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
   const tracing =
@@ -158,10 +191,11 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       logger: logger.child({ component: 'model-health' }),
       onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
     });
-    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health });
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health, bots });
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
     await spool?.start();
+    let stopReloading: (() => void) | undefined;
     const server = await startServer(env, {
       logger,
       createCall: bridge,
@@ -171,6 +205,14 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       modelStatus: () => health.status(),
       ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
+      ...(bots.hasProfiles
+        ? {
+            refuseConnector: (connectorId: string) => {
+              const route = bots.route(connectorId);
+              return route.ok ? undefined : route.reason;
+            },
+          }
+        : {}),
       ...(fleet ? { nonceStore: fleet.nonceStore, fleet: fleet.registry } : {}),
       // Calls finishing during the drain still spool their records; after that, retry timers stop and
       // whatever is still pending stays on disk (or in the shared outbox, for another instance) for later.
@@ -178,10 +220,13 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
         await bridge.drain();
         await spool?.close();
         await fleet?.close();
+        stopReloading?.();
+        await bots.close();
         await tracing?.shutdown();
       },
     });
-    return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}) };
+    if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
+    return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}) };
   } catch (err) {
     await fleet?.close();
     throw err;

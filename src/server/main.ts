@@ -30,6 +30,8 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
+  refuseConnector?: (connectorId: string) => string | undefined;
   /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
   model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
   /** The model's health for /readyz (see AppServerOptions.modelStatus). */
@@ -58,6 +60,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
     ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
     ...(options.fleet ? { fleet: options.fleet } : {}),
