@@ -44,7 +44,7 @@ let a: Bridge;
 let b: Bridge;
 const procs: ChildProcess[] = [];
 
-async function startBridge(name: string): Promise<Bridge> {
+async function startBridge(name: string, model: Emulator = emulator): Promise<Bridge> {
   const proc = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
     cwd: scratchDir(),
     env: {
@@ -53,12 +53,12 @@ async function startBridge(name: string): Promise<Bridge> {
       GENESYS_API_KEY: API_KEY,
       GENESYS_CLIENT_SECRET: CLIENT_SECRET,
       OPENAI_API_KEY: 'sk-emulator',
-      OPENAI_BASE_URL: emulator.baseURL,
-      REALTIME_CA_FILE: emulator.caPath,
+      OPENAI_BASE_URL: model.baseURL,
+      REALTIME_CA_FILE: model.caPath,
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
-      SUMMARY_TIMEOUT_MS: '1000',
+      SUMMARY_TIMEOUT_MS: model === emulator ? '1000' : '15000',
       SUMMARY_WEBHOOK_URL: receiver.url,
       SUMMARY_WEBHOOK_RETRIES: '0',
       SUMMARY_WEBHOOK_TIMEOUT_MS: '2000',
@@ -248,6 +248,52 @@ describe('fleet: two bridge processes sharing one redis-server', () => {
     }
     expect(b.out()).toContain('outbox call record delivered');
   }, WAIT_MS * 3);
+
+  it('an instance killed while writing its summaries: another delivers each call\'s provisional record, once', async () => {
+    // C's model takes 10 s per summary, so C dies after the provisional records and before the final ones.
+    const slow = await startEmulator({
+      script: join(REPO_ROOT, 'fixtures/scripts/order-status.json'),
+      scriptBaseDir: REPO_ROOT,
+      speed: 'realtime',
+      summaryDelayMs: 10_000,
+      logger: createLogger('silent'),
+    });
+    try {
+      const c = await startBridge('c', slow);
+      receiver.mode = 'up';
+      const options = Array.from({ length: 3 }, () => callOptions(c));
+      for (const o of options) {
+        const call = await createSimulatedCall(o);
+        await call.waitForServerAudio(800, WAIT_MS); // the model session is up: the summary goes to the slow model
+        await call.close('end');
+      }
+      const sessions = options.map(sessionOf);
+      const raw = await connectClient(redis.url);
+      const provisionalSessions = async () =>
+        ((await raw.xRange('audiohook:outbox', '-', '+')) ?? [])
+          .filter((e) => e.message.kind === 'provisional')
+          .map((e) => String((JSON.parse(e.message.record!) as { session_id: string }).session_id));
+      await waitFor(
+        async () => {
+          const list = await provisionalSessions();
+          return sessions.every((id) => list.includes(id));
+        },
+        'provisional records written',
+        WAIT_MS,
+      );
+      expect(sessions.every((id) => deliveredFor(id).length === 0)).toBe(true); // held, not delivered while C lives
+      c.proc.kill('SIGKILL');
+      // C's heartbeat expires (20 s), then B delivers each held record.
+      await waitFor(() => sessions.every((id) => deliveredFor(id).length > 0), 'provisional records delivered by B', 45_000);
+      for (const id of sessions) {
+        const records = deliveredFor(id);
+        expect(new Set(records.map((x) => x.header)).size).toBe(1);
+        expect(records.every((x) => x.record.provisional === true)).toBe(true);
+      }
+    } finally {
+      await slow.close();
+    }
+  }, WAIT_MS * 4);
 
   it('SIGTERM: B drains, finishes its deliveries, releases its consumer, deregisters and exits 0', async () => {
     const raw = await connectClient(redis.url);
