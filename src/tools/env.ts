@@ -41,12 +41,9 @@ const DATA_ACTION_LIST_MESSAGE = 'must be Data Action IDs (such as custom_-_0a1b
 const dataActionIdList = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
-  .pipe(
-    z
-      .array(z.string().regex(DATA_ACTION_ID_PATTERN, { message: DATA_ACTION_LIST_MESSAGE }))
-      .min(1, { message: DATA_ACTION_LIST_MESSAGE })
-      .max(1000, { message: DATA_ACTION_LIST_MESSAGE }),
-  );
+  .refine((ids) => ids.length > 0 && ids.length <= 1000 && ids.every((id) => DATA_ACTION_ID_PATTERN.test(id)), {
+    message: DATA_ACTION_LIST_MESSAGE,
+  });
 
 export const toolsEnvShape = {
   /** Bot profiles (YAML or JSON): bots by Connector ID and their tools. Unset: one bot from env. */
