@@ -306,10 +306,14 @@ export class CallBridge {
     return {
       ready: ({ purpose }) => {
         if (purpose === 'initial') this.greet();
-        else this.events.publish({ type: 'model.reconnected', purpose });
+        else {
+          this.events.publish({ type: 'model.reconnected', purpose });
+          this.toolTurns?.sessionReady();
+        }
         if (this.events.currentActivity === 'connecting') this.events.setActivity('listening');
       },
       reconnecting: ({ unfinished }) => {
+        this.toolTurns?.sessionReplaced();
         // The old session's responses can no longer finish: their unsent audio must not play into the gap,
         // and a reply cut before its end is marked so the replay says so.
         this.pacer.dropAll();

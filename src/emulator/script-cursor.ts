@@ -42,9 +42,12 @@ export class ScriptCursor {
     return turn.transcript;
   }
 
-  /** A user text item (e.g. DTMF injected as text) arrived; a matching text cue becomes pending. */
-  userText(text: string): boolean {
-    const cue = this.script.textCues.find((c) => new RegExp(c.pattern, c.flags).test(text));
+  /**
+   * A text item arrived: the caller's (e.g. DTMF injected as text) or a system note; a matching text cue
+   * of that role becomes pending.
+   */
+  userText(text: string, role: 'user' | 'system' = 'user'): boolean {
+    const cue = this.script.textCues.find((c) => (c.role ?? 'user') === role && new RegExp(c.pattern, c.flags).test(text));
     if (!cue) return false;
     this.pendingCue = cue;
     return true;

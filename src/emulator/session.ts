@@ -314,7 +314,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       this.sendError(invalidRequest('item_id_already_exists', `Item with id '${id}' already exists.`, 'item.id', clientEventId));
       return;
     }
-    const problem = itemProblem(item, clientEventId);
+    const problem = itemProblem(item, clientEventId) ?? this.toolOutputProblem(item, clientEventId);
     if (problem) {
       this.sendError(problem);
       return;
@@ -331,7 +331,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     } else {
       const text = item.content.map((c) => ('text' in c ? c.text : 'transcript' in c ? (c.transcript ?? '') : '')).join(' ');
       entry = { id, type: 'message', role: item.role, text, audioMs: null, truncatedAtMs: null };
-      if (item.role === 'user') this.cursor.userText(text);
+      if (item.role === 'user' || item.role === 'system') this.cursor.userText(text, item.role);
     }
     const previous = previousItemId ?? this.lastItemId();
     this.conversation.push(entry);
@@ -344,6 +344,17 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   private reply(result: ItemEditResult): void {
     if (result.ok) this.emit(result.event);
     else this.sendError(result.error);
+  }
+
+  /**
+   * A function_call_output must answer a function_call in this conversation: a new session (after a
+   * reconnect) does not know the old one's calls. The real API's error (seen in the field, livekit/agents
+   * #3344): invalid_request_error, code `invalid_tool_call_id`, "Tool call ID '…' not found in conversation."
+   */
+  private toolOutputProblem(item: ConversationItemInput, clientEventId: string | null): RealtimeErrorBody | null {
+    if (item.type !== 'function_call_output') return null;
+    if (this.conversation.some((e) => e.type === 'function_call' && e.callId === item.call_id)) return null;
+    return invalidRequest('invalid_tool_call_id', `Tool call ID '${item.call_id}' not found in conversation.`, null, clientEventId);
   }
 
   // ---- responses ------------------------------------------------------------------------------------
