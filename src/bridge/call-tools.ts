@@ -82,6 +82,7 @@ export function createCallToolTurns(d: CallToolTurnsDeps): ToolTurns {
     dropped: (names, status) => d.log.info({ tools: names.map((n) => n.slice(0, 64)), status }, 'tool calls of an unfinished response not run'),
     port: {
       sendToolResult: (callId, output) => d.session()?.sendToolResult(callId, output),
+      addNote: (text) => d.session()?.addItem({ type: 'message', role: 'system', content: [{ type: 'input_text', text }] }),
       requestReply: () => d.session()?.requestReply(),
       say: (instructions, purpose) => d.session()?.say(instructions, purpose),
       callerSpeaking: () => d.events.currentActivity === 'caller_speaking',

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { REALTIME_VOICES, transcriptionModelOf, VAD_EAGERNESS, VAD_TYPES, type RealtimeEnv } from '../realtime/env.js';
 import type { CallSettings, VadSettings } from '../realtime/session-config.js';
+import { DATA_ACTION_ID_PATTERN, type ToolsEnv } from '../tools/env.js';
 import { composeInstructions, DEFAULT_PERSONA } from './instructions.js';
 
 export class InputVariableError extends Error {
@@ -45,7 +46,7 @@ export interface ProfileDefaults {
 }
 
 /** The env part the bridge resolves calls against. */
-export type CallDefaults = Pick<
+export type CallDefaults = Pick<ToolsEnv, 'GENESYS_DATA_ACTION_ALLOWLIST'> & Pick<
   RealtimeEnv,
   | 'OPENAI_MODEL'
   | 'OPENAI_VOICE'
@@ -137,19 +138,24 @@ function parseGreeting(vars: Record<string, string>, profile: ProfileDefaults | 
 }
 
 const MAX_DATA_ACTIONS = 10;
-const DATA_ACTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
  * DATA_ACTION_IDS (also GENESYS_DATA_ACTION_IDS; separated by | , ; or newlines, as flows built for the
  * connector we replace send them) and DATA_ACTION_DESCRIPTIONS (pipe-separated, in the same order). A
- * count mismatch is an error naming the variable, not a silent drop of every description.
+ * count mismatch is an error naming the variable, not a silent drop of every description. With an
+ * `allowlist` (GENESYS_DATA_ACTION_ALLOWLIST), an ID outside it is an error naming the variable and the ID:
+ * the call ends visibly, like any bad input variable, instead of running without the tool the flow meant.
  */
-export function parseDataActions(vars: Record<string, string>): Array<{ id: string; description?: string }> {
+export function parseDataActions(vars: Record<string, string>, allowlist?: readonly string[]): Array<{ id: string; description?: string }> {
   const ids = pick(vars, ['DATA_ACTION_IDS', 'GENESYS_DATA_ACTION_IDS']);
   if (!ids) return [];
   const list = ids.value.split(/[|,;\n]/).map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length > MAX_DATA_ACTIONS || list.some((id) => !DATA_ACTION_ID.test(id))) {
+  if (list.length > MAX_DATA_ACTIONS || list.some((id) => !DATA_ACTION_ID_PATTERN.test(id))) {
     throw new InputVariableError(ids.name, `must be up to ${MAX_DATA_ACTIONS} Data Action IDs (such as custom_-_0a1b…) separated by "|"`);
+  }
+  const refused = allowlist ? list.find((id) => !allowlist.includes(id)) : undefined;
+  if (refused !== undefined) {
+    throw new InputVariableError(ids.name, `names Data Action ${refused}, which is not in GENESYS_DATA_ACTION_ALLOWLIST`);
   }
   const descriptionsRaw = pick(vars, ['DATA_ACTION_DESCRIPTIONS']);
   const descriptions = descriptionsRaw ? descriptionsRaw.value.split('|').map((s) => s.trim()) : [];
@@ -230,5 +236,5 @@ export function resolveCallConfig(
     ...(transcriptionLanguage ? { transcriptionLanguage } : {}),
     maxOutputTokens,
   };
-  return { settings, greeting: parseGreeting(vars, profile), dataActions: parseDataActions(vars), ...(language ? { language } : {}) };
+  return { settings, greeting: parseGreeting(vars, profile), dataActions: parseDataActions(vars, defaults.GENESYS_DATA_ACTION_ALLOWLIST), ...(language ? { language } : {}) };
 }

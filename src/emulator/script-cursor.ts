@@ -42,9 +42,12 @@ export class ScriptCursor {
     return turn.transcript;
   }
 
-  /** A user text item (e.g. DTMF injected as text) arrived; a matching text cue becomes pending. */
-  userText(text: string): boolean {
-    const cue = this.script.textCues.find((c) => new RegExp(c.pattern, c.flags).test(text));
+  /**
+   * A text item arrived: the caller's (e.g. DTMF injected as text) or a system note; a matching text cue
+   * of that role becomes pending.
+   */
+  userText(text: string, role: 'user' | 'system' = 'user'): boolean {
+    const cue = this.script.textCues.find((c) => (c.role ?? 'user') === role && new RegExp(c.pattern, c.flags).test(text));
     if (!cue) return false;
     this.pendingCue = cue;
     return true;
@@ -78,7 +81,10 @@ export class ScriptCursor {
       this.greeted = true;
       return [{ kind: 'audio', reply: this.script.greeting }];
     }
-    const quoted = instructions === undefined ? undefined : /"([^"]{1,300})"/.exec(instructions)?.[1];
+    // Only the reply's own request (the last paragraph) counts: a bridge keeps the call's persona before it,
+    // and a quote inside the persona ("keypad digits: 1234") is not something to say now.
+    const request = instructions?.split(/\n\s*\n/).at(-1);
+    const quoted = request === undefined ? undefined : /"([^"]{1,300})"/.exec(request)?.[1];
     if (quoted) return [{ kind: 'audio', reply: spoken(quoted) }];
     return [{ kind: 'audio', reply: this.script.fallback ?? DEFAULT_FALLBACK }];
   }

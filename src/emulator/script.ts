@@ -33,7 +33,13 @@ export const scriptTurnSchema = z
 export type ScriptTurn = z.infer<typeof scriptTurnSchema>;
 
 export const scriptTextCueSchema = z
-  .strictObject({ pattern: z.string().min(1), flags: z.string().regex(/^[imsu]*$/).optional(), ...cueFields })
+  .strictObject({
+    pattern: z.string().min(1),
+    flags: z.string().regex(/^[imsu]*$/).optional(),
+    /** Which text items the cue reads: the caller's (user, default) or the bridge's system notes. */
+    role: z.enum(['user', 'system']).optional(),
+    ...cueFields,
+  })
   .refine(hasAction, { message: 'a text cue needs a reply or a toolCall' })
   .refine((c) => isValidRegExp(c.pattern, c.flags), { message: 'pattern is not a valid regular expression' });
 export type ScriptTextCue = z.infer<typeof scriptTextCueSchema>;

@@ -48,7 +48,7 @@ export interface AuthenticatorOptions {
   nonceCache?: NonceStore;
 }
 
-/** Synchronous with an in-memory cache; a store shared between processes makes the replay check asynchronous. */
+/** Synchronous with an in-memory cache; a fleet-wide store (REDIS_URL) makes the replay check asynchronous. */
 export type Authenticate = (request: AuthRequest) => AuthOutcome | Promise<AuthOutcome>;
 
 const PUBLIC_REASONS: Record<SignatureFailureReason | 'replayed', string> = {
@@ -137,7 +137,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       const fresh = nonces.remember(result.nonce);
       const decide = (isFresh: boolean): AuthOutcome =>
         isFresh ? { ok: true, ids, signed: true } : unauthorized(PUBLIC_REASONS.replayed, 'replayed nonce');
-      // Only a store shared between processes answers later; it never rejects (it decides locally instead).
+      // Only a fleet-wide store answers later (src/fleet/nonce-store.ts); it never rejects (see there).
       return typeof fresh === 'boolean' ? decide(fresh) : fresh.then(decide);
     }
     // Every secret was tried; the first failure explains it (they differ only when the key has two secrets).

@@ -15,7 +15,7 @@ import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../aud
 import { createSession } from '../audiohook/session.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
-import { createAuthenticator, type AuthOutcome, type AuthSuccess } from './auth.js';
+import { createAuthenticator, type AuthOutcome } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
 import { ConnectionAdmission, connectionBudget, FALLBACK_DESCRIPTOR_LIMIT, readDescriptorLimit } from './connections.js';
 import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
@@ -57,7 +57,7 @@ export const SHUTDOWN_DEFAULTS = {
   socketCloseWaitMs: 1_000,
 } as const;
 
-/** Session limits the server may set for every session (defaults in SESSION_DEFAULTS, session.ts). */
+/** Session limits the server may set for every session (defaults in SESSION_DEFAULTS, session-limits.ts). */
 export type SessionLimits = Pick<
   SessionOptions,
   'closeHandlerTimeoutMs' | 'shutdownHandlerTimeoutMs' | 'idleTimeoutMs' | 'openTimeoutMs' | 'disconnectCloseTimeoutMs'
@@ -87,8 +87,6 @@ export interface AppServerOptions {
   sessionLimits?: SessionLimits;
   /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
   backpressure?: BackpressureLimits;
-  /** Signature nonces: default an in-memory cache; a cluster worker's asks its primary (src/cluster). */
-  nonceStore?: NonceStore;
   /** The process's descriptor limit (default: read from /proc/self/limits; connections.ts). */
   descriptorLimit?: number;
   /**
@@ -101,6 +99,24 @@ export interface AppServerOptions {
    * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
    */
   modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
+  /** Signature nonces: default an in-memory cache; fleet-wide with REDIS_URL (src/fleet/nonce-store.ts). */
+  nonceStore?: NonceStore;
+  /** Fleet mode (REDIS_URL, src/fleet): fleet-wide admission and live-session registration. */
+  fleet?: FleetHooks;
+}
+
+/** What the server asks of the fleet (src/fleet/registry.ts); all synchronous, none may throw. */
+export interface FleetHooks {
+  /** False when the fleet-wide cap (MAX_FLEET_SESSIONS) is reached: the upgrade gets 503. */
+  admit(): boolean;
+  sessionStarted(ids: AudiohookIds): void;
+  sessionEnded(ids: AudiohookIds): void;
+}
+
+/** An upgrade whose authentication answered asynchronously (the fleet-wide replay check), re-entering onUpgrade. */
+interface AuthenticatedLater {
+  outcome: AuthOutcome;
+  startedAt: number;
 }
 
 export interface CloseOptions {
@@ -236,7 +252,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 Not Found\n');
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head));
+
+  /**
+   * One upgrade. Called again with `later` when authentication answered asynchronously: every check
+   * before it is made again (draining and capacity may have changed while Valkey answered).
+   */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, later?: AuthenticatedLater): void {
     // A reset from the peer must never surface as an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     const target = req.url ?? '/';
@@ -269,25 +291,75 @@ export function createAppServer(options: AppServerOptions): AppServer {
       writeResponseAndClose(socket, { status: 503, reason: 'at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    const startedAt = clock.now();
-    const connector: string = connectorId;
-    const authenticated = authenticate({ url: target, headers: req.headers });
-    if (!(authenticated instanceof Promise)) {
-      decide(authenticated);
+    if (options.fleet && !options.fleet.admit()) {
+      metrics?.upgradesRefused.inc('fleet_capacity');
+      logger.warn({ activeSessions: sessions.size, ...remoteOf(req) }, 'audiohook upgrade refused: fleet at capacity');
+      writeResponseAndClose(socket, { status: 503, reason: 'fleet at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    // A replay check shared between processes is in flight: the upgrade holds a capacity slot meanwhile.
+    const startedAt = later?.startedAt ?? clock.now();
+    const checked = later?.outcome ?? authenticate({ url: target, headers: req.headers });
+    if (checked instanceof Promise) {
+      awaitAuthentication(checked, req, socket, head, startedAt);
+      return;
+    }
+    const outcome = checked;
+    if (!outcome.ok) {
+      const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
+      metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
+      logger.warn(
+        { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
+        'audiohook upgrade rejected',
+      );
+      return;
+    }
+    const unrouted = options.refuseConnector?.(connectorId);
+    if (unrouted !== undefined) {
+      metrics?.upgradesRefused.inc('not_found');
+      logger.warn({ ...outcome.ids, connectorId: connectorId.slice(0, 128), reason: unrouted }, 'audiohook upgrade refused: no bot');
+      writeResponseAndClose(socket, { status: 404, reason: unrouted });
+      return;
+    }
+    // After authentication, so an unauthenticated client learns nothing about which ids are live.
+    const sessionKey = outcome.ids.sessionId.toLowerCase();
+    if (liveSessionIds.has(sessionKey)) {
+      metrics?.upgradesRefused.inc('bad_request');
+      logger.warn({ ...outcome.ids, ...remoteOf(req) }, 'audiohook upgrade refused: session id already live');
+      writeResponseAndClose(socket, { status: 400, reason: 'Audiohook-Session-Id is already in use by a live session' });
+      return;
+    }
+    liveSessionIds.add(sessionKey);
+    // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
     handshakes++;
-    void authenticated.then(
+    let handshaking = true;
+    const handshakeDone = (started: boolean) => {
+      if (handshaking) {
+        handshakes--;
+        if (!started) liveSessionIds.delete(sessionKey);
+      }
+      handshaking = false;
+    };
+    socket.once('close', () => handshakeDone(false));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      handshakeDone(true);
+      try {
+        startSession(ws, outcome.ids, connectorId, req, () => liveSessionIds.delete(sessionKey));
+      } catch (err) {
+        // A bug in session set-up must cost this connection only.
+        liveSessionIds.delete(sessionKey);
+        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+        ws.terminate();
+      }
+    });
+  }
+
+  /** A fleet-wide replay check is in flight: the upgrade holds a capacity slot meanwhile. */
+  function awaitAuthentication(pending: Promise<AuthOutcome>, req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void {
+    handshakes++;
+    pending.then(
       (outcome) => {
         handshakes--;
-        if (socket.destroyed) return;
-        if (draining && outcome.ok) {
-          metrics?.upgradesRefused.inc('draining');
-          writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
-          return;
-        }
-        decide(outcome);
+        if (!socket.destroyed) onUpgrade(req, socket, head, { outcome, startedAt });
       },
       (err: unknown) => {
         handshakes--;
@@ -295,62 +367,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
         writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       },
     );
-
-    function decide(outcome: AuthOutcome): void {
-      if (outcome.ok) accept(outcome);
-      else reject(outcome);
-    }
-
-    function reject(outcome: Exclude<AuthOutcome, AuthSuccess>): void {
-      const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
-      metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
-      logger.warn(
-        { ...outcome.ids, ...remoteOf(req), status: outcome.status, reason: outcome.detail, delivery },
-        'audiohook upgrade rejected',
-      );
-    }
-
-    function accept(outcome: AuthSuccess): void {
-      const unrouted = options.refuseConnector?.(connector);
-      if (unrouted !== undefined) {
-        metrics?.upgradesRefused.inc('not_found');
-        logger.warn({ ...outcome.ids, connectorId: connector.slice(0, 128), reason: unrouted }, 'audiohook upgrade refused: no bot');
-        writeResponseAndClose(socket, { status: 404, reason: unrouted });
-        return;
-      }
-      // After authentication, so an unauthenticated client learns nothing about which ids are live.
-      const sessionKey = outcome.ids.sessionId.toLowerCase();
-      if (liveSessionIds.has(sessionKey)) {
-        metrics?.upgradesRefused.inc('bad_request');
-        logger.warn({ ...outcome.ids, ...remoteOf(req) }, 'audiohook upgrade refused: session id already live');
-        writeResponseAndClose(socket, { status: 400, reason: 'Audiohook-Session-Id is already in use by a live session' });
-        return;
-      }
-      liveSessionIds.add(sessionKey);
-      // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
-      handshakes++;
-      let handshaking = true;
-      const handshakeDone = (started: boolean) => {
-        if (handshaking) {
-          handshakes--;
-          if (!started) liveSessionIds.delete(sessionKey);
-        }
-        handshaking = false;
-      };
-      socket.once('close', () => handshakeDone(false));
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        handshakeDone(true);
-        try {
-          startSession(ws, outcome.ids, connector, req, () => liveSessionIds.delete(sessionKey));
-        } catch (err) {
-          // A bug in session set-up must cost this connection only.
-          liveSessionIds.delete(sessionKey);
-          logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
-          ws.terminate();
-        }
-      });
-    }
-  });
+  }
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage, release: () => void): void {
     const connectionLog = logger.child({ ...ids });
@@ -374,6 +391,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
+    if (options.fleet) registerInFleet(options.fleet, ids, session);
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
     const forget = () => {
@@ -381,6 +399,12 @@ export function createAppServer(options: AppServerOptions): AppServer {
       if (sessions.delete(session)) metrics?.activeSessions.dec();
     };
     void session.finished.then(forget, forget);
+  }
+
+  function registerInFleet(fleet: FleetHooks, ids: AudiohookIds, session: ProtocolSession): void {
+    fleet.sessionStarted(ids);
+    const ended = () => fleet.sessionEnded(ids);
+    void session.finished.then(ended, ended);
   }
 
   // One sweep for all sockets: a peer that stopped reading is ended even while nothing new is sent to it.

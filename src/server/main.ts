@@ -4,10 +4,10 @@
  */
 import type { CallHandlerFactory } from '../audiohook/handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
+import { createAppServer, type AppServer, type AppServerOptions, type FleetHooks } from './http.js';
+import type { NonceStore } from './nonce-cache.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import type { NonceStore } from './nonce-cache.js';
 
 /** The environment; DRAIN_TIMEOUT and MAX_SESSIONS may be absent in hand-built ones (defaults apply). */
 export type StartServerEnv = ServerEnv;
@@ -32,14 +32,18 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** The signals handled (default SIGTERM and SIGINT; a cluster worker takes SIGTERM from its primary only). */
   signals?: readonly NodeJS.Signals[];
-  /** Signature nonces shared beyond this process (a cluster worker's, src/cluster/worker.ts). */
-  nonceStore?: NonceStore;
   /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
   refuseConnector?: (connectorId: string) => string | undefined;
   /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
   model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
   /** The model's health for /readyz (see AppServerOptions.modelStatus). */
   modelStatus?: AppServerOptions['modelStatus'];
+  /**
+   * Signature nonces shared beyond this process: fleet mode's (REDIS_URL, src/fleet), else a cluster worker's
+   * (asks its primary, src/cluster/worker.ts). The fleet's admission/registration hooks.
+   */
+  nonceStore?: NonceStore;
+  fleet?: FleetHooks;
 }
 
 export interface RunningServer {
@@ -61,9 +65,10 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
-    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
     ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
+    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   const { port, host } = await app.listen();
   const model = options.model;

@@ -9,8 +9,8 @@ export const DEFAULT_NONCE_TTL_MS = 15_000;
 export const DEFAULT_NONCE_CAPACITY = 10_000;
 
 /**
- * Where the authenticator records nonces: this in-memory cache (one process), or a store shared by several
- * processes that answers asynchronously (a cluster worker asks its primary, src/cluster/worker.ts).
+ * Where the authenticator records nonces: this in-memory cache (one instance), or a fleet-wide store
+ * (src/fleet/nonce-store.ts, with REDIS_URL) that answers asynchronously.
  */
 export interface NonceStore {
   /** Records the nonce. False when it was already used within the TTL (a replay). */

@@ -33,6 +33,18 @@ const baseUrl = z
   .refine((u) => /^https?:\/\//.test(u), { message: 'must be an http(s) URL' })
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** A Genesys Cloud Data Action ID (e.g. custom_-_0a1b…): what DATA_ACTION_IDS and the allowlist accept. */
+export const DATA_ACTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Comma-separated Data Action IDs (spaces allowed around them), at least one. */
+const DATA_ACTION_LIST_MESSAGE = 'must be Data Action IDs (such as custom_-_0a1b…) separated by ","';
+const dataActionIdList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .refine((ids) => ids.length > 0 && ids.length <= 1000 && ids.every((id) => DATA_ACTION_ID_PATTERN.test(id)), {
+    message: DATA_ACTION_LIST_MESSAGE,
+  });
+
 export const toolsEnvShape = {
   /** Bot profiles (YAML or JSON): bots by Connector ID and their tools. Unset: one bot from env. */
   BOTS_FILE: z.string().min(1).optional(),
@@ -51,6 +63,11 @@ export const toolsEnvShape = {
   GENESYS_API_BASE_URL: baseUrl.optional(),
   /** Override https://login.<region> (tests, proxies). */
   GENESYS_LOGIN_BASE_URL: baseUrl.optional(),
+  /**
+   * The only Data Actions a flow may add per call (DATA_ACTION_IDS); unset: any the OAuth role allows.
+   * Data Actions of the bots file are the operator's own and not checked against it.
+   */
+  GENESYS_DATA_ACTION_ALLOWLIST: dataActionIdList.optional(),
 };
 
 export type ToolsEnv = z.infer<z.ZodObject<typeof toolsEnvShape>>;

@@ -15,7 +15,13 @@
  *   the bot: while someone speaks it waits, and it is said only if the tool is still running after;
  * - barge-in does not cancel a running tool: its result still goes back, and the reply is scheduled after
  *   whatever the model is saying to the caller then (the model session serialises replies);
- * - `close()` (hang-up) cancels running tools: their results are dropped, the records say `cancelled`.
+ * - `close()` (hang-up) cancels running tools: their results are dropped, the records say `cancelled`;
+ * - the model session may be replaced (reconnect, renewal) while a tool runs: the new session does not
+ *   know the call (the replay carries no function calls, and the API refuses a function_call_output for an
+ *   unknown call id with `invalid_tool_call_id`). A result for a call asked in an earlier session goes back
+ *   as a system note naming the tool, with its (already bounded, redacted) output, then a reply; results
+ *   that arrive while no session is ready wait for the next one (at most one per running tool). Calls of a
+ *   response the replaced session never finished are dropped like those of a cancelled response.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CallTools } from './registry.js';
@@ -23,6 +29,8 @@ import type { ToolOutcome } from './result.js';
 
 export interface ToolTurnPort {
   sendToolResult(callId: string, output: string): void;
+  /** Adds a system note to the conversation (no reply requested). */
+  addNote(text: string): void;
   /** One reply after the outputs (scheduled after any response in progress). */
   requestReply(): void;
   /** A spoken one-off with these instructions and no tool calls. */
@@ -62,17 +70,33 @@ export function holdingInstructions(language: string | undefined, phrase: string
   );
 }
 
+/** The note carrying a result whose call the current model session does not know. */
+export function lateResultNote(name: string, output: string): string {
+  return (
+    `The result of the tool "${name}" you called earlier has arrived (the connection was restored meanwhile, ` +
+    `so it comes as this note): ${output}\nUse it to answer the caller now; do not call the tool again for this.`
+  );
+}
+
 type AskedCall = { callId: string; name: string; arguments: string };
+/** A call with the model session generation that asked for it. */
+type SessionCall = AskedCall & { generation: number };
 
 export class ToolTurns {
   /** Calls of the response still streaming: run when it completes, dropped when it does not. */
-  private readonly asked = new Map<string, AskedCall>();
+  private readonly asked = new Map<string, SessionCall>();
   private readonly running = new Map<string, string>();
   private resultsOwed = false;
   private responseStreaming = false;
   private fillerTimer: TimerHandle | undefined;
   private fillerSaid = false;
   private closed = false;
+  /** Counts model session replacements: a call's result goes back as output only to the session that asked. */
+  private generation = 0;
+  /** A model session is ready (false between a replacement's start and its `ready`). */
+  private sessionLive = true;
+  /** Results of calls from an earlier session, waiting for the replacement to be ready. */
+  private readonly heldNotes: Array<{ name: string; output: string }> = [];
 
   constructor(private readonly options: ToolTurnsOptions) {}
 
@@ -89,7 +113,7 @@ export class ToolTurns {
   /** The model asked for a tool (from the model-event path: returns at once). */
   toolCall(call: AskedCall): void {
     if (this.closed || this.running.has(call.callId) || this.asked.has(call.callId)) return;
-    this.asked.set(call.callId, call);
+    this.asked.set(call.callId, { ...call, generation: this.generation });
     this.responseStreaming = true;
   }
 
@@ -106,7 +130,29 @@ export class ToolTurns {
     this.maybeReply();
   }
 
-  private run(call: AskedCall): void {
+  /**
+   * The model session is being replaced (reconnect or renewal): a response still streaming never
+   * completes, so its calls are dropped; results arriving now wait for `sessionReady`.
+   */
+  sessionReplaced(): void {
+    this.generation += 1;
+    this.sessionLive = false;
+    const asked = [...this.asked.values()];
+    this.asked.clear();
+    this.responseStreaming = false;
+    if (asked.length > 0) this.options.dropped?.(asked.map((c) => c.name), 'session_replaced');
+  }
+
+  /** The replacement session is ready: held results go to it as notes, then the reply. */
+  sessionReady(): void {
+    if (this.sessionLive) return;
+    this.sessionLive = true;
+    if (this.closed) return;
+    for (const note of this.heldNotes.splice(0)) this.options.port.addNote(lateResultNote(note.name, note.output));
+    this.maybeReply();
+  }
+
+  private run(call: SessionCall): void {
     if (this.closed) return;
     this.running.set(call.callId, call.name);
     this.options.port.started?.({ toolCallId: call.callId, name: call.name });
@@ -128,18 +174,20 @@ export class ToolTurns {
     this.options.tools.release();
   }
 
-  private finished(call: { callId: string; name: string }, outcome: ToolOutcome, output: string, durationMs: number): void {
+  private finished(call: SessionCall, outcome: ToolOutcome, output: string, durationMs: number): void {
     this.running.delete(call.callId);
     this.options.port.finished?.({ toolCallId: call.callId, name: call.name, outcome: outcome === 'limited' ? 'error' : outcome, durationMs });
     if (this.closed) return;
-    this.options.port.sendToolResult(call.callId, output);
+    if (!this.sessionLive) this.heldNotes.push({ name: call.name, output });
+    else if (call.generation !== this.generation) this.options.port.addNote(lateResultNote(call.name, output));
+    else this.options.port.sendToolResult(call.callId, output);
     this.resultsOwed = true;
     if (this.running.size === 0) this.options.clock.clearTimeout(this.fillerTimer);
     this.maybeReply();
   }
 
   private maybeReply(): void {
-    if (this.closed || !this.resultsOwed || this.running.size > 0 || this.responseStreaming) return;
+    if (this.closed || !this.resultsOwed || this.running.size > 0 || this.responseStreaming || !this.sessionLive) return;
     this.resultsOwed = false;
     this.options.port.requestReply();
   }
@@ -147,7 +195,7 @@ export class ToolTurns {
   private fillerDue(): void {
     this.fillerTimer = undefined;
     if (this.closed || this.running.size === 0 || this.fillerSaid) return;
-    if (this.options.port.callerSpeaking() || this.options.port.botSpeaking()) {
+    if (!this.sessionLive || this.options.port.callerSpeaking() || this.options.port.botSpeaking()) {
       // Not over someone speaking; if the tool is still running once they are done, the phrase follows.
       this.fillerTimer = this.options.clock.setTimeout(() => this.fillerDue(), FILLER_RECHECK_MS);
       return;

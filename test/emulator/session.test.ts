@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHarness, PCMU_SESSION, utterance } from './harness.js';
+import { createHarness, PCMU_SESSION, TONES_SCRIPT, utterance } from './harness.js';
 
 const RESPONSE_SEQUENCE = [
   'response.created',
@@ -202,6 +202,36 @@ describe('EmulatorSession protocol', () => {
     h.send({ type: 'response.create' });
     expect(h.last('response.output_audio_transcript.done')!.transcript).toBe('Thanks for calling, goodbye!');
     expect(h.session.toolCalls.map((t) => t.name)).toEqual(['end_call']);
+  });
+
+  it('refuses a function_call_output whose call_id is not in the conversation, as the real API does', () => {
+    const h = createHarness();
+    h.send({ type: 'session.update', session: PCMU_SESSION });
+    const before = h.session.conversation.length;
+    h.send({ type: 'conversation.item.create', event_id: 'c9', item: { type: 'function_call_output', call_id: 'call_of_another_session', output: '{}' } });
+    expect(h.last('error')!.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_tool_call_id',
+      message: "Tool call ID 'call_of_another_session' not found in conversation.",
+      event_id: 'c9',
+    });
+    expect(h.ofType('conversation.item.added')).toHaveLength(0);
+    expect(h.session.conversation).toHaveLength(before);
+    expect(h.closes).toEqual([]);
+  });
+
+  it('a system-role text cue answers a system note (a tool result delivered as a note), never a user item', () => {
+    const h = createHarness({
+      script: { ...TONES_SCRIPT, textCues: [{ pattern: 'refund_status.*approved', role: 'system', reply: { audio: { toneMs: 300 }, transcript: 'Your refund is approved.' } }] },
+    });
+    h.send({ type: 'session.update', session: PCMU_SESSION });
+    h.send({ type: 'response.create' }); // greeting
+    h.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'refund_status approved' }] } });
+    h.send({ type: 'response.create' });
+    expect(h.last('response.output_audio_transcript.done')!.transcript).not.toBe('Your refund is approved.');
+    h.send({ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text: 'Result of refund_status: {"status":"approved"}' }] } });
+    h.send({ type: 'response.create' });
+    expect(h.last('response.output_audio_transcript.done')!.transcript).toBe('Your refund is approved.');
   });
 
   it('fires a text cue (DTMF or typed) tool call', () => {

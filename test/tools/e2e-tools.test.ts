@@ -3,7 +3,7 @@
  * simulator ↔ server ↔ bridge ↔ Realtime emulator, the bot's tools on real loopback servers (an MCP server
  * built with the official SDK, a slow HTTP endpoint). The emulated model calls the tools from keypad cues.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,17 @@ const SCRIPT: CallScript = {
       toolCall: { name: 'refund_status', arguments: { order_id: '5120' } },
       followUp: { audio: { toneMs: 800 }, transcript: 'Your refund is {{output.result.status}}.' },
     },
+    {
+      pattern: 'keypad digits: 8$',
+      toolCall: { name: 'held_refund', arguments: { order_id: '5121' } },
+      followUp: { audio: { toneMs: 800 }, transcript: 'Your refund is {{output.result.status}}.' },
+    },
+    {
+      // The result of a call the session lost in a reconnect comes back as a note naming the tool.
+      pattern: '"held_refund".*approved',
+      role: 'system',
+      reply: { audio: { toneMs: 800 }, transcript: 'Your refund is approved, sorry for the wait.' },
+    },
   ],
   fallback: { audio: { toneMs: 300 }, transcript: 'Sorry?' },
 };
@@ -49,12 +60,18 @@ let webhook: Server;
 let service: Service;
 const hooks: CallRecord[] = [];
 const clients: GenesysClient[] = [];
+/** Requests to /held wait here until a test answers them. */
+const heldRefunds: ServerResponse[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ script: SCRIPT, speed: 'instant', logger });
   orders = await startOrdersMcpServer();
   backend = createServer((req, res) => {
     req.resume();
+    if (req.url === '/held') {
+      req.on('end', () => heldRefunds.push(res));
+      return;
+    }
     req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"approved"}'), 1500));
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
@@ -74,9 +91,14 @@ beforeAll(async () => {
     `bots:
   sales:
     instructions: "You are Ava of Acme."
-    tools: [orders, refund_status]
+    tools: [orders, refund_status, held_refund]
 tools:
   orders: { type: mcp, url: "${orders.url}" }
+  held_refund:
+    type: http
+    url: "http://127.0.0.1:${(backend.address() as AddressInfo).port}/held"
+    description: "Status of a refund (slow)"
+    parameters: { type: object, properties: { order_id: { type: string } }, required: [order_id] }
   refund_status:
     type: http
     url: "http://127.0.0.1:${(backend.address() as AddressInfo).port}/refunds"
@@ -102,6 +124,7 @@ tools:
 
 afterAll(async () => {
   for (const c of clients) c.terminate();
+  for (const r of heldRefunds) r.destroy();
   await service?.server.stop(0);
   await emulator?.close();
   await orders?.close();
@@ -139,6 +162,7 @@ describe('whole calls with tools', () => {
       'transfer_to_agent',
       'get_order_status',
       'refund_status',
+      'held_refund',
     ]);
     await waitFor(() => session.clientEvents.filter((e) => e.type === 'response.create').length >= 3, 10_000, 'the reply after the tool');
     await client.waitForServerAudio(6400, 10_000);
@@ -164,6 +188,32 @@ describe('whole calls with tools', () => {
     expect(texts).toContain('One moment while I check that.');
     expect(texts).toContain('Your refund is approved.');
     expect(record.tools).toEqual([expect.objectContaining({ tool: 'refund_status', outcome: 'ok' })]);
+  }, 40_000);
+
+  it('a tool result that arrives after the model socket dropped reaches the new session as a note and the caller hears the reply', async () => {
+    const sessionsBefore = emulator.sessions.length;
+    const client = await call();
+    await client.waitForServerAudio(3200, 10_000);
+    client.sendDtmf('8#');
+    const first = await emulator.waitForSession(sessionsBefore);
+    await waitFor(() => heldRefunds.length === 1, 10_000, 'the slow tool running');
+    emulator.faults.inject(first.id, { type: 'close', code: 1011 });
+    const second = await emulator.waitForSession(sessionsBefore + 1);
+    const isNote = (text: string | null | undefined) => (text ?? '').includes('"held_refund"');
+    await waitFor(() => second.conversation.some((e) => e.role === 'system'), 10_000, 'the replay into the new session');
+    const audioBefore = client.session.receivedAudioBytes;
+    heldRefunds.shift()!.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"approved"}');
+    await waitFor(() => second.conversation.some((e) => e.role === 'system' && isNote(e.text)), 10_000, 'the result as a note');
+    const note = second.conversation.find((e) => e.role === 'system' && isNote(e.text))!;
+    expect(note.text).toContain('approved');
+    await waitFor(() => second.conversation.some((e) => e.role === 'assistant' && e.text === 'Your refund is approved, sorry for the wait.'), 10_000, 'the reply');
+    await client.waitForServerAudio(audioBefore + 6400, 10_000);
+    expect(second.errors).toEqual([]);
+    expect(second.conversation.filter((e) => e.type === 'function_call_output')).toEqual([]);
+    await client.close();
+    const record = await recordOf(client);
+    expect(record.tools).toEqual([expect.objectContaining({ tool: 'held_refund', outcome: 'ok' })]);
+    expect(record.transcript.map((t) => t.text)).toContain('Your refund is approved, sorry for the wait.');
   }, 40_000);
 
   it('refuses a Connector ID that has no bot with 404', async () => {

@@ -1,6 +1,6 @@
 /** Tool turns: concurrency, one reply after all outputs, the holding phrase, barge-in and hang-up. */
 import { describe, expect, it } from 'vitest';
-import { FILLER_PURPOSE, holdingInstructions, ToolTurns, type ToolTurnPort } from '../../src/tools/tool-turns.js';
+import { FILLER_PURPOSE, holdingInstructions, lateResultNote, ToolTurns, type ToolTurnPort } from '../../src/tools/tool-turns.js';
 import type { CallTools } from '../../src/tools/registry.js';
 import type { ToolCallResult } from '../../src/tools/result.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -39,6 +39,7 @@ function recordingPort(state = { caller: false, bot: false }) {
   const port: ToolTurnPort = {
     sendToolResult: (id, output) => log.push(`result ${id} ${output}`),
     requestReply: () => log.push('reply'),
+    addNote: (text) => log.push(`note ${text}`),
     say: (instructions, purpose) => log.push(`say[${purpose}] ${instructions}`),
     callerSpeaking: () => state.caller,
     botSpeaking: () => state.bot,
@@ -63,6 +64,43 @@ describe('tool turns', () => {
     expect(turns.handles('lookup')).toBe(true);
     expect(turns.handles('end_call')).toBe(false);
     expect(turns.handles('unknown')).toBe(false);
+  });
+
+  it('a result that arrives after the model session was replaced goes back as a note naming the tool, then one reply', async () => {
+    const { fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    turns.sessionReplaced();
+    turns.sessionReady();
+    await fake.finish('c1', '{"status":"approved"}');
+    expect(rec.log.filter((l) => l.startsWith('result'))).toEqual([]);
+    expect(rec.log.slice(-2)).toEqual([`note ${lateResultNote('lookup', '{"status":"approved"}')}`, 'reply']);
+    expect(lateResultNote('lookup', '{"status":"approved"}')).toMatch(/"lookup".*\{"status":"approved"\}/);
+  });
+
+  it('a result that arrives while the replacement is not ready waits for it; nothing is sent or asked meanwhile', async () => {
+    const { clock, fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    turns.sessionReplaced();
+    clock.advance(1500); // the holding phrase waits for a session that can say it
+    await fake.finish('c1', '{"a":1}');
+    expect(rec.log).toEqual(['started lookup', 'finished lookup ok']);
+    turns.sessionReady();
+    expect(rec.log.slice(2)).toEqual([`note ${lateResultNote('lookup', '{"a":1}')}`, 'reply']);
+  });
+
+  it('a call asked after the replacement is answered as a normal output; calls of a response cut by it never run', async () => {
+    const { fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c0', name: 'orders', arguments: '{}' });
+    turns.sessionReplaced(); // the response carrying c0 never completes
+    turns.sessionReady();
+    turns.responseDone('completed'); // a later response of the new session
+    expect(turns.pending).toBe(0);
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    await fake.finish('c1', '{"a":1}');
+    expect(rec.log).toEqual(['started lookup', 'finished lookup ok', 'result c1 {"a":1}', 'reply']);
   });
 
   it('runs calls concurrently and requests one reply after all outputs', async () => {
