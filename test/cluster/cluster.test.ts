@@ -26,6 +26,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOptions } from '../../src/simulator/genesys-client.js';
 import { REPO_ROOT, scratchDir } from '../support/cli.js';
+import { startRedis } from '../support/redis.js';
 
 const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
@@ -328,4 +329,52 @@ describe('WORKERS=1', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, WAIT_MS);
+});
+
+describe('WORKERS=2 in fleet mode (REDIS_URL, a real redis-server)', () => {
+  it('a replay is refused on either worker through the shared store; each worker is its own fleet member', async () => {
+    // Fails loudly when redis-server is missing (startRedis throws), never skipped.
+    const redis = await startRedis();
+    try {
+      const run = runServe({ REDIS_URL: redis.url, INSTANCE_ID: 'cap-test' });
+      try {
+        const lines = await waitForLines(run, 'both workers listening', (ls) => ls.filter((l) => l.msg.startsWith('listening on') && l.worker).length === 2);
+        const port = lines.find((l) => l.msg.startsWith('listening on'))!.port!;
+        workerPidsBySlot(lines);
+        const replay: SimulatedCallOptions = {
+          url: `ws://127.0.0.1:${port}/audiohook/cluster-fleet`,
+          apiKey: API_KEY,
+          clientSecret: CLIENT_SECRET,
+          language: 'en-us',
+          sessionId: randomUUID(),
+          signature: { nonce: `fleet-replay-${randomUUID()}` },
+        };
+        const first = await GenesysClient.connect(replay);
+        const replays = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            GenesysClient.connect(replay).then(
+              (client) => (client.terminate(), 'accepted'),
+              (err: unknown) => (err instanceof ConnectError ? err.status : String(err)),
+            ),
+          ),
+        );
+        first.terminate();
+        expect(replays).toEqual([401, 401, 401, 401]);
+        const rejectedOn = run
+          .lines()
+          .filter((l) => l.msg === 'audiohook upgrade rejected' && l.sessionId === replay.sessionId && l.reason === 'replayed nonce')
+          .map((l) => l.worker);
+        expect(new Set(rejectedOn)).toEqual(new Set([1, 2]));
+        // Each worker registered under its own name.
+        const names = JSON.stringify(run.lines().filter((l) => l.worker !== undefined && JSON.stringify(l).includes('cap-test-w')));
+        expect(names).toContain('cap-test-w1');
+        expect(names).toContain('cap-test-w2');
+      } finally {
+        run.child.kill('SIGTERM');
+        await run.exited;
+      }
+    } finally {
+      await redis.stop();
+    }
+  }, WAIT_MS * 2);
 });
