@@ -3,7 +3,7 @@
 # dependencies only in another. The repo's devDependency `node` (a Node 22 binary from npm for dev/CI)
 # never reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
 
-# ---- build: all dependencies, compile src/ to dist/ ----
+# ---- build: all dependencies, compile src/ (and web/console) to dist/ ----
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The operations console's front end (compiled to dist/console-web by the build).
+COPY web ./web
 RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only ----

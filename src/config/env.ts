@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { boolFromString, intInRange } from './env-fields.js';
 import { bridgeEnvShape } from '../bridge/env.js';
+import { consoleEnvShape } from '../console/env.js';
 import { spoolEnvShape } from '../bridge/spool.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { shutdownEnvShape } from '../server/env-shape.js';
@@ -43,7 +44,7 @@ export const serverEnvShape = {
 };
 
 /** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape });
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...consoleEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -8,7 +8,7 @@ import dotenv from 'dotenv';
 import type { CallHandlerFactory } from '../audiohook/call.js';
 import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer } from './http.js';
+import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -31,6 +31,8 @@ export interface StartServerOptions {
   afterClose?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain, close and exit (default true). */
   handleSignals?: boolean;
+  /** The operations console (src/console), routed under /console. */
+  console?: AppServerOptions['console'];
 }
 
 export interface RunningServer {
@@ -51,6 +53,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     createCall: options.createCall,
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.console ? { console: options.console } : {}),
   });
   const { port, host } = await app.listen();
   logger.info(
