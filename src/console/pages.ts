@@ -20,7 +20,7 @@ const head = (title: string, script: boolean) => `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title}</title>
 <link rel="stylesheet" href="/console/assets/console.css">
 ${script ? '<script type="module" src="/console/assets/main.js"></script>\n' : ''}</head>`;
