@@ -83,8 +83,9 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): (req: Incomi
       req.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_LOGIN_BODY) {
+          // Stop reading; the 413 goes out with Connection: close and the socket ends after it.
+          req.pause();
           resolve(undefined);
-          req.destroy();
           return;
         }
         chunks.push(chunk);
@@ -96,8 +97,9 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): (req: Incomi
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = clock.now();
     if (!sameOrigin(req)) return text(res, 403, '403 Forbidden: cross-origin sign-in');
-    const body = await readBody(req);
-    if (body === undefined) return text(res, 413, '413 Payload Too Large: the sign-in form is at most 4 KiB');
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const body = declared > MAX_LOGIN_BODY ? undefined : await readBody(req);
+    if (body === undefined) return text(res, 413, '413 Payload Too Large: the sign-in form is at most 4 KiB', { Connection: 'close' });
     const token = new URLSearchParams(body).get('token') ?? '';
     const session = auth.login(token);
     if (session !== undefined) {
