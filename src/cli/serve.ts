@@ -6,6 +6,7 @@ import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
+import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
@@ -23,6 +24,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** The live operations console at /console, when CONSOLE_TOKEN is set (closed on stop). */
+  console?: OperationsConsole;
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -96,6 +99,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const delivery = createCallRecordDelivery(env, logger, metrics);
   const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
   const { spool } = delivery;
+  const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
   const server = await startServer(env, {
@@ -104,12 +108,14 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
+    ...(opsConsole ? { console: opsConsole } : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
     // whatever is still pending stays on disk for the next start.
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      opsConsole?.close();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}) };
+  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
 }

@@ -9,7 +9,9 @@
  * Data flow: CallEvent → ConsoleStore (bounded; transcripts dropped here unless enabled) → ConsoleFeed
  * (bounded, batched SSE) → browsers. Health points come from the metrics registry every minute.
  */
+import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -152,6 +154,9 @@ export function createConsoleFromEnv(
   deps: { logger: Logger; registry?: Registry },
 ): OperationsConsole | undefined {
   if (!env.CONSOLE_TOKEN) return undefined;
+  if (!existsSync(join(DEFAULT_ASSETS_DIR, 'main.js'))) {
+    deps.logger.warn({ component: 'console', assetsDir: DEFAULT_ASSETS_DIR }, 'console front end not built: run npm run build');
+  }
   return createConsole({
     token: env.CONSOLE_TOKEN,
     transcripts: env.CONSOLE_TRANSCRIPTS,

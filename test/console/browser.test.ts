@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleOptions } from '../../src/console/index.js';
+import type { HealthReading } from '../../src/console/health.js';
 import { buildConsoleApp, callRecord, CallScript, delivered, launchBrowser, startConsoleApp, TOKEN, type ConsoleApp } from './support.js';
 
 const OUT = fileURLToPath(new URL('../../out/', import.meta.url));
@@ -34,8 +36,8 @@ afterAll(async () => {
   await assets?.cleanup();
 });
 
-async function start(transcripts: boolean): Promise<ConsoleApp> {
-  const app = await startConsoleApp({ assetsDir: assets.assetsDir, transcripts });
+async function start(transcripts: boolean, extra: Partial<ConsoleOptions> = {}): Promise<ConsoleApp> {
+  const app = await startConsoleApp({ assetsDir: assets.assetsDir, transcripts, ...extra });
   apps.push(app);
   return app;
 }
@@ -94,7 +96,16 @@ describe('console with transcripts on', () => {
   let app: ConsoleApp;
   let page: Page;
   beforeAll(async () => {
-    app = await start(true);
+    // Health figures that move, sampled quickly, so the charts have something to draw.
+    let n = 0;
+    const healthSource = {
+      read: async (): Promise<HealthReading> => {
+        n++;
+        // Counts are scaled to per minute from 150 ms intervals: grow them slowly.
+        return { liveCalls: n % 4, callsEnded: Math.floor(n / 40) + Math.floor(n / 90), firstBotAudioSecondsSum: n * 0.6 + (n % 5) * 0.1, firstBotAudioCount: n, bargeIns: Math.floor(n / 60), modelErrors: Math.floor(n / 200), webhookFailures: 0 };
+      },
+    };
+    app = await start(true, { healthSource, healthIntervalMs: 150 });
     page = await signIn(app);
     await live(page);
   });
@@ -138,8 +149,13 @@ describe('console with transcripts on', () => {
     await page.locator('#timeline [data-kind="tool"]', { hasText: 'lookup_order · ok · 420 ms' }).waitFor(WAIT);
     await page.waitForSelector('#timeline [data-kind="reconnect"]', WAIT);
     await expect(page.textContent('#transcript')).resolves.toContain('Where is order 42?');
+    // Health: sparklines from the per-interval points.
+    await page.locator('#health [data-series="firstBotAudioMs"] path').waitFor(WAIT);
+    await expect(page.textContent('#health [data-series="firstBotAudioMs"] .value')).resolves.toMatch(/^\d+ ms$/);
+    await page.locator('#health [data-series="callsPerMinute"] path').waitFor(WAIT);
+    await page.waitForTimeout(1500);
     await page.screenshot({ path: `${OUT}console-live-view.png`, fullPage: true });
-    await page.locator('#timeline svg').screenshot({ path: `${OUT}console-call-timeline.png` });
+    await page.locator('#timeline').screenshot({ path: `${OUT}console-call-timeline.png` });
 
     emit(call.ev('call.ended', { record: callRecord('call-live-1'), delivery: delivered }, 1000));
     const ended = page.locator('#ended-calls tbody tr[data-call-id="call-live-1"]');

@@ -70,15 +70,20 @@ function apply(message: StreamMessage): void {
   }
   let healthChanged = false;
   let endedChanged = false;
+  let liveChanged = false;
+  let selectedChanged = false;
   for (const item of message.items) {
     applyItem(item);
     if (item.kind === 'health') healthChanged = true;
-    if (item.kind === 'ended') endedChanged = true;
+    else if (item.kind === 'ended') endedChanged = liveChanged = true;
+    else liveChanged ||= item.kind === 'row';
+    const callId = item.kind === 'row' ? item.row.callId : item.kind === 'ended' ? item.call.callId : item.kind === 'event' ? item.callId : undefined;
+    if (callId !== undefined && callId === state.selected) selectedChanged = true;
   }
-  renderLive();
+  if (liveChanged) renderLive();
   if (endedChanged) renderEnded();
-  if (healthChanged) renderHealth();
-  renderDetail();
+  if (healthChanged || liveChanged) renderHealth();
+  if (selectedChanged) renderDetail();
 }
 
 function applyItem(item: BatchItem): void {
@@ -184,7 +189,8 @@ function renderHealth(): void {
   const root = byId('health');
   clear(root);
   const points = state.health.points;
-  const slots = Math.round(3_600_000 / state.health.intervalMs);
+  // The server keeps an hour of minutes (60 points); fewer, longer or shorter intervals still fill 60 slots.
+  const slots = 60;
   for (const series of HEALTH_SERIES) {
     const values = points.map((p) => p[series.key]);
     let now: string;
