@@ -36,12 +36,14 @@ Runs the bridge (the production serve path) against the built-in Realtime EMULAT
 that plays scripted replies, not OpenAI — unless OPENAI_API_KEY (or AZURE_OPENAI_ENDPOINT) is set in the
 environment or .env; replays a recorded sample call in real time as Genesys Cloud would; writes the bot
 audio to a WAV and prints the transcript, the call summary (received by a local webhook) and the output
-variables. No keys needed; takes about 45 s.
+variables. No keys needed; takes about 45 s. Watch the call live in the operations console: the demo
+prints its URL and sign-in token (CONSOLE_TOKEN from the environment, else a random one).
 
 Options:
   --call multi-turn|barge-in   which sample call to replay (default multi-turn)
   --out FILE.wav               where to write the bot audio (default out/demo-bot.wav)
   --json                       print a machine-readable report on stdout (logs go to stderr)
+  --hold SECONDS               keep the bridge and its console up this long after the call (default 0)
   -h, --help                   show this help
 `;
 
@@ -55,7 +57,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: { call: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { call: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, hold: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
     const message = (err as Error).message.split('. To specify a positional')[0]!.split('\n')[0]!;
@@ -69,6 +71,11 @@ export async function runDemo(argv: string[]): Promise<number> {
   const callName = (values.call ?? 'multi-turn') as CallName;
   if (!Object.hasOwn(CALLS, callName)) {
     process.stderr.write(`demo: --call must be one of ${Object.keys(CALLS).join(', ')}\n`);
+    return 2;
+  }
+  const holdSeconds = Number(values.hold ?? '0');
+  if (!Number.isInteger(holdSeconds) || holdSeconds < 0 || holdSeconds > 3600) {
+    process.stderr.write('demo: --hold must be a whole number of seconds from 0 to 3600\n');
     return 2;
   }
   const call = CALLS[callName];
@@ -96,6 +103,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       modelEnv = { OPENAI_API_KEY: 'offline-demo', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath };
     }
     const apiKey = randomBytes(18).toString('base64url');
+    const consoleToken = process.env.CONSOLE_TOKEN || randomBytes(18).toString('base64url');
     const env = parseEnv({
       ...process.env,
       ...modelEnv,
@@ -107,10 +115,14 @@ export async function runDemo(argv: string[]): Promise<number> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       BOT_TURN_EVENTS: 'true',
       SUMMARY_WEBHOOK_URL: webhook.url,
+      CONSOLE_TOKEN: consoleToken,
+      // The sample call is a recording, not personal data: show its transcript unless told otherwise.
+      CONSOLE_TRANSCRIPTS: process.env.CONSOLE_TRANSCRIPTS || 'true',
     });
     const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, logsToStderr()), handleSignals: false });
     const url = `ws://127.0.0.1:${service.server.port}${env.AUDIOHOOK_PATH}/demo`;
     say(`Bridge: listening at ${url} (signed upgrades required)`);
+    say(`Console: http://127.0.0.1:${service.server.port}/console   token: ${consoleToken}`);
     say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
     const cues = JSON.parse(await readFile(`${REPO_ROOT}${call.cues}`, 'utf8')) as Cues;
     let result: ReplayResult;
@@ -140,6 +152,10 @@ export async function runDemo(argv: string[]): Promise<number> {
       return 1;
     } finally {
       live.end();
+      if (holdSeconds > 0) {
+        say(`Console: still up for ${holdSeconds} s (--hold) at http://127.0.0.1:${service.server.port}/console`);
+        await new Promise((resolve) => setTimeout(resolve, holdSeconds * 1000));
+      }
       await service.server.stop(5000);
     }
     const record = await webhook.next(15_000);

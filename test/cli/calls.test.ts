@@ -155,6 +155,10 @@ describe('demo (offline, real time)', { timeout: CHILD_TIMEOUT_MS + 10_000 }, ()
     expect(isSilent(wav.data)).toBe(false);
   });
 
+  it('prints the operations console URL and the token it started with', () => {
+    expect(run.stderr).toMatch(/^Console: http:\/\/127\.0\.0\.1:\d+\/console {3}token: [A-Za-z0-9_-]{24}$/m);
+  });
+
   it('delivers the call summary to its local webhook receiver', () => {
     expect(report.webhook).not.toBeNull();
     expect(report.webhook!.end_reason).toBe('bot_ended');
