@@ -45,6 +45,7 @@ export interface ConsoleOptions {
   healthIntervalMs?: number;
   feed?: Partial<Omit<FeedOptions, 'clock' | 'snapshot'>>;
   failureDelayMs?: number;
+  maxPendingFailures?: number;
   maxEventsPerCall?: number;
 }
 
@@ -121,6 +122,7 @@ export function createConsole(options: ConsoleOptions): OperationsConsole {
     trustProxy: options.trustProxy,
     onFailedLogin: () => failedLogins.inc(),
     ...(options.failureDelayMs !== undefined ? { failureDelayMs: options.failureDelayMs } : {}),
+    ...(options.maxPendingFailures !== undefined ? { maxPendingFailures: options.maxPendingFailures } : {}),
   });
 
   const listener: CallEventListener = {

@@ -94,6 +94,28 @@ describe('console routes', () => {
   });
 });
 
+describe('failed sign-ins', () => {
+  it('are answered after the delay, at most maxPendingFailures at once (more get 429 at once), and counted', async () => {
+    const guarded = await startConsoleApp({ assetsDir: '/nonexistent', failureDelayMs: 1500, maxPendingFailures: 2 });
+    try {
+      const t0 = Date.now();
+      const attempts = Array.from({ length: 4 }, () =>
+        fetch(`${guarded.base}/console/login`, form('wrong-guess-0000000')).then((r) => ({ status: r.status, ms: Date.now() - t0 })),
+      );
+      const results = (await Promise.all(attempts)).sort((a, b) => a.ms - b.ms);
+      expect(results.map((r) => r.status)).toEqual([429, 429, 303, 303]);
+      expect(results[0]!.ms).toBeLessThan(1000);
+      expect(results[2]!.ms).toBeGreaterThanOrEqual(1400);
+      expect(guarded.console.auth.failedLogins).toBe(4);
+      expect(guarded.logLines.filter((l) => l.includes('console sign-in failed'))).toHaveLength(4);
+      expect(guarded.logLines.join('\n')).not.toContain('wrong-guess');
+    } finally {
+      guarded.console.close();
+      await guarded.app.close();
+    }
+  });
+});
+
 describe('console configuration', () => {
   const base = { GENESYS_API_KEY: 'k', OPENAI_API_KEY: 'sk-test' };
 
