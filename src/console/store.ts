@@ -32,6 +32,16 @@ const MAX_SHORT = 200;
 
 const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
+/**
+ * Error texts (end detail, webhook error) come from peers: an API error may quote a masked key or a bearer
+ * token. Anything key-shaped is replaced before it is kept.
+ */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/\b(?:sk|rk|pk)-[A-Za-z0-9_*-]{6,}/g, '[redacted]')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, '$1 [redacted]');
+}
+
 interface TrackedCall {
   row: CallRow;
   events: TimelineEvent[];
@@ -195,7 +205,7 @@ function webhookOutcome(delivery: DeliveryResult | undefined): WebhookOutcome {
     state,
     attempts: delivery.attempts,
     ...(delivery.status !== undefined ? { status: delivery.status } : {}),
-    ...(delivery.error !== undefined ? { error: clip(delivery.error, MAX_SHORT) } : {}),
+    ...(delivery.error !== undefined ? { error: clip(scrubSecrets(delivery.error), MAX_SHORT) } : {}),
   };
 }
 
@@ -220,7 +230,7 @@ export function endedCall(row: CallRow, record: CallRecord, delivery: DeliveryRe
     endedAt,
     durationSeconds: record.duration_seconds,
     endReason: record.end_reason,
-    ...(record.end_detail ? { endDetail: clip(record.end_detail, MAX_SHORT) } : {}),
+    ...(record.end_detail ? { endDetail: clip(scrubSecrets(record.end_detail), MAX_SHORT) } : {}),
     summary: clip(s.summary, MAX_TEXT),
     sentiment: s.sentiment,
     resolved: s.resolved,

@@ -77,6 +77,17 @@ describe('ConsoleStore', () => {
     expect(store.watched('c0')).toBeUndefined(); // evicted with its timeline
   });
 
+  it('keeps no key-shaped secret from an error text (end detail, webhook error)', () => {
+    const { store } = collect(false);
+    const c = new CallScript('c1');
+    store.onCallEvent(c.started());
+    const detail = 'model error: Incorrect API key provided: sk-proj-abc123********wxyz (Authorization: Bearer eyJhbGciOi.payload)';
+    store.onCallEvent(c.ev('call.ended', { record: callRecord('c1', { end_reason: 'error', end_detail: detail }), delivery: { delivered: false, attempts: 3, error: 'HTTP 401 for key rk-live-0123456789' } }));
+    const [ended] = store.endedCalls();
+    expect(ended!.endDetail).toBe('model error: Incorrect API key provided: [redacted] (Authorization: Bearer [redacted])');
+    expect(ended!.webhook).toEqual({ state: 'failed', attempts: 3, error: 'HTTP 401 for key [redacted]' });
+  });
+
   it('bounds events per call (the ending is always kept) and live calls tracked', () => {
     const { store } = collect(false, { maxEventsPerCall: 5, maxLive: 2 });
     const c = new CallScript('c1');
