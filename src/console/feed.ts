@@ -69,6 +69,11 @@ export class ConsoleFeed {
     return this.clients.size;
   }
 
+  /** At the browser cap: a new stream would be refused. */
+  get full(): boolean {
+    return this.clients.size >= this.o.maxClients;
+  }
+
   get queued(): number {
     return this.queue.length;
   }

@@ -121,6 +121,8 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): (req: Incomi
   function stream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     const call = query.get('call') ?? undefined;
     if (call !== undefined && !CALL_ID.test(call)) return text(res, 400, '400 Bad Request: call must be a call id');
+    // Refused before the stream starts: EventSource gives up on a non-200 instead of retrying in a loop.
+    if (feed.full) return text(res, 503, '503 Service Unavailable: too many console browsers open', { 'Retry-After': '30' });
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -129,10 +131,7 @@ export function createConsoleRoutes(options: ConsoleRoutesOptions): (req: Incomi
     // EventSource retries after this long when the stream drops (a slow browser we disconnected, a restart).
     res.write('retry: 2000\n\n');
     const client = feed.add(res, call);
-    if (client === undefined) {
-      res.end('event: busy\ndata: {}\n\n');
-      return;
-    }
+    if (client === undefined) return void res.end();
     req.socket.setNoDelay(true);
     res.on('close', () => feed.remove(client));
   }

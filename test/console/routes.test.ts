@@ -94,6 +94,25 @@ describe('console routes', () => {
   });
 });
 
+describe('console browser cap', () => {
+  it('refuses a stream beyond maxClients with 503 before it starts', async () => {
+    const capped = await startConsoleApp({ assetsDir: '/nonexistent', feed: { maxClients: 1 } });
+    try {
+      const login = await fetch(`${capped.base}/console/login`, form(TOKEN));
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const abort = new AbortController();
+      const first = await fetch(`${capped.base}/console/api/stream`, { headers: { cookie }, signal: abort.signal });
+      expect(first.status).toBe(200);
+      const second = await fetch(`${capped.base}/console/api/stream`, { headers: { cookie } });
+      expect(second.status).toBe(503);
+      abort.abort();
+    } finally {
+      capped.console.close();
+      await capped.app.close();
+    }
+  });
+});
+
 describe('failed sign-ins', () => {
   it('are answered after the delay, at most maxPendingFailures at once (more get 429 at once), and counted', async () => {
     const guarded = await startConsoleApp({ assetsDir: '/nonexistent', failureDelayMs: 1500, maxPendingFailures: 2 });
