@@ -6,24 +6,19 @@
  * estimate what the caller has actually heard, which the model's truncation needs (OPENAI_REALTIME.md §12.3):
  * AudioHook has no mark echo, so "played" is derived from our own send timeline.
  *
- * Playout model: Genesys starts playing a frame when it arrives if idle, else right after the previous one.
- * Arrival ≈ send time (network latency only makes our estimate early, i.e. we count at most that much audio
- * as heard too soon; the `playback_started` hint corrects it). A gap with no audio makes the playhead idle.
+ * The pieces: the unsent audio per response (response-queue.ts), the estimated playout of what was sent
+ * (playout-timeline.ts), and this pacer, which decides when the next frame goes out.
+ * A Genesys 429 hold is the protocol session's: it refuses `send` meanwhile, and refused frames are retried.
  *
  * Pure logic: time comes from the injected Clock, output goes through the injected `send`.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { MAX_BINARY_MESSAGE_BYTES } from '../audiohook/schemas.js';
+import { EPSILON_MS, PlayoutTimeline, progressOf, type ItemProgress, type ItemRecord } from './playout-timeline.js';
+import { ResponseQueue } from './response-queue.js';
+import { ulawBytes, ulawMs, ULAW_BYTES_PER_MS } from '../util/ulaw-time.js';
 
-/** μ-law 8 kHz mono: 8 bytes per millisecond. */
-export const ULAW_BYTES_PER_MS = 8;
-
-/** Float tolerance when comparing computed due times with the clock. */
-const EPSILON_MS = 1e-6;
-/** How many finished (ended or dropped) response ids we remember, to ignore their late deltas. */
-const CLOSED_RESPONSE_MEMORY = 256;
-/** How many item records we keep for progress() once they are fully played. */
-const ITEM_MEMORY = 256;
+export { ULAW_BYTES_PER_MS, type ItemProgress };
 
 export interface OverflowInfo {
   /** Unsent bytes dropped (oldest first) to respect maxQueuedMs. */
@@ -46,15 +41,6 @@ export interface OutboundPacerOptions {
   onOverflow?: (info: OverflowInfo) => void;
   /** Retry delay after `send` returned false (default frameMs). */
   refusedRetryMs?: number;
-}
-
-export interface ItemProgress {
-  /** Audio received from the model for this item. */
-  receivedMs: number;
-  /** Audio sent to Genesys. */
-  sentMs: number;
-  /** Audio estimated as played to the caller (never more than sentMs). */
-  playedMs: number;
 }
 
 export interface PlayingItem extends ItemProgress {
@@ -81,39 +67,6 @@ export interface PacerStats {
   refusedSends: number;
 }
 
-interface ItemRecord {
-  itemId: string;
-  responseId: string;
-  receivedBytes: number;
-  sentBytes: number;
-  /** Played bytes of frames no longer in the outstanding timeline. */
-  settledPlayedBytes: number;
-  interrupted: boolean;
-}
-
-interface Segment {
-  item: ItemRecord;
-  data: Uint8Array;
-  offset: number;
-}
-
-interface ResponseQueue {
-  responseId: string;
-  ended: boolean;
-  segments: Segment[];
-  queuedBytes: number;
-}
-
-interface SentFrame {
-  responseId: string;
-  parts: Array<{ item: ItemRecord; bytes: number }>;
-  bytes: number;
-  sentAt: number;
-  startAt: number;
-  endAt: number;
-  burst: number;
-}
-
 export class OutboundPacer {
   readonly frameMs: number;
   readonly maxLeadMs: number;
@@ -135,25 +88,13 @@ export class OutboundPacer {
   private readonly onOverflow: ((info: OverflowInfo) => void) | undefined;
   private readonly refusedRetryMs: number;
 
-  private readonly queue: ResponseQueue[] = [];
-  private readonly queueById = new Map<string, ResponseQueue>();
-  private queuedBytes = 0;
-  private readonly closedResponses = new Set<string>();
-  private readonly items = new Map<string, ItemRecord>();
-
-  /** Sent frames not yet settled as fully played, in send order. */
-  private outstanding: SentFrame[] = [];
-  /** When the estimated playhead finishes everything sent; ≤ now means idle. */
-  private playheadFreeAt = Number.NEGATIVE_INFINITY;
-  private burst = 0;
-  private startedHintBurst = -1;
-  private lastSentResponseId: string | undefined;
+  private readonly queue = new ResponseQueue();
+  private readonly timeline = new PlayoutTimeline();
   /** Items cut by the latest drop, still listed by playingItems() until the next frame goes out. */
   private interruptedItems: ItemRecord[] = [];
 
   private pumping = false;
   private pumpAgain = false;
-  private holdUntilMs = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private sendTimer: TimerHandle | undefined;
   private sendTimerAt = Number.POSITIVE_INFINITY;
@@ -165,7 +106,7 @@ export class OutboundPacer {
     const frameMs = options.frameMs ?? 200;
     const maxLeadMs = options.maxLeadMs ?? 400;
     if (!Number.isInteger(frameMs) || frameMs <= 0) throw new RangeError(`frameMs must be a positive integer, got ${frameMs}`);
-    if (frameMs * ULAW_BYTES_PER_MS > MAX_BINARY_MESSAGE_BYTES) {
+    if (ulawBytes(frameMs) > MAX_BINARY_MESSAGE_BYTES) {
       throw new RangeError(`frameMs ${frameMs} exceeds the ${MAX_BINARY_MESSAGE_BYTES}-byte binary message limit`);
     }
     // With a lead below one frame no frame could ever go out without breaking the lead bound.
@@ -176,8 +117,8 @@ export class OutboundPacer {
     this.sendFrame = options.send;
     this.frameMs = frameMs;
     this.maxLeadMs = maxLeadMs;
-    this.frameBytes = frameMs * ULAW_BYTES_PER_MS;
-    this.maxQueuedBytes = Math.floor(maxQueuedMs * ULAW_BYTES_PER_MS);
+    this.frameBytes = ulawBytes(frameMs);
+    this.maxQueuedBytes = Math.floor(ulawBytes(maxQueuedMs));
     this.onOverflow = options.onOverflow;
     this.refusedRetryMs = Math.max(1, options.refusedRetryMs ?? frameMs);
   }
@@ -187,31 +128,18 @@ export class OutboundPacer {
   /** Model audio for one item of one response, any size. The bytes are copied. */
   enqueue(responseId: string, itemId: string, ulaw: Uint8Array): void {
     if (this.stopped || ulaw.length === 0) return;
-    if (this.closedResponses.has(responseId)) {
+    if (!this.queue.enqueue(responseId, itemId, ulaw, () => this.timeline.outstandingItems())) {
       this.stats.ignoredBytes += ulaw.length;
       return;
     }
-    let response = this.queueById.get(responseId);
-    if (!response) {
-      response = { responseId, ended: false, segments: [], queuedBytes: 0 };
-      this.queue.push(response);
-      this.queueById.set(responseId, response);
-    }
-    const item = this.itemRecord(itemId, responseId);
-    item.receivedBytes += ulaw.length;
-    response.segments.push({ item, data: ulaw.slice(), offset: 0 });
-    response.queuedBytes += ulaw.length;
-    this.queuedBytes += ulaw.length;
-    if (this.queuedBytes > this.maxQueuedBytes) this.trimOverflow();
+    if (this.queue.queuedBytes > this.maxQueuedBytes) this.trimOverflow();
     this.pump();
   }
 
   /** No more audio for this response: its last partial frame may go out (unpadded). */
   endResponse(responseId: string): void {
     if (this.stopped) return;
-    this.rememberClosed(responseId);
-    const response = this.queueById.get(responseId);
-    if (response) response.ended = true;
+    this.queue.end(responseId);
     this.pump();
     this.checkDrained();
   }
@@ -224,36 +152,14 @@ export class OutboundPacer {
    */
   dropResponse(responseId: string): number {
     if (this.stopped) return 0;
-    this.rememberClosed(responseId);
-    return this.drop(
-      (f) => f.responseId === responseId,
-      (r) => r.responseId === responseId,
-    );
+    this.queue.rememberClosed(responseId);
+    return this.drop((id) => id === responseId);
   }
 
   /** Drops all unsent audio and cuts the playout of everything sent (see dropResponse). */
   dropAll(): number {
     if (this.stopped) return 0;
-    for (const r of this.queue) this.rememberClosed(r.responseId);
-    return this.drop(
-      () => true,
-      () => true,
-    );
-  }
-
-  /**
-   * No audio before this clock time (ms, on `clock.now()`'s timeline), e.g. now + Genesys 429 retryAfter.
-   * The queue is kept (bounded by maxQueuedMs). Later calls can only extend the hold.
-   */
-  holdUntil(untilMs: number): void {
-    if (this.stopped || !Number.isFinite(untilMs)) return;
-    this.holdUntilMs = Math.max(this.holdUntilMs, untilMs);
-    this.pump();
-  }
-
-  /** Convenience for a relative hold (e.g. retryAfter in ms). */
-  holdFor(durationMs: number): void {
-    this.holdUntil(this.clock.now() + Math.max(0, durationMs));
+    return this.drop(undefined);
   }
 
   /** After disconnect: never send again, clear timers and the queue, release whenDrained waiters. */
@@ -264,56 +170,22 @@ export class OutboundPacer {
     this.clock.clearTimeout(this.drainTimer);
     this.sendTimer = undefined;
     this.drainTimer = undefined;
-    this.queue.length = 0;
-    this.queueById.clear();
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.resolveDrainWaiters();
-  }
-
-  get isStopped(): boolean {
-    return this.stopped;
   }
 
   // ---------------------------------------------------------------- Genesys playback hints ([U] semantics, AUDIOHOOK.md §5.12)
 
-  /**
-   * Genesys began playing. If our estimate has the frame playing now starting earlier, re-base it (and what
-   * follows) to start now: network and jitter-buffer latency. Once per burst, and at most one frame's worth,
-   * so a late or stray hint can only make played slightly smaller (the safe side for truncation).
-   */
+  /** Genesys began playing: re-bases the estimate (playout-timeline.ts). */
   playbackStarted(): void {
     if (this.stopped) return;
-    const now = this.clock.now();
-    this.settle(now);
-    const first = this.outstanding[0];
-    if (!first || first.burst === this.startedHintBurst) return;
-    this.startedHintBurst = first.burst;
-    const delta = now - first.startAt;
-    if (delta <= 0) return;
-    for (const f of this.outstanding) {
-      f.startAt += delta;
-      f.endAt += delta;
-    }
-    this.playheadFreeAt += delta;
-    this.pump();
+    if (this.timeline.playbackStarted(this.clock.now())) this.pump();
   }
 
-  /**
-   * Genesys' buffer is empty: everything sent is played. [U] The hint may describe an earlier burst while a
-   * new one is already in flight, so frames sent too recently to have finished in real time keep their
-   * estimate (re-based as if they arrived at an idle playhead).
-   */
+  /** Genesys' buffer is empty: everything sent long enough ago is played (playout-timeline.ts). */
   playbackCompleted(): void {
     if (this.stopped) return;
-    const now = this.clock.now();
-    this.settle(now);
-    const remaining: SentFrame[] = [];
-    for (const f of this.outstanding) {
-      if (f.sentAt + f.bytes / ULAW_BYTES_PER_MS <= now + EPSILON_MS) this.settleFrame(f, f.bytes);
-      else remaining.push(f);
-    }
-    this.outstanding = remaining;
-    this.rechainFromArrival();
+    this.timeline.playbackCompleted(this.clock.now());
     this.pump();
     this.checkDrained();
   }
@@ -323,14 +195,14 @@ export class OutboundPacer {
   /** Bot audio outstanding: queued, or sent and not yet played (estimate). */
   isPlaying(): boolean {
     if (this.stopped) return false;
-    return this.queuedBytes > 0 || this.playheadFreeAt > this.clock.now() + EPSILON_MS;
+    return this.queue.queuedBytes > 0 || !this.timeline.isIdle(this.clock.now());
   }
 
   /** Per-item audio accounting (zeros for an unknown item). */
   progress(itemId: string): ItemProgress {
-    const item = this.items.get(itemId);
+    const item = this.queue.item(itemId);
     if (!item) return { receivedMs: 0, sentMs: 0, playedMs: 0 };
-    return this.progressOf(item, this.playedBytesByItem(this.clock.now()));
+    return progressOf(item, this.timeline.playedBytesByItem(this.clock.now()));
   }
 
   /**
@@ -339,36 +211,35 @@ export class OutboundPacer {
    * right after dropping.
    */
   playingItems(): PlayingItem[] {
-    const now = this.clock.now();
-    const played = this.playedBytesByItem(now);
+    const played = this.timeline.playedBytesByItem(this.clock.now());
     const result: PlayingItem[] = [];
     const seen = new Set<ItemRecord>();
     const add = (item: ItemRecord, onlyIfUnplayed: boolean): void => {
       if (seen.has(item)) return;
       seen.add(item);
-      const progress = this.progressOf(item, played);
+      const progress = progressOf(item, played);
       if (onlyIfUnplayed && progress.playedMs >= progress.sentMs) return;
       result.push({ itemId: item.itemId, responseId: item.responseId, interrupted: item.interrupted, ...progress });
     };
     for (const item of this.interruptedItems) add(item, false);
-    for (const f of this.outstanding) for (const p of f.parts) add(p.item, true);
+    for (const item of this.timeline.outstandingItems()) add(item, true);
     return result;
   }
 
   /** Unsent audio held, in ms. */
   get queuedMs(): number {
-    return this.queuedBytes / ULAW_BYTES_PER_MS;
+    return ulawMs(this.queue.queuedBytes);
   }
 
   /** Audio sent and not yet played (estimate), in ms. */
   get leadMs(): number {
-    return Math.max(0, this.playheadFreeAt - this.clock.now());
+    return this.timeline.leadMs(this.clock.now());
   }
 
   /**
    * Resolves when everything queued is sent and played (estimate or playback_completed), e.g. before a
    * farewell disconnect. Also resolves after a drop empties everything, and on stop(). Owners should bound
-   * the wait: while `send` keeps refusing (paused), nothing drains.
+   * the wait: while `send` keeps refusing (paused, Genesys 429 hold), nothing drains.
    */
   whenDrained(): Promise<void> {
     if (this.stopped || this.isDrained(this.clock.now())) return Promise.resolve();
@@ -403,92 +274,34 @@ export class OutboundPacer {
   private pumpOnce(): void {
     for (;;) {
       const now = this.clock.now();
-      this.settle(now);
-      const response = this.headResponse();
+      this.timeline.settle(now);
+      const response = this.queue.head();
       if (!response) break;
       const bytes = Math.min(this.frameBytes, response.queuedBytes);
       if (bytes < this.frameBytes && !response.ended) break; // wait for a full frame
-      if (now + EPSILON_MS < this.holdUntilMs) {
-        this.scheduleSend(this.holdUntilMs);
-        break;
-      }
-      const durationMs = bytes / ULAW_BYTES_PER_MS;
-      const startAt = Math.max(now, this.playheadFreeAt);
+      const durationMs = ulawMs(bytes);
+      const startAt = this.timeline.startAt(now);
       if (startAt + durationMs - now > this.maxLeadMs + EPSILON_MS) {
         // Due when the lead after sending is exactly maxLeadMs: derived from the playout timeline, so no drift.
-        this.scheduleSend(this.playheadFreeAt + durationMs - this.maxLeadMs);
+        this.scheduleSend(this.timeline.playheadFreeAt + durationMs - this.maxLeadMs);
         break;
       }
-      const frame = this.peekFrame(response, bytes);
+      const frame = this.queue.peek(response, bytes);
       if (!this.sendFrame(frame)) {
         this.stats.refusedSends++;
         this.scheduleSend(now + this.refusedRetryMs);
         break;
       }
       if (this.stopped) return;
+      this.stats.framesSent++;
+      this.stats.bytesSent += bytes;
       // A drop inside send() removed the response: the frame went out, but its bytes are no longer ours to consume.
-      if (this.queueById.get(response.responseId) !== response || response.queuedBytes < bytes) {
-        this.stats.framesSent++;
-        this.stats.bytesSent += bytes;
-        continue;
-      }
-      this.commitFrame(response, bytes, now, startAt, durationMs);
+      if (!this.queue.holds(response, bytes)) continue;
+      const parts = this.queue.consume(response, bytes);
+      if (this.timeline.commit(response.responseId, parts, bytes, now, startAt)) this.stats.lateFrames++;
+      this.interruptedItems = [];
+      this.stats.maxLeadMs = Math.max(this.stats.maxLeadMs, this.timeline.playheadFreeAt - now);
     }
-  }
-
-  /** The response whose audio goes next (FIFO); finished, empty responses are discarded on the way. */
-  private headResponse(): ResponseQueue | undefined {
-    for (;;) {
-      const head = this.queue[0];
-      if (!head) return undefined;
-      if (!head.ended || head.queuedBytes > 0) return head;
-      this.queue.shift();
-      this.queueById.delete(head.responseId);
-    }
-  }
-
-  private peekFrame(response: ResponseQueue, bytes: number): Uint8Array {
-    const frame = new Uint8Array(bytes);
-    let filled = 0;
-    for (const seg of response.segments) {
-      if (filled >= bytes) break;
-      const take = Math.min(bytes - filled, seg.data.length - seg.offset);
-      frame.set(seg.data.subarray(seg.offset, seg.offset + take), filled);
-      filled += take;
-    }
-    return frame;
-  }
-
-  private commitFrame(response: ResponseQueue, bytes: number, now: number, startAt: number, durationMs: number): void {
-    const parts: SentFrame['parts'] = [];
-    let remaining = bytes;
-    while (remaining > 0) {
-      const seg = response.segments[0]!;
-      const take = Math.min(remaining, seg.data.length - seg.offset);
-      seg.offset += take;
-      remaining -= take;
-      seg.item.sentBytes += take;
-      const last = parts[parts.length - 1];
-      if (last && last.item === seg.item) last.bytes += take;
-      else parts.push({ item: seg.item, bytes: take });
-      if (seg.offset >= seg.data.length) response.segments.shift();
-    }
-    response.queuedBytes -= bytes;
-    this.queuedBytes -= bytes;
-
-    // A gap before this frame: the playhead was idle, so a new burst starts (audible gap if mid-response).
-    const gap = startAt > this.playheadFreeAt + EPSILON_MS;
-    if (gap) {
-      this.burst++;
-      if (this.lastSentResponseId === response.responseId) this.stats.lateFrames++;
-    }
-    this.outstanding.push({ responseId: response.responseId, parts, bytes, sentAt: now, startAt, endAt: startAt + durationMs, burst: this.burst });
-    this.playheadFreeAt = startAt + durationMs;
-    this.lastSentResponseId = response.responseId;
-    this.interruptedItems = [];
-    this.stats.framesSent++;
-    this.stats.bytesSent += bytes;
-    this.stats.maxLeadMs = Math.max(this.stats.maxLeadMs, this.playheadFreeAt - now);
   }
 
   private scheduleSend(at: number): void {
@@ -504,192 +317,38 @@ export class OutboundPacer {
     }, delay);
   }
 
-  // ---------------------------------------------------------------- playout timeline
-
-  /** Moves frames that finished playing out of the outstanding timeline. */
-  private settle(now: number): void {
-    let n = 0;
-    for (const f of this.outstanding) {
-      if (f.endAt > now + EPSILON_MS) break;
-      this.settleFrame(f, f.bytes);
-      n++;
-    }
-    if (n > 0) this.outstanding.splice(0, n);
-  }
-
-  private settleFrame(frame: SentFrame, playedBytes: number): void {
-    let left = playedBytes;
-    for (const p of frame.parts) {
-      const take = Math.min(left, p.bytes);
-      p.item.settledPlayedBytes += take;
-      left -= take;
-    }
-  }
-
-  /** Bytes played so far of one outstanding frame. */
-  private playedOfFrame(frame: SentFrame, now: number): number {
-    if (now <= frame.startAt) return 0;
-    return Math.min(frame.bytes, Math.floor((now - frame.startAt) * ULAW_BYTES_PER_MS + EPSILON_MS));
-  }
-
-  /** Estimated played bytes of outstanding frames, per item (settled bytes excluded). */
-  private playedBytesByItem(now: number): Map<ItemRecord, number> {
-    const result = new Map<ItemRecord, number>();
-    for (const f of this.outstanding) {
-      let left = this.playedOfFrame(f, now);
-      if (left === 0) break;
-      for (const p of f.parts) {
-        const take = Math.min(left, p.bytes);
-        if (take > 0) result.set(p.item, (result.get(p.item) ?? 0) + take);
-        left -= take;
-      }
-    }
-    return result;
-  }
-
-  private progressOf(item: ItemRecord, outstandingPlayed: Map<ItemRecord, number>): ItemProgress {
-    const playedBytes = Math.min(item.sentBytes, item.settledPlayedBytes + (outstandingPlayed.get(item) ?? 0));
-    return {
-      receivedMs: item.receivedBytes / ULAW_BYTES_PER_MS,
-      sentMs: item.sentBytes / ULAW_BYTES_PER_MS,
-      playedMs: playedBytes / ULAW_BYTES_PER_MS,
-    };
-  }
-
-  /** Re-derives outstanding frames' timing from their send times: each plays on arrival if idle, else after the previous one. */
-  private rechainFromArrival(): void {
-    let at = Number.NEGATIVE_INFINITY;
-    let burst = this.burst;
-    for (const f of this.outstanding) {
-      const start = Math.max(f.sentAt, at);
-      if (start > at + EPSILON_MS) burst = ++this.burst;
-      f.startAt = start;
-      f.endAt = start + f.bytes / ULAW_BYTES_PER_MS;
-      f.burst = burst;
-      at = f.endAt;
-    }
-    const last = this.outstanding[this.outstanding.length - 1];
-    this.playheadFreeAt = last ? last.endAt : Math.min(this.playheadFreeAt, this.clock.now());
-  }
-
   /**
-   * Cuts the playout of matching sent frames at now (Genesys flushes them on barge_in) and discards matching
-   * unsent audio. The affected items, in playout order, become the interrupted list: also items none of whose
-   * audio had been sent yet (held, refused), since the caller heard none of it.
+   * Cuts the playout of matching sent audio at now and discards matching unsent audio. The affected items,
+   * in playout order, become the interrupted list: also items none of whose audio had been sent yet (held,
+   * refused), since the caller heard none of it.
    */
-  private drop(matchFrame: (f: SentFrame) => boolean, matchQueued: (r: ResponseQueue) => boolean): number {
-    const now = this.clock.now();
-    this.settle(now);
-    const interrupted = new Set<ItemRecord>();
-    const kept: SentFrame[] = [];
-    let cutBefore = false;
-    let previousEnd = Number.NEGATIVE_INFINITY;
-    this.burst++;
-    for (const f of this.outstanding) {
-      if (matchFrame(f)) {
-        this.settleFrame(f, this.playedOfFrame(f, now));
-        for (const p of f.parts) interrupted.add(p.item);
-        cutBefore = true;
-        continue;
-      }
-      // Frames queued in Genesys behind a cut one now play from now at the earliest; earlier ones keep their timing.
-      if (cutBefore) {
-        f.startAt = Math.max(f.sentAt, previousEnd, now);
-        f.endAt = f.startAt + f.bytes / ULAW_BYTES_PER_MS;
-        f.burst = this.burst;
-      }
-      previousEnd = f.endAt;
-      kept.push(f);
-    }
-    this.outstanding = kept;
-    this.playheadFreeAt = kept.length > 0 ? previousEnd : Math.min(this.playheadFreeAt, now);
-
-    let dropped = 0;
-    for (let i = 0; i < this.queue.length; ) {
-      const r = this.queue[i]!;
-      if (!matchQueued(r)) {
-        i++;
-        continue;
-      }
-      for (const seg of r.segments) interrupted.add(seg.item);
-      dropped += r.queuedBytes;
-      this.queue.splice(i, 1);
-      this.queueById.delete(r.responseId);
-    }
-    this.queuedBytes -= dropped;
+  private drop(match: ((responseId: string) => boolean) | undefined): number {
+    const interrupted = this.timeline.cut(this.clock.now(), match ?? (() => true));
+    const dropped = this.queue.drop(match, interrupted);
     this.stats.droppedBytes += dropped;
-
     for (const item of interrupted) item.interrupted = true;
     this.interruptedItems = [...interrupted];
-    this.afterDrop();
-    return dropped;
-  }
-
-  private afterDrop(): void {
-    if (this.queuedBytes === 0) {
+    if (this.queue.queuedBytes === 0) {
       this.clock.clearTimeout(this.sendTimer);
       this.sendTimer = undefined;
       this.sendTimerAt = Number.POSITIVE_INFINITY;
     }
     this.pump();
     this.checkDrained();
+    return dropped;
   }
 
   /** Drops the oldest unsent audio until the queue fits its cap. */
   private trimOverflow(): void {
-    let excess = this.queuedBytes - this.maxQueuedBytes;
-    let dropped = 0;
-    for (const r of this.queue) {
-      while (excess > 0 && r.segments.length > 0) {
-        const seg = r.segments[0]!;
-        const take = Math.min(excess, seg.data.length - seg.offset);
-        seg.offset += take;
-        r.queuedBytes -= take;
-        excess -= take;
-        dropped += take;
-        if (seg.offset >= seg.data.length) r.segments.shift();
-      }
-      if (excess <= 0) break;
-    }
-    this.queuedBytes -= dropped;
+    const dropped = this.queue.trimTo(this.maxQueuedBytes);
     this.stats.overflowBytes += dropped;
-    this.onOverflow?.({ droppedBytes: dropped, queuedBytes: this.queuedBytes });
-  }
-
-  private rememberClosed(responseId: string): void {
-    this.closedResponses.delete(responseId);
-    this.closedResponses.add(responseId);
-    if (this.closedResponses.size > CLOSED_RESPONSE_MEMORY) {
-      const oldest = this.closedResponses.values().next().value;
-      if (oldest !== undefined) this.closedResponses.delete(oldest);
-    }
-  }
-
-  private itemRecord(itemId: string, responseId: string): ItemRecord {
-    let item = this.items.get(itemId);
-    if (!item) {
-      item = { itemId, responseId, receivedBytes: 0, sentBytes: 0, settledPlayedBytes: 0, interrupted: false };
-      this.items.set(itemId, item);
-      if (this.items.size > ITEM_MEMORY) this.forgetOldItems();
-    }
-    return item;
-  }
-
-  /** Forgets the oldest items that have nothing queued or playing (bounded memory on long calls). */
-  private forgetOldItems(): void {
-    const busy = new Set<ItemRecord>();
-    for (const r of this.queue) for (const s of r.segments) busy.add(s.item);
-    for (const f of this.outstanding) for (const p of f.parts) busy.add(p.item);
-    for (const [id, item] of this.items) {
-      if (this.items.size <= ITEM_MEMORY) break;
-      if (!busy.has(item)) this.items.delete(id);
-    }
+    this.onOverflow?.({ droppedBytes: dropped, queuedBytes: this.queue.queuedBytes });
   }
 
   // ---------------------------------------------------------------- drain
 
   private isDrained(now: number): boolean {
-    return this.queuedBytes === 0 && this.playheadFreeAt <= now + EPSILON_MS;
+    return this.queue.queuedBytes === 0 && this.timeline.isIdle(now);
   }
 
   private checkDrained(): void {
@@ -701,15 +360,16 @@ export class OutboundPacer {
     }
     // With nothing left to send, only the playhead is pending: wake when it should be done (re-armed if a
     // hint moved the end earlier; a later end just re-arms on wake-up).
-    if (this.queuedBytes === 0 && (this.drainTimer === undefined || this.playheadFreeAt < this.drainTimerAt)) {
+    const freeAt = this.timeline.playheadFreeAt;
+    if (this.queue.queuedBytes === 0 && (this.drainTimer === undefined || freeAt < this.drainTimerAt)) {
       this.clock.clearTimeout(this.drainTimer);
-      this.drainTimerAt = this.playheadFreeAt;
+      this.drainTimerAt = freeAt;
       this.drainTimer = this.clock.setTimeout(() => {
         this.drainTimer = undefined;
         this.drainTimerAt = Number.POSITIVE_INFINITY;
-        this.settle(this.clock.now());
+        this.timeline.settle(this.clock.now());
         this.checkDrained();
-      }, Math.max(0, Math.ceil(this.playheadFreeAt - now)));
+      }, Math.max(0, Math.ceil(freeAt - now)));
     }
   }
 

@@ -6,6 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { linearToUlaw, readL16 } from './codec.js';
+import { ulawMs } from '../util/ulaw-time.js';
+
+const BITS_PER_BYTE = 8;
 
 export const SOX_HINT = 'sox input.wav -r 8000 -c 1 -e u-law output.wav';
 
@@ -163,7 +166,7 @@ export function parseWav(bytes: Uint8Array): ParsedWav {
     throw new AudioFileError('unsupported-channels', `unsupported WAV channel count: ${describeFmt(fmt)}`);
   }
   // blockAlign is recomputed: some writers put 0 or nonsense there.
-  const frameBytes = (fmt.bitsPerSample / 8) * fmt.channels;
+  const frameBytes = (fmt.bitsPerSample / BITS_PER_BYTE) * fmt.channels;
   const whole = data.subarray(0, data.length - (data.length % frameBytes));
   const samples = whole.length / frameBytes;
   return {
@@ -211,7 +214,7 @@ export async function readAudioFile(path: string): Promise<DecodedAudio> {
   if (RAW_ULAW_EXTENSIONS.has(ext)) {
     return {
       ulaw: bytes,
-      format: { container: 'raw', encoding: 'PCMU', sampleRate: 8000, channels: 1, bitsPerSample: 8, extensible: false, durationMs: bytes.length / 8 },
+      format: { container: 'raw', encoding: 'PCMU', sampleRate: 8000, channels: 1, bitsPerSample: 8, extensible: false, durationMs: ulawMs(bytes.length) },
     };
   }
   if (ext !== '.wav' && ext !== '.wave' && !(bytes.length >= 4 && ascii(bytes, 0) === 'RIFF')) {

@@ -105,7 +105,7 @@ export interface CallHandler {
    * The server is shutting down and this call's drain time is up: end the call politely now, normally
    * with `control.disconnect('completed', …, outputVariables)` so the Architect flow continues (e.g. to
    * an agent). The session awaits it (bounded by the close-handler timeout); if no disconnect has been
-   * sent by then, the session sends `disconnect completed` with SHUTDOWN_OUTPUT_VARIABLES itself.
+   * sent by then, the session sends `disconnect completed` with SessionOptions.shutdownOutputVariables itself.
    * Without this callback the session does that at once. Called at most once, only while a disconnect
    * is still sendable.
    */
@@ -160,6 +160,12 @@ export interface SessionOptions {
   supportedLanguages?: string[];
   /** Watches the session's milestones (metrics); never affects the protocol. */
   observer?: SessionObserver;
+  /**
+   * Output variables of the `disconnect completed` the session sends itself at server shutdown (the handler
+   * has no onShutdown, or did not disconnect in time). The call logic's names, given by the composition
+   * root (src/bridge/outputs.ts SHUTDOWN_OUTPUT_VARIABLES); default none.
+   */
+  shutdownOutputVariables?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -210,7 +216,7 @@ export interface ProtocolSession {
   readonly finished: Promise<void>;
   /**
    * Server shutdown, drain time up: end the call politely (CallHandler.onShutdown, else `disconnect
-   * completed` with SHUTDOWN_OUTPUT_VARIABLES) and let the close transaction run. Returns true when the
+   * completed` with SessionOptions.shutdownOutputVariables) and let the close transaction run. Returns true when the
    * session is now ending on its own (just asked, or already disconnecting or closing), false when there
    * is no call to end politely (not opened yet, or closed): the server closes those sockets directly.
    * Optional so test doubles need not implement it.

@@ -72,18 +72,6 @@ export const SESSION_DEFAULTS = {
   shutdownHandlerTimeoutMs: 3_000,
 } as const;
 
-/**
- * Output variables of the `disconnect completed` the session sends itself at server shutdown (the handler
- * has no onShutdown, or did not disconnect in time). `completed`, not `error`, so the Architect flow takes
- * its success path; ESCALATION_REQUIRED (the bridge's own variable, docs/ARCHITECT.md) routes the caller
- * to a person, since the conversation was cut short.
- */
-export const SHUTDOWN_OUTPUT_VARIABLES: Readonly<Record<string, string>> = {
-  END_REASON: 'server_shutdown',
-  ESCALATION_REQUIRED: 'true',
-  ESCALATION_REASON: 'The voice assistant service restarted during the call.',
-};
-
 /** Close code reported to CallHandler.onClose when the session itself closed the socket (timeouts). */
 export const SERVER_CLOSED_SOCKET_CODE = 1000;
 
@@ -485,7 +473,10 @@ class AudioHookSession implements ProtocolSession {
 
   private sendShutdownDisconnect(): void {
     if (this.disconnectSent || !maySend('disconnect', this.current)) return;
-    this.sendDisconnect('completed', 'server shutting down', { ...SHUTDOWN_OUTPUT_VARIABLES });
+    // `completed`, not `error`, so the Architect flow takes its success path; the variables are the call
+    // logic's (SessionOptions.shutdownOutputVariables), this layer does not know their names.
+    const outputs = this.options.shutdownOutputVariables;
+    this.sendDisconnect('completed', 'server shutting down', outputs ? { ...outputs } : undefined);
   }
 
   // ---------------------------------------------------------------- close, disconnect, teardown

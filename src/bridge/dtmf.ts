@@ -2,7 +2,7 @@
  * Collects caller keypad digits into one input for the model: `#` ends the entry, or a pause longer than
  * the inter-digit timeout does. Digits may be PINs: never log them above debug, and not even there by default.
  */
-import type { RealtimeClientEvent } from 'openai/resources/realtime/realtime';
+import type { ConversationItemCreateEvent } from 'openai/resources/realtime/realtime';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export const DTMF_DIGITS = /^[0-9*#A-D]$/;
@@ -64,13 +64,10 @@ export class DtmfCollector {
 }
 
 /** The user text item that tells the model what was pressed (SIP-only DTMF events do not exist on WebSocket). */
-export function dtmfItemEvent(digits: string): RealtimeClientEvent {
-  return {
-    type: 'conversation.item.create',
-    item: {
-      type: 'message',
-      role: 'user',
-      content: [{ type: 'input_text', text: `The caller pressed the keypad digits: ${digits}` }],
-    },
-  };
+export function dtmfItemEvent(digits: string): ConversationItemCreateEvent {
+  return { type: 'conversation.item.create', item: dtmfItem(digits) };
+}
+
+export function dtmfItem(digits: string): ConversationItemCreateEvent['item'] {
+  return { type: 'message', role: 'user', content: [{ type: 'input_text', text: `The caller pressed the keypad digits: ${digits}` }] };
 }

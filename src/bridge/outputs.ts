@@ -40,3 +40,19 @@ export function buildOutputVariables(facts: OutputFacts): Record<string, string>
     TOTAL_OUTPUT_AUDIO_TOKENS: String(facts.usage.outputAudioTokens),
   };
 }
+
+/** ESCALATION_REASON and END_REASON when a server shutdown ends the call. */
+export const SERVER_SHUTDOWN = 'server_shutdown';
+
+/**
+ * The output variables that say "the server shut down during the call": added to the bridge's own outputs
+ * at shutdown, and — defined here once — given by the composition root to the protocol session
+ * (SessionOptions.shutdownOutputVariables), which sends them alone when the call could not disconnect in
+ * time. `completed`, not `error`, so the Architect flow takes its success path; ESCALATION_REQUIRED routes
+ * the caller to a person, since the conversation was cut short (docs/ARCHITECT.md).
+ */
+export const SHUTDOWN_OUTPUT_VARIABLES: Readonly<Record<string, string>> = {
+  END_REASON: SERVER_SHUTDOWN,
+  ESCALATION_REQUIRED: 'true',
+  ESCALATION_REASON: SERVER_SHUTDOWN,
+};

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange } from '../config/env-fields.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { WebhookOutcome } from '../server/metrics.js';
+import { exponentialDelayMs } from '../util/backoff.js';
 import {
   ensureSpoolDir,
   listSpool,
@@ -35,7 +35,7 @@ import {
   spoolFileStem,
   writeDurably,
 } from './spool-store.js';
-import { isRetryableStatus, type CallRecord, type CallRecordSink, type DeliveryResult } from './webhook.js';
+import { isRetryableStatus, type CallRecord, type CallRecordSink, type DeliveryResult, type WebhookOutcome } from './webhook.js';
 
 export const spoolEnvShape = {
   /** Directory for pending summary deliveries (created if missing). Unset: no spool, best-effort delivery. */
@@ -62,8 +62,7 @@ export const DEFAULT_SPOOL_RETRY_SCHEDULE: SpoolRetrySchedule = { initialMs: 5_0
  * initialMs · 2^(failures−1), capped at maxMs, minus up to `jitter` of it. `random` returns [0, 1).
  */
 export function spoolRetryDelayMs(failures: number, schedule: SpoolRetrySchedule, random: () => number): number {
-  const exponent = Math.min(Math.max(0, failures - 1), 30);
-  const base = Math.min(schedule.maxMs, schedule.initialMs * 2 ** exponent);
+  const base = exponentialDelayMs(failures, schedule.initialMs, schedule.maxMs);
   const jitter = Math.min(1, Math.max(0, schedule.jitter));
   return Math.round(base * (1 - jitter * Math.min(1, Math.max(0, random()))));
 }

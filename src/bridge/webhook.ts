@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { intInRange, msInRange } from '../config/env-fields.js';
 import type { Clock } from '../util/clock.js';
+import { exponentialDelayMs, isRetryableHttpStatus } from '../util/backoff.js';
+import { sleep } from '../util/timers.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';
@@ -23,6 +25,10 @@ export const webhookEnvShape = {
 };
 
 /** `shutdown`: the server's drain time ended the call (escalated to an agent, src/bridge/call.ts). */
+/** How a record's delivery went, as the webhook metric counts it (src/server/metrics.ts). */
+export const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'spooled', 'dropped'] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 export type CallEndReason = 'bot_ended' | 'escalated' | 'caller_hangup' | 'error' | 'shutdown';
 
 export interface CallRecord {
@@ -65,13 +71,11 @@ export function signBody(body: string, secret: string): string {
 
 /** Delay before retry `attempt` (1-based): 500 ms, 1 s, 2 s … capped at 8 s. */
 export function retryDelayMs(attempt: number): number {
-  return Math.min(8000, 500 * 2 ** Math.max(0, attempt - 1));
+  return exponentialDelayMs(attempt, 500, 8000);
 }
 
 /** Retry network failures, timeouts, 408, 429 and 5xx; not other 4xx (the receiver rejected the record). */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
+export const isRetryableStatus: (status: number) => boolean = isRetryableHttpStatus;
 
 export interface WebhookSenderOptions {
   url: string;
@@ -85,7 +89,7 @@ export interface WebhookSenderOptions {
 
 export function createWebhookSender(options: WebhookSenderOptions): CallRecordSink {
   const doFetch = options.fetchImpl ?? fetch;
-  const sleep = (ms: number) => new Promise<void>((resolve) => options.clock.setTimeout(resolve, ms));
+  const pause = (ms: number) => sleep(options.clock, ms);
 
   async function attempt(body: string, headers: Record<string, string>): Promise<{ status?: number; error?: string }> {
     const controller = new AbortController();
@@ -122,7 +126,7 @@ export function createWebhookSender(options: WebhookSenderOptions): CallRecordSi
           'summary webhook delivery failed',
         );
         if (!retryable || n > options.retries) return { delivered: false, attempts: n, ...last };
-        await sleep(retryDelayMs(n));
+        await pause(retryDelayMs(n));
       }
       return { delivered: false, attempts: options.retries + 1, ...last };
     },

@@ -14,6 +14,8 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { BotQuietTracker } from './bot-quiet.js';
 import { DtmfSchedule, withDtmfCues } from './dtmf-cues.js';
 import { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
+import { ulawMs } from '../util/ulaw-time.js';
+import { sleep } from '../util/timers.js';
 
 export { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
 
@@ -141,7 +143,7 @@ async function driveCall(
   let ended = false;
   void client.ended.then(() => (ended = true));
   const untilEnded = client.ended.then(() => 'ended' as const);
-  const timedOut = sleep(Math.max(1, deadline - clock.now())).then(() => 'timeout' as const);
+  const timedOut = sleep(systemClock, Math.max(1, deadline - clock.now())).then(() => 'timeout' as const);
   const interrupted = new Promise<'interrupted'>((resolve) => {
     if (signal?.aborted) resolve('interrupted');
     else signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
@@ -188,9 +190,6 @@ function pollUntil(condition: () => boolean, everyMs: number): Promise<void> {
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 function summarise(options: ReplayOptions, inputFormat: AudioFormat, report: SimulationReport, ending: ReplayResult['ending'], totalMs: number): ReplayResult {
   const origin = report.timings.openedAt ?? report.timings.createdAt;
@@ -216,7 +215,7 @@ function summarise(options: ReplayOptions, inputFormat: AudioFormat, report: Sim
     audio: {
       sentMs: report.positionMs,
       receivedBytes: report.receivedAudio.length,
-      receivedMs: report.receivedAudio.length / 8,
+      receivedMs: ulawMs(report.receivedAudio.length),
       frames: report.receivedFrames.length,
       maxFrameBytes: report.receivedFrames.reduce((m, f) => Math.max(m, f.bytes), 0),
     },

@@ -6,6 +6,8 @@ import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
+import type { CallEventListener } from '../bridge/call-events.js';
+import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
@@ -69,6 +71,8 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
+  /** Where every call publishes its milestones (the operations console). */
+  events?: CallEventListener,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
   const { sink, spool } = delivery;
@@ -77,6 +81,7 @@ export function createBridgeFromEnv(
     connect,
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(events ? { events } : {}),
     // The spool counts webhook outcomes itself (including its later retries); count here only without it.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
   });
@@ -97,14 +102,16 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = createMetrics();
   const delivery = createCallRecordDelivery(env, logger, metrics);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery);
-  const { spool } = delivery;
+  // The console (when CONSOLE_TOKEN is set) listens to every call's milestones.
   const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, opsConsole?.listener);
+  const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
   const server = await startServer(env, {
     logger,
     createCall: bridge,
+    shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
     metrics,
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),

@@ -8,7 +8,7 @@
  * transcript removed) unless transcripts are enabled, so no later stage can leak them.
  */
 import type { CallEvent } from '../bridge/call-events.js';
-import { buildOutputVariables } from '../bridge/outputs.js';
+import { buildOutputVariables, SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import type { CallRecord, DeliveryResult } from '../bridge/webhook.js';
 import type { BatchItem, CallRow, EndedCall, TimelineEvent, WatchedCall, WebhookOutcome } from './wire.js';
 
@@ -216,13 +216,18 @@ export function endedCall(row: CallRow, record: CallRecord, delivery: DeliveryRe
   const escalation = record.escalation.required
     ? { required: true, ...(record.escalation.reason ? { reason: clip(record.escalation.reason, MAX_TEXT) } : {}) }
     : { required: false };
+  // Recomputed with the bridge's own function from the record's facts (the record does not carry them);
+  // CONVERSATION_DURATION may differ by a second from the one sent (taken at the disconnect).
   const outputVariables = ENDINGS_WITH_OUTPUTS.has(record.end_reason)
-    ? buildOutputVariables({
-        summary: s,
-        ...(record.escalation.required ? { escalation: { reason: record.escalation.reason ?? '' } } : {}),
-        durationMs: record.duration_seconds * 1000,
-        usage: record.usage,
-      })
+    ? {
+        ...buildOutputVariables({
+          summary: s,
+          ...(record.escalation.required ? { escalation: { reason: record.escalation.reason ?? '' } } : {}),
+          durationMs: record.duration_seconds * 1000,
+          usage: record.usage,
+        }),
+        ...(record.end_reason === 'shutdown' ? SHUTDOWN_OUTPUT_VARIABLES : {}),
+      }
     : null;
   return {
     ...row,

@@ -3,7 +3,10 @@
  * full jitter inside a bounded budget (attempts and elapsed ms), and the classification of failures into
  * retryable (transient: worth a new session) and final (configuration: retrying cannot help).
  */
+import { exponentialDelayMs, isRetryableHttpStatus } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
+
+export { isRetryableHttpStatus };
 
 export interface BackoffPolicy {
   /** Cap of the first delay; each retry doubles the cap up to maxDelayMs. */
@@ -13,11 +16,6 @@ export interface BackoffPolicy {
   maxAttempts: number;
   /** No attempt starts later than this many ms after the first one. */
   budgetMs: number;
-}
-
-/** Handshake statuses worth retrying: timeouts, rate limits and server-side failures. */
-export function isRetryableHttpStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
 
 /**
@@ -70,7 +68,7 @@ export class RetryBudget {
    */
   nextDelayMs(): number | undefined {
     if (this.attempts >= this.policy.maxAttempts) return undefined;
-    const cap = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** Math.max(0, this.attempts - 1));
+    const cap = exponentialDelayMs(this.attempts, this.policy.initialDelayMs, this.policy.maxDelayMs);
     const delay = Math.floor(this.random() * cap);
     const elapsed = this.startedAt === undefined ? 0 : this.clock.now() - this.startedAt;
     if (elapsed + delay > this.policy.budgetMs) return undefined;

@@ -73,6 +73,8 @@ export interface AppServerOptions {
   metrics?: Metrics;
   /** Bearer token required by /metrics (METRICS_TOKEN). */
   metricsToken?: string;
+  /** Outputs of the shutdown disconnect a session sends itself (SessionOptions.shutdownOutputVariables). */
+  shutdownOutputVariables?: Readonly<Record<string, string>>;
   /** Cap on failed upgrades waiting for their delayed response (default 1000). */
   maxPendingRejections?: number;
   /** Session timeouts (defaults: SESSION_DEFAULTS). */
@@ -251,6 +253,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       createCall: options.createCall,
       clock,
       ...(metrics ? { observer: sessionMetricsObserver(metrics) } : {}),
+      ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();

@@ -18,6 +18,8 @@ export type StartServerEnv = Env & Partial<ShutdownEnv>;
 export interface StartServerOptions {
   logger?: Logger;
   createCall?: CallHandlerFactory;
+  /** Outputs of the shutdown disconnect a session sends itself when its call could not (the call logic's names). */
+  shutdownOutputVariables?: Readonly<Record<string, string>>;
   /** Served at /metrics; default: a new registry (so /metrics is always available). */
   metrics?: Metrics;
   /** Default: env.METRICS_TOKEN. */
@@ -51,6 +53,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     env,
     logger,
     createCall: options.createCall,
+    ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
     ...(options.console ? { console: options.console } : {}),

@@ -9,6 +9,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../bridge/webhook.js';
+import { errorCodeLabel } from '../realtime/model-metrics.js';
 
 /** Why a session ended (one label value per ending, counted once per session). */
 export const SESSION_END_REASONS = [
@@ -32,8 +34,7 @@ export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
 export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
-export const WEBHOOK_OUTCOMES = ['delivered', 'retry', 'failed', 'spooled', 'dropped'] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+export { WEBHOOK_OUTCOMES, type WebhookOutcome };
 
 /** A counter with one label whose values are a closed set of strings. */
 export interface LabeledCounter<Value extends string> {
@@ -79,11 +80,7 @@ export interface MetricsOptions {
   labels?: Record<string, string>;
 }
 
-/** Keeps error-code labels to a short identifier; anything else becomes "other". */
-export function errorCodeLabel(code: string | null | undefined): string {
-  if (!code) return 'unknown';
-  return /^[a-z][a-z0-9_.-]{0,63}$/i.test(code) ? code.toLowerCase() : 'other';
-}
+export { errorCodeLabel };
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();

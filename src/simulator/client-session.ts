@@ -22,6 +22,7 @@ import { bytesPerSecond, checkOpenedMedia, layoutOf } from './media.js';
 import { PlayoutModel } from './playout.js';
 import type { CallTimings, DisconnectInfo, LoggedMessage, PlaybackBurst, RecordedEvent, ReceivedFrame, SimulationReport } from './report.js';
 import { VIOLATION_STATUS, type ProtocolViolation, type ViolationCode } from './violations.js';
+import { ulawMs } from '../util/ulaw-time.js';
 
 export type ClientSessionState = 'idle' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -185,7 +186,7 @@ export class ClientSession {
   }
 
   get positionMs(): number {
-    return this.positionSamples / 8;
+    return ulawMs(this.positionSamples);
   }
 
   /** Server audio received so far, as μ-law mono bytes. */
@@ -601,7 +602,7 @@ export class ClientSession {
   }
 
   private sendResumed(): void {
-    const discardedMs = this.discardedSamples / 8;
+    const discardedMs = ulawMs(this.discardedSamples);
     this.discardedSamples = 0;
     this.sendMessage('resumed', { start: formatDurationMs(this.positionMs), discarded: formatDurationMs(discardedMs) });
   }

@@ -199,22 +199,24 @@ describe('OutboundPacer barge-in and control', () => {
     expect(sent).toHaveLength(2);
   });
 
-  it('holdUntil sends nothing until then, keeps the queue, then resumes with the lead', () => {
-    const { pacer, clock, sent } = setup();
-    pacer.holdUntil(T0 + 1000);
+  // A Genesys 429 hold is the protocol session's: it refuses send() meanwhile (test/audiohook/rate-limit.test.ts).
+  it('while send refuses (a Genesys 429 hold) nothing is lost: the queue waits, then resumes with the lead', () => {
+    const { pacer, clock, sent, setAccept } = setup();
+    setAccept(false);
     pacer.enqueue('r1', 'i1', audio(8000));
     clock.advance(999);
     expect(sent).toHaveLength(0);
+    setAccept(true);
     clock.advance(1);
     expect(sent.map((s) => s.at - T0)).toEqual([1000, 1000]);
-    // A shorter hold cannot shorten the active one; holdFor is relative.
-    pacer.holdFor(500);
-    pacer.holdUntil(T0 + 1100);
-    clock.advance(499);
+    setAccept(false);
+    clock.advance(500);
     expect(sent).toHaveLength(2);
-    clock.advance(1);
-    // The playhead ran dry during the hold, so the full lead goes out again.
-    expect(sent.slice(2).map((s) => s.at - T0)).toEqual([1500, 1500]);
+    setAccept(true);
+    clock.advance(200);
+    // The playhead ran dry during the refusal, so the full lead goes out again at the next retry.
+    expect(sent.slice(2).map((s) => s.at - T0)).toEqual([1600, 1600]);
+    expect(Buffer.concat(sent.map((s) => s.frame)).equals(Buffer.from(audio(6400)))).toBe(true);
   });
 
   it('stop() sends nothing more, clears timers and releases whenDrained', async () => {
@@ -265,14 +267,15 @@ describe('OutboundPacer barge-in and control', () => {
 
   it('bounds the queue: drops the oldest unsent audio and reports it', () => {
     const overflows: Array<{ droppedBytes: number; queuedBytes: number }> = [];
-    const { pacer, clock, sent } = setup({ maxQueuedMs: 1000, onOverflow: (info) => overflows.push(info) });
-    pacer.holdUntil(T0 + 10_000);
+    const { pacer, clock, sent, setAccept } = setup({ maxQueuedMs: 1000, onOverflow: (info) => overflows.push(info) });
+    setAccept(false); // e.g. a Genesys 429 hold
     pacer.enqueue('r1', 'i1', audio(6000, 0));
     pacer.enqueue('r1', 'i1', audio(6000, 6000 % 256));
     expect(overflows).toEqual([{ droppedBytes: 4000, queuedBytes: 8000 }]);
     expect(pacer.queuedMs).toBe(1000);
     expect(pacer.stats.overflowBytes).toBe(4000);
     pacer.endResponse('r1');
+    setAccept(true);
     clock.advance(20_000);
     const out = Buffer.concat(sent.map((s) => s.frame));
     expect(out.length).toBe(8000);
@@ -335,8 +338,8 @@ describe('OutboundPacer playout accounting', () => {
   });
 
   it('a drop lists items whose audio was never sent, so they can be truncated to 0', () => {
-    const { pacer, clock } = setup();
-    pacer.holdUntil(T0 + 5000); // e.g. Genesys 429
+    const { pacer, clock, setAccept } = setup();
+    setAccept(false); // e.g. a Genesys 429 hold
     pacer.enqueue('r1', 'held', audio(3200));
     clock.advance(100);
     pacer.dropAll();
@@ -535,8 +538,6 @@ describe('OutboundPacer invariants under random operations (seeded)', () => {
           pacer.dropAll();
           for (let k = 1; k <= current; k++) if (!droppedAt.has(k)) droppedAt.set(k, clock.now());
           current++;
-        } else if (r < 0.66) {
-          pacer.holdFor(random() * 1000);
         } else if (r < 0.7) {
           pacer.playbackStarted();
         } else if (r < 0.74) {

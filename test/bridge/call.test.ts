@@ -137,9 +137,12 @@ describe('bot audio and barge-in', () => {
     expect(h.model.ofType('conversation.item.truncate')).toHaveLength(0);
   });
 
+  // The protocol session owns the 429 hold (it refuses sendAudio meanwhile: test/audiohook/rate-limit.test.ts);
+  // the bridge keeps the refused audio and sends it, in full, once the hold ends.
   it('holds outbound audio for a Genesys 429 retryAfter', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
+    h.control.refuseAudioUntil = h.clock.now() + 2000;
     h.handler.onClientError!({ code: 429, message: 'Too many requests', retryAfterMs: 2000 });
     botSpeaks(h, 'r1', 'i1', 400, { done: true });
     h.clock.advance(1900);
@@ -179,6 +182,36 @@ describe('DTMF', () => {
     expect(h.model.ofType('response.create')).toHaveLength(0);
     responseDone(h, 'r1');
     expect(h.model.ofType('response.create')).toHaveLength(1);
+  });
+
+  // The duplicate-reply race: the greeting's response.create is on the wire, its response.created not back
+  // yet, and a keypad entry asks for a reply. Only one request may be in flight; the second waits for the
+  // first response to be created and done.
+  it('sends one response.create at a time when two replies are requested within one round trip', async () => {
+    const h = startCall();
+    await makeReady(h);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    h.handler.onDtmf!('5', 0);
+    h.handler.onDtmf!('#', 0);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    botSpeaks(h, 'r1', 'i1', 200);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    responseDone(h, 'r1');
+    expect(h.model.ofType('response.create')).toHaveLength(2);
+    const ids = h.model.ofType('response.create').map((e) => e.event_id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('sends a request the server refused as busy again once the running response is done', async () => {
+    const h = startCall();
+    await makeReady(h);
+    const greeting = h.model.ofType('response.create')[0]!;
+    // A VAD response won the race; the server refuses our greeting request.
+    botSpeaks(h, 'r_vad', 'i1', 200);
+    h.model.error('conversation_already_has_active_response', 'busy', greeting.event_id);
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    responseDone(h, 'r_vad');
+    expect(h.model.ofType('response.create')).toHaveLength(2);
   });
 });
 

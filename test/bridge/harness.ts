@@ -81,8 +81,10 @@ export class RecordingControl implements CallControl {
   disconnects: Array<{ reason: DisconnectReason; info?: string; outputs?: Record<string, string> }> = [];
   bufferedAmount = 0;
   constructor(private readonly clock: ManualClock) {}
+  /** Clock time until which sendAudio refuses, as the protocol session does during a Genesys 429 hold. */
+  refuseAudioUntil = Number.NEGATIVE_INFINITY;
   sendAudio(ulaw: Uint8Array): boolean {
-    if (this.state !== 'active') return false;
+    if (this.state !== 'active' || this.clock.now() < this.refuseAudioUntil) return false;
     this.audio.push(ulaw.slice());
     this.audioAt.push({ at: this.clock.now(), bytes: ulaw.length });
     return true;

@@ -73,6 +73,10 @@ describe('ConsoleStore', () => {
     expect(ended[2]!.outputVariables).toMatchObject({ ESCALATION_REQUIRED: 'true', ESCALATION_REASON: 'wants a human' });
     expect(ended[2]!.escalation).toEqual({ required: true, reason: 'wants a human' });
     expect(ended[0]!.webhook).toEqual({ state: 'not_reported' });
+    const c = new CallScript('drained');
+    store.onCallEvent(c.started());
+    store.onCallEvent(c.ev('call.ended', { record: callRecord('drained', { end_reason: 'shutdown', escalation: { required: true, reason: 'server_shutdown' } }) }));
+    expect(store.endedCalls()[0]!.outputVariables).toMatchObject({ END_REASON: 'server_shutdown', ESCALATION_REQUIRED: 'true', ESCALATION_REASON: 'server_shutdown' });
     expect(store.liveCount).toBe(0);
     expect(store.watched('c0')).toBeUndefined(); // evicted with its timeline
   });

@@ -1,6 +1,6 @@
 /** AppServer.close: drain while listening, polite end of live calls, then 1001 for peers that do not answer. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SHUTDOWN_OUTPUT_VARIABLES } from '../../src/audiohook/session.js';
+import { SHUTDOWN_OUTPUT_VARIABLES } from '../../src/bridge/outputs.js';
 import type { AppServer } from '../../src/server/http.js';
 import { newIds, RawClient, signedHeaders, startApp, upgrade } from './support.js';
 
@@ -45,7 +45,7 @@ describe('AppServer.close', () => {
   });
 
   it('a peer that never answers the shutdown disconnect is closed with 1001 after the polite wait', async () => {
-    const { app, port } = await startApp({}, { createCall: () => ({ onClose: () => undefined }) });
+    const { app, port } = await startApp({}, { createCall: () => ({ onClose: () => undefined }), shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES });
     apps.push(app);
     const client = await RawClient.connect(port);
     await client.open();

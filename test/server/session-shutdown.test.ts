@@ -5,14 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import type { CallHandler } from '../../src/audiohook/call.js';
 import type { ServerMessage } from '../../src/audiohook/schemas.js';
-import { SESSION_DEFAULTS, SHUTDOWN_OUTPUT_VARIABLES } from '../../src/audiohook/session.js';
+import { SESSION_DEFAULTS } from '../../src/audiohook/session.js';
 import { bytes, flush, makeHarness, recordingHandler } from '../audiohook/harness.js';
 
 const disconnectOf = (messages: ServerMessage[]) => messages.find((m) => m.type === 'disconnect');
+/** The composition root's shutdown outputs (the protocol layer does not know the names). */
+const SHUTDOWN_OUTPUT_VARIABLES = { END_REASON: 'server_shutdown', ESCALATION_REQUIRED: 'true' };
 
 describe('ProtocolSession.shutdown', () => {
   it('without onShutdown: disconnect completed with the shutdown outputs at once, then the close transaction', async () => {
-    const h = makeHarness();
+    const h = makeHarness({ shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES });
     h.client.open();
     expect(h.session.shutdown?.()).toBe(true);
     expect(h.session.state).toBe('disconnecting');
@@ -27,6 +29,13 @@ describe('ProtocolSession.shutdown', () => {
     // A second call is harmless and sends nothing more.
     expect(h.session.shutdown?.()).toBe(false);
     expect(h.socket.ofType('disconnect')).toHaveLength(1);
+  });
+
+  it('without shutdownOutputVariables the shutdown disconnect carries no outputs (the protocol knows no names)', () => {
+    const h = makeHarness();
+    h.client.open();
+    h.session.shutdown?.();
+    expect(disconnectOf(h.socket.messages)?.parameters).toEqual({ reason: 'completed', info: 'server shutting down' });
   });
 
   it('asks the handler first; its own disconnect (with its outputs) is the one sent', async () => {
@@ -57,6 +66,7 @@ describe('ProtocolSession.shutdown', () => {
   it('a handler that never disconnects gets the shutdown disconnect at its bound, not before', async () => {
     const recorder = recordingHandler();
     const h = makeHarness({
+      shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
       shutdownHandlerTimeoutMs: 2_000,
       handler: { ...recorder.handler, onShutdown: () => new Promise<void>(() => {}) },
     });
@@ -79,7 +89,7 @@ describe('ProtocolSession.shutdown', () => {
     ];
     for (const onShutdown of variants) {
       const recorder = recordingHandler();
-      const h = makeHarness({ handler: { ...recorder.handler, onShutdown } });
+      const h = makeHarness({ shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES, handler: { ...recorder.handler, onShutdown } });
       h.client.open();
       h.session.shutdown?.();
       await flush();
