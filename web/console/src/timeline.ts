@@ -93,7 +93,9 @@ const GUTTER = 64;
 const RIGHT = 16;
 const ROW = { axis: 18, caller: 30, bot: 58, tools: 86, events: 122 } as const;
 const BAND_H = 20;
-const HEIGHT = 150;
+const HEIGHT = 168;
+/** Event labels go on the first of these lines (y offsets below the events row) where they do not overlap. */
+const EVENT_LINES = [4, 16, 28];
 const STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 const mmss = (ms: number) => {
@@ -101,11 +103,34 @@ const mmss = (ms: number) => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
 
+const labelWidth = (content: string) => 6 * content.length + 8;
+
+/** A marker's label: right of the marker, or left of it near the right edge (so it is never cut off). */
+function markerLabel(mx: number, y: number, content: string): SVGTextElement {
+  const nearEnd = mx > WIDTH - RIGHT - labelWidth(content);
+  return svgText(nearEnd ? mx - 4 : mx + 4, y, content, nearEnd ? { 'text-anchor': 'end' } : {});
+}
+
+/** Places event labels on the first line where they overlap no earlier label (the last line takes the rest). */
+class EventLabels {
+  private readonly taken: Array<Array<[number, number]>> = EVENT_LINES.map(() => []);
+  label(mx: number, content: string): SVGTextElement {
+    const w = labelWidth(content);
+    const nearEnd = mx > WIDTH - RIGHT - w;
+    const span: [number, number] = nearEnd ? [mx - w, mx] : [mx, mx + w];
+    let line = this.taken.findIndex((spans) => spans.every(([a, b]) => span[1] <= a || span[0] >= b));
+    if (line < 0) line = EVENT_LINES.length - 1;
+    this.taken[line]!.push(span);
+    return markerLabel(mx, ROW.events + EVENT_LINES[line]! + 8, content);
+  }
+}
+
 export function drawTimeline(events: readonly TimelineEvent[], startedAt: number, endAt: number): SVGSVGElement {
   const model = timelineModel(events, endAt);
   const stop = model.ended?.at ?? endAt;
   const span = Math.max(stop - startedAt, 10_000);
   const x = (t: number) => GUTTER + (Math.min(Math.max(t, startedAt), startedAt + span) - startedAt) / span * (WIDTH - GUTTER - RIGHT);
+  const labels = new EventLabels();
   const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': 'Call timeline', class: 'timeline' });
 
   // Axis with about eight ticks.
@@ -136,7 +161,7 @@ export function drawTimeline(events: readonly TimelineEvent[], startedAt: number
     const g = svg('g', { class: `tool-span outcome-${t.outcome ?? 'running'}`, 'data-kind': 'tool' });
     g.append(
       svg('rect', { x: x(t.from), y: ROW.tools, width: Math.max(3, x(t.to) - x(t.from)), height: BAND_H }),
-      svgText(x(t.from) + 4, ROW.tools + 14, label),
+      markerLabel(x(t.from), ROW.tools + 14, label),
       svg('title', {}, label),
     );
     root.append(g);
@@ -146,7 +171,7 @@ export function drawTimeline(events: readonly TimelineEvent[], startedAt: number
     const g = svg('g', { class: 'barge-in', 'data-kind': 'barge-in' });
     g.append(
       svg('line', { x1: x(at), x2: x(at), y1: ROW.caller - 4, y2: ROW.bot + BAND_H + 2 }),
-      svgText(x(at) + 3, ROW.events + 14, 'barge-in'),
+      labels.label(x(at), 'barge-in'),
       svg('title', {}, `barge-in at ${mmss(at - startedAt)}`),
     );
     root.append(g);
@@ -154,8 +179,8 @@ export function drawTimeline(events: readonly TimelineEvent[], startedAt: number
   for (const d of model.dtmf) {
     const g = svg('g', { class: 'dtmf', 'data-kind': 'dtmf' });
     g.append(
-      svg('circle', { cx: x(d.at), cy: ROW.events + 10, r: 4 }),
-      svgText(x(d.at) + 6, ROW.events + 14, `DTMF ${maskedDigits(d.count)}`),
+      svg('circle', { cx: x(d.at), cy: ROW.events + 8, r: 4 }),
+      labels.label(x(d.at) + 2, `DTMF ${maskedDigits(d.count)}`),
     );
     root.append(g);
   }
@@ -163,7 +188,7 @@ export function drawTimeline(events: readonly TimelineEvent[], startedAt: number
     const g = svg('g', { class: 'reconnect', 'data-kind': 'reconnect' });
     g.append(
       svg('line', { x1: x(r.at), x2: x(r.at), y1: ROW.caller - 4, y2: ROW.events + BAND_H }),
-      svgText(x(r.at) + 3, ROW.events + 4, r.purpose === 'renewal' ? 'model renewed' : 'model reconnected'),
+      labels.label(x(r.at), r.purpose === 'renewal' ? 'model renewed' : 'model reconnected'),
     );
     root.append(g);
   }
@@ -172,7 +197,7 @@ export function drawTimeline(events: readonly TimelineEvent[], startedAt: number
     const ex = x(model.ended.at);
     g.append(
       svg('line', { x1: ex, x2: ex, y1: ROW.axis + 4, y2: HEIGHT - 6 }),
-      svgText(ex - 4, ROW.events + 14, `ended: ${ENDING_LABELS[model.ended.reason] ?? model.ended.reason}`, { 'text-anchor': 'end' }),
+      labels.label(ex, `ended: ${ENDING_LABELS[model.ended.reason] ?? model.ended.reason}`),
     );
     root.append(g);
   } else {
