@@ -7,10 +7,11 @@
  * Privacy happens here, at the edge: transcript events are dropped on entry (and the ended record's
  * transcript removed) unless transcripts are enabled, so no later stage can leak them.
  */
+import { z } from 'zod';
 import type { CallEvent } from '../bridge/call-events.js';
 import { buildOutputVariables, SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import type { CallRecord, DeliveryResult } from '../bridge/webhook.js';
-import type { BatchItem, CallRow, EndedCall, TimelineEvent, WatchedCall, WebhookOutcome } from './wire.js';
+import type { BatchItem, CallRow, EndedCall, TimelineEvent, ToolOutcome, WatchedCall, WebhookOutcome } from './wire.js';
 
 export interface ConsoleStoreOptions {
   /** Show transcript text (CONSOLE_TRANSCRIPTS). Off: it never enters the store. */
@@ -184,6 +185,14 @@ export class ConsoleStore {
 
   private end(call: TrackedCall, record: CallRecord, delivery: DeliveryResult | undefined, at: number): void {
     call.row.activity = 'ending';
+    const tools = recordTools(record);
+    // Tool calls the bridge did not publish as events still reach the timeline, from the record.
+    if (tools.length > 0 && !call.events.some((e) => e.kind === 'tool.started' || e.kind === 'tool.finished')) {
+      tools.forEach((t, i) => {
+        if (t.startedAt > 0) this.record(call, { kind: 'tool.finished', toolCallId: `record-${i}`, name: t.name, outcome: t.outcome, durationMs: t.durationMs }, t.startedAt + t.durationMs);
+      });
+      call.row.toolCalls = Math.max(call.row.toolCalls, tools.length);
+    }
     this.record(call, { kind: 'ended', endReason: record.end_reason }, at, true);
     this.live.delete(call.row.callId);
     const ended = endedCall(call.row, record, delivery, at, this.options.transcripts);
@@ -194,6 +203,30 @@ export class ConsoleStore {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The record's tool list, when the bridge includes one (names, times and outcomes only). Parsed at the edge. */
+const recordToolsSchema = z.array(
+  z.looseObject({
+    tool: z.string(),
+    started_at: z.string(),
+    duration_ms: z.number().nonnegative(),
+    outcome: z.enum(['ok', 'error', 'timeout', 'cancelled', 'limited']),
+    error_code: z.string().optional(),
+  }),
+);
+const MAX_TOOLS_SHOWN = 50;
+
+function recordTools(record: CallRecord): EndedCall['tools'] {
+  const parsed = recordToolsSchema.safeParse((record as { tools?: unknown }).tools ?? []);
+  if (!parsed.success) return [];
+  return parsed.data.slice(0, MAX_TOOLS_SHOWN).map((t) => ({
+    name: clip(t.tool, MAX_SHORT),
+    startedAt: Date.parse(t.started_at) || 0,
+    durationMs: t.duration_ms,
+    outcome: t.outcome as ToolOutcome,
+    ...(t.error_code !== undefined ? { errorCode: clip(t.error_code, MAX_SHORT) } : {}),
+  }));
+}
 
 /** Endings that send `disconnect` with output variables (caller hang-up and errors send none). */
 const ENDINGS_WITH_OUTPUTS = new Set(['bot_ended', 'escalated', 'shutdown']);
@@ -251,6 +284,7 @@ export function endedCall(row: CallRow, record: CallRecord, delivery: DeliveryRe
       cachedTokens: record.usage.cachedTokens,
     },
     model: clip(record.model, MAX_SHORT),
+    tools: recordTools(record),
     webhook: webhookOutcome(delivery),
     ...(transcripts
       ? { transcript: record.transcript.slice(-200).map((t) => ({ role: t.role, text: clip(t.text, MAX_TEXT), ...(t.truncated ? { truncated: true } : {}) })) }

@@ -8,7 +8,8 @@
 
 export type Activity = 'connecting' | 'greeting' | 'listening' | 'caller_speaking' | 'bot_speaking' | 'tool_running' | 'ending';
 
-export type ToolOutcome = 'ok' | 'error' | 'timeout' | 'cancelled';
+/** 'limited': refused by a per-call limit (from the call record's tool list). */
+export type ToolOutcome = 'ok' | 'error' | 'timeout' | 'cancelled' | 'limited';
 
 /** One row of the live calls table (also the head of an ended call). */
 export interface CallRow {
@@ -65,6 +66,8 @@ export interface EndedCall extends CallRow {
   outputVariables: Record<string, string> | null;
   usage: { responses: number; totalTokens: number; inputTokens: number; outputTokens: number; cachedTokens: number };
   model: string;
+  /** The call's tool calls from its record (name, start, duration, outcome; never arguments or results). */
+  tools: Array<{ name: string; startedAt: number; durationMs: number; outcome: ToolOutcome; errorCode?: string }>;
   webhook: WebhookOutcome;
   /** Only when CONSOLE_TRANSCRIPTS=true. */
   transcript?: Array<{ role: 'caller' | 'bot'; text: string; truncated?: boolean }>;

@@ -92,6 +92,29 @@ describe('ConsoleStore', () => {
     expect(ended!.webhook).toEqual({ state: 'failed', attempts: 3, error: 'HTTP 401 for key [redacted]' });
   });
 
+  it('takes tool calls the bridge did not publish from the record: names, times, outcomes, never arguments or results', () => {
+    const { store } = collect(false);
+    const c = new CallScript('tools-1', Date.parse('2026-11-30T06:00:00.000Z'));
+    store.onCallEvent(c.started());
+    const tools = [
+      { tool: 'get_order_status', bot: 'orders', started_at: '2026-11-30T06:00:05.000Z', duration_ms: 420, outcome: 'ok', arguments: { order_id: 'SECRET-ARG' }, result: 'SECRET-RESULT' },
+      { tool: 'lookup_account', bot: 'orders', started_at: '2026-11-30T06:00:09.000Z', duration_ms: 5000, outcome: 'timeout', error_code: 'timeout' },
+    ];
+    store.onCallEvent(c.ev('call.ended', { record: { ...callRecord('tools-1'), tools } as never }, 12_000));
+    const [ended] = store.endedCalls();
+    expect(ended!.tools).toEqual([
+      { name: 'get_order_status', startedAt: Date.parse('2026-11-30T06:00:05.000Z'), durationMs: 420, outcome: 'ok' },
+      { name: 'lookup_account', startedAt: Date.parse('2026-11-30T06:00:09.000Z'), durationMs: 5000, outcome: 'timeout', errorCode: 'timeout' },
+    ]);
+    expect(ended!.toolCalls).toBe(2);
+    const events = store.watched('tools-1')!.events;
+    expect(events.filter((e) => e.kind === 'tool.finished')).toMatchObject([
+      { name: 'get_order_status', durationMs: 420, at: Date.parse('2026-11-30T06:00:05.420Z') },
+      { name: 'lookup_account', outcome: 'timeout' },
+    ]);
+    expect(JSON.stringify({ ended, events })).not.toContain('SECRET');
+  });
+
   it('bounds events per call (the ending is always kept) and live calls tracked', () => {
     const { store } = collect(false, { maxEventsPerCall: 5, maxLive: 2 });
     const c = new CallScript('c1');

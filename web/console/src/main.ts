@@ -276,6 +276,7 @@ function renderEndedFacts(ended: EndedCall | undefined): void {
     ['Follow-ups', ended.followUps.join('\n') || '—'],
     ['Escalation', escalationText(ended)],
     ['Output variables', ended.outputVariables ? Object.entries(ended.outputVariables).map(([k, v]) => `${k} = ${v}`).join('\n') : 'none sent (the call ended without disconnect)'],
+    ['Tool calls', ended.tools.map((t) => `${t.name} · ${t.outcome}${t.errorCode ? ` (${t.errorCode})` : ''} · ${t.durationMs} ms`).join('\n') || 'none'],
     ['Usage', `${ended.usage.totalTokens} tokens (${ended.usage.inputTokens} in, ${ended.usage.outputTokens} out, ${ended.usage.cachedTokens} cached), ${ended.usage.responses} responses`],
     ['Model', ended.model],
     ['Webhook', webhookText(ended)],
