@@ -1,10 +1,16 @@
 # syntax=docker/dockerfile:1
 # audiohook-realtime container: compile TypeScript in one stage, run the compiled JS with production
-# dependencies only in another. The repo's devDependency `node` (a Node 22 binary from npm for dev/CI)
-# never reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
+# dependencies only in another. Node 26, the Active LTS line since 2026-10-28: the same major as the repo's
+# devDependency `node` that runs the tests (test/runtime.test.ts checks they agree). That dev binary never
+# reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
 
+<<<<<<< HEAD
 # ---- build: all dependencies, compile src/ (and web/console) to dist/ ----
 FROM node:24-slim AS build
+=======
+# ---- build: all dependencies, compile src/ to dist/ ----
+FROM node:26-slim AS build
+>>>>>>> main
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the compiler is plain JS; install scripts would only fetch the dev Node binary
@@ -17,7 +23,7 @@ COPY web ./web
 RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only ----
-FROM node:24-slim AS runtime
+FROM node:26-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,6 +1,6 @@
 // The bridge process for trees where dist/cli/main.js does not exist yet: the same chain as the CLI's
 // `serve` (environment → model connection settings → call bridge → HTTP server), from the built dist/.
-import { parseEnv } from '../dist/config/env.js';
+import { parseEnv } from '../dist/cli/env.js';
 import { connectSettingsFromEnv } from '../dist/realtime/connection.js';
 import { createBridgeFactory } from '../dist/bridge/call.js';
 import { startServer } from '../dist/server/main.js';

@@ -3,7 +3,7 @@
  *
  * The `g711` package is the reference for the codec; at load we tabulate it once (256 decode entries,
  * 65,536 encode entries) so the per-frame path is a table lookup with no allocation beyond the output.
- * L16 on the wire is little-endian (AUDIOHOOK.md §6.2 marks byte order unverified; the reference
+ * L16 on the wire is little-endian (the AudioHook spec leaves byte order unconfirmed; the reference
  * implementation and its WAV tooling use little-endian, so do we).
  */
 import g711 from 'g711';

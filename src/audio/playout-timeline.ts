@@ -3,7 +3,7 @@
  * a frame when it arrives if idle, else right after the previous one; arrival ≈ send time (network latency
  * only makes our estimate early, i.e. we count at most that much audio as heard too soon; the
  * `playback_started` hint corrects it). A gap with no audio makes the playhead idle.
- * AudioHook has no mark echo, so "played" is derived from this timeline (OPENAI_REALTIME.md §12.3).
+ * AudioHook has no mark echo, so "played" is derived from this timeline (the OpenAI Realtime API truncates to `audio_end_ms`).
  */
 import { ulawMs, ULAW_BYTES_PER_MS } from '../util/ulaw-time.js';
 

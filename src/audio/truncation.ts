@@ -1,5 +1,5 @@
 /**
- * Barge-in truncation math (OPENAI_REALTIME.md §12.3): the model's assistant item is cut to what the
+ * Barge-in truncation math (OpenAI Realtime API, `conversation.item.truncate`): the model's assistant item is cut to what the
  * caller actually heard. AudioHook has no mark echo, so "heard" is the pacer's played estimate, clamped by
  * what was sent to Genesys, which itself never exceeds what the model produced for that item.
  */
@@ -14,7 +14,7 @@ export interface TruncationProgress {
 
 /**
  * `audio_end_ms` for `conversation.item.truncate`: floor(min(sent, played)) clamped to [0, received].
- * The clamp to received avoids the API error "audio_end_ms is longer than the audio" (OPENAI_REALTIME.md §12.3).
+ * The clamp to received avoids the API error "audio_end_ms is longer than the audio" (its `audio_end_ms` reference).
  * Non-finite inputs count as 0, so bad bookkeeping can only truncate earlier, never fail the request.
  */
 export function truncateAudioEndMs(progress: TruncationProgress): number {

@@ -54,7 +54,7 @@ export interface CallControl {
   sendEvent(entities: EventEntity[]): boolean;
   /** Sends `disconnect` once; string-only output variables. Nothing but the close transaction follows. */
   disconnect(reason: DisconnectReason, info?: string, outputVariables?: Record<string, string>): void;
-  /** Server-initiated pause / resume (AUDIOHOOK.md §5.6). */
+  /** Server-initiated pause / resume (AudioHook spec: `pause`/`resume`). */
   pause(): void;
   resume(): void;
   /** Bytes queued on the socket, for back-pressure. */

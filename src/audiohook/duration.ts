@@ -1,5 +1,5 @@
 /**
- * AudioHook stream durations: ISO-8601 `PT<decimal>S` strings (AUDIOHOOK.md §3.1).
+ * AudioHook stream durations: ISO-8601 `PT<decimal>S` strings (AudioHook spec: message envelope).
  * We always emit fixed-point text (never `1e-7`, a latent bug of the reference implementation).
  */
 

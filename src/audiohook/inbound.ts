@@ -1,5 +1,5 @@
 /**
- * Validation of one client text message up to its envelope (AUDIOHOOK.md §3.1, mirroring the reference
+ * Validation of one client text message up to its envelope (AudioHook spec: message envelope, mirroring the reference
  * server): size, JSON, envelope shape (version "2", UUID id, seq, serverseq, position grammar,
  * parameters), id == session id, seq == last + 1, serverseq <= our last sent seq.
  * Pure: the caller owns the counters. Reasons are short and never echo message content.

@@ -1,5 +1,5 @@
 /**
- * Media negotiation (AUDIOHOOK.md §5.2, §6) and outbound frame splitting.
+ * Media negotiation (AudioHook spec: `opened` and media) and outbound frame splitting.
  *
  * We answer with exactly one of the offered entries, echoed VERBATIM: the very JSON value the client
  * sent (same key order, channel order and unknown keys), because the client rejects anything it did not

@@ -1,5 +1,5 @@
 /**
- * Outbound hold after a Genesys `error` 429 (AUDIOHOOK.md §5.9): for `retryAfter` we send no audio and
+ * Outbound hold after a Genesys `error` 429 (AudioHook spec: `error` message, code 429): for `retryAfter` we send no audio and
  * hold back non-essential messages (`event`), then resume on our own. Control messages (pong, closed,
  * disconnect, opened, updated, pause, resume) are never held: they are what keeps the session alive.
  *

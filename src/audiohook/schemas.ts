@@ -1,5 +1,5 @@
 /**
- * AudioHook protocol v2 message shapes, both directions (AUDIOHOOK.md §3 and §5).
+ * AudioHook protocol v2 message shapes, both directions (AudioHook spec: message framing and message reference).
  * One source for types and validation: parse at the edge with these, trust the typed values inside.
  *
  * Leniency choices (safe with a real Genesys, recorded here and in the notes):
@@ -95,7 +95,7 @@ export const dtmfParametersSchema = z.looseObject({
   digit: z.string().regex(/^[0-9*#A-Da-d]$/, { message: 'must be one DTMF key (0-9, *, #, A-D)' }),
 });
 
-/** Fields every client message carries (AUDIOHOOK.md §3.1). */
+/** Fields every client message carries (AudioHook spec: message envelope). */
 export const clientEnvelopeSchema = z.object({
   version: z.literal(PROTOCOL_VERSION),
   id: uuidSchema,

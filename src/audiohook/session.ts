@@ -1,5 +1,5 @@
 /**
- * One AudioHook protocol session over one ProtocolSocket (AUDIOHOOK.md §3–§6, §8, §9).
+ * One AudioHook protocol session over one ProtocolSocket (the AudioHook protocol spec).
  *
  * The session owns the protocol: validation of every client message, the state table (state.ts), the one
  * ordered writer (writer.ts), media negotiation (media.ts), the stream timeline, the open/close/disconnect
@@ -9,7 +9,7 @@
  *
  * No `ws` import and no real timers: the server feeds socket events in, time comes from the injected Clock.
  *
- * Choices where the protocol is unverified ([U] in AUDIOHOOK.md), all on the side of keeping a live call up:
+ * Choices where the protocol is unverified (not confirmed by a Genesys source), all on the side of keeping a live call up:
  * - audio received while paused (or after our disconnect) is dropped with a debug log, not an error;
  * - unknown message types are ignored (their seq still counts); a duplicate `open` is ignored (RI);
  * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`;
@@ -224,7 +224,7 @@ class AudioHookSession implements ProtocolSession {
     const type = envelope.type;
     this.log.debug({ type, seq: envelope.seq }, 'client message');
     if (!isKnownClientType(type)) {
-      // Genesys adds message types over time: never fatal (AUDIOHOOK.md §11.3).
+      // Genesys adds message types over time: never fatal (AudioHook spec: unknown message types).
       this.log.info({ type }, 'ignoring unknown client message type');
       return;
     }

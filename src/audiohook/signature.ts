@@ -1,5 +1,5 @@
 /**
- * AudioHook HTTP Message Signatures (AUDIOHOOK.md §2.3): signature base, signing (for our Genesys
+ * AudioHook HTTP Message Signatures (AudioHook spec: HTTP Message Signatures): signature base, signing (for our Genesys
  * client simulator) and verification with the reference implementation's policy. Pure: no I/O, the
  * current time comes in as a parameter.
  */
@@ -293,7 +293,7 @@ export type SignatureVerification =
   | { ok: false; reason: SignatureFailureReason; detail: string };
 
 /**
- * Verifies an upgrade request's signature with the RI policy (AUDIOHOOK.md §2.3): all six components,
+ * Verifies an upgrade request's signature with the RI policy (AudioHook spec: HTTP Message Signatures): all six components,
  * keyid == X-API-KEY, nonce ≥ 22 chars, alg hmac-sha256 (absent means hmac-sha256, as in the RI),
  * `created` required and at most 3 s ahead, maximum age 10 s, `expires` (optional, as in the RI) later
  * than now + 3 s, constant-time comparison.

@@ -1,5 +1,5 @@
 /**
- * The server session's state table (AUDIOHOOK.md §4.2), as data: which client message is valid in which
+ * The server session's state table (AudioHook spec: server states), as data: which client message is valid in which
  * state, what binary audio means in each state, what the server may send in each state, and which
  * state changes are legal. The session consults these tables instead of scattering ifs.
  *
@@ -66,7 +66,7 @@ export const CLIENT_MESSAGE_TABLE: Readonly<Record<ClientMessageType, Row>> = {
 
 /**
  * Binary (audio) frames per state. `drop` = discard quietly (debug log).
- * - Before `opened` there is no media: a protocol error (AUDIOHOOK.md §4.1 "no audio flows until opened").
+ * - Before `opened` there is no media: a protocol error (AudioHook spec: session lifecycle: "no audio flows until opened").
  * - PAUSED: RI treats audio as a client error, but Genesys may have a frame in flight when it sends
  *   `paused`. Killing a live call over that is worse than dropping it, so we drop (our choice, [U]).
  * - DISCONNECTING: the client streams until it starts the close transaction; that is normal.
@@ -84,7 +84,7 @@ export const BINARY_TABLE: Readonly<Record<SessionState, BinaryDisposition>> = {
   closed: 'drop',
 };
 
-/** What the server may send, by state (AUDIOHOOK.md §4.2, §5.5). `audio` = binary frames. */
+/** What the server may send, by state (AudioHook spec: server states and `disconnect`). `audio` = binary frames. */
 export type ServerSend = ServerMessageType | 'audio';
 export const SERVER_SEND_TABLE: Readonly<Record<ServerSend, readonly SessionState[]>> = {
   opened: ['opening'],
@@ -97,7 +97,7 @@ export const SERVER_SEND_TABLE: Readonly<Record<ServerSend, readonly SessionStat
   updated: ['active', 'paused'],
   disconnect: ['preparing', 'opening', 'active', 'paused'],
   closed: ['closing'],
-  // Never sent: re-establishing sessions is unsupported (AUDIOHOOK.md §5.11).
+  // Never sent: re-establishing sessions is unsupported (AudioHook spec: `reconnect`).
   reconnect: [],
 };
 

@@ -1,5 +1,5 @@
 /**
- * The client's audio stream timeline (AUDIOHOOK.md §6.3): position = received samples / 8000 plus the
+ * The client's audio stream timeline (AudioHook spec: audio sizes and timing): position = received samples / 8000 plus the
  * gaps the client reports (`discarded`, and `resumed.discarded` for the audio skipped while paused).
  * The client's own `position` does not advance during a pause; the gap is reported on `resumed`.
  */

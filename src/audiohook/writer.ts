@@ -1,5 +1,5 @@
 /**
- * The one ordered writer for server JSON messages (AUDIOHOOK.md §3.1): it assigns `seq` (1, 2, …) and
+ * The one ordered writer for server JSON messages (AudioHook spec: message envelope): it assigns `seq` (1, 2, …) and
  * `clientseq` (the seq of the last client message seen) at send time, and always includes `parameters`.
  * The client fails the session on any seq gap, so nothing else may build envelopes.
  */

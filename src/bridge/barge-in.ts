@@ -1,8 +1,8 @@
 /**
- * Barge-in (OPENAI_REALTIME.md §12.3, AUDIOHOOK.md §8.4): when the caller starts speaking while bot audio is
- * outstanding — playing or queued in the pacer, or a response still streaming — drop every unsent byte,
- * tell Genesys to flush (`barge_in`), truncate each interrupted item to what the caller heard, stop the
- * responses, and ignore their late deltas and transcripts.
+ * Barge-in (OpenAI Realtime `conversation.item.truncate`; AudioHook spec: barge-in): when the caller
+ * starts speaking while bot audio is outstanding — playing or queued in the pacer, or a response still
+ * streaming — drop every unsent byte, tell Genesys to flush (`barge_in`), truncate each interrupted item
+ * to what the caller heard, stop the responses, and ignore their late deltas and transcripts.
  */
 import type { Logger } from 'pino';
 import type { CallControl } from '../audiohook/call.js';

@@ -1,4 +1,4 @@
-/** Environment variables of the call bridge (merged into src/config/env.ts with realtimeEnvShape). */
+/** Environment variables of the call bridge (merged into src/cli/env.ts with realtimeEnvShape). */
 import { z } from 'zod';
 import { boolFromString, msInRange, secondsInRange } from '../config/env-fields.js';
 import { webhookEnvShape } from './webhook.js';

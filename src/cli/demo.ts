@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 import pino from 'pino';
 import type { CallRecord } from '../bridge/webhook.js';
-import { parseEnv } from '../config/env.js';
+import { parseEnv } from './env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { createLogger } from '../log/logger.js';
 import { describeFailure, formatReplay, liveProgress, replayCall, type ReplayResult } from './replay.js';

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../config/env.js';
 import { ModelConnectionError } from '../realtime/connection.js';
-import { loadEnvOrExit } from '../server/main.js';
+import { loadEnvOrExit } from './env.js';
 
 const USAGE = `Usage: audiohook-realtime <command> [options]
 
@@ -21,7 +21,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { serve } = await import('./serve.js');
-      await serve(loadEnvOrExit());
+      const { env, warnings } = loadEnvOrExit();
+      await serve(env, { configWarnings: warnings });
       return -1; // keeps running until a signal
     }
     case 'emulator': {

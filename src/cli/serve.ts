@@ -2,7 +2,6 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
-import type { Env } from '../config/env.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -13,11 +12,18 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
+import type { Env } from './env.js';
 
 export interface ServeOptions {
   logger?: Logger;
   handleSignals?: boolean;
+  /** Start-up warnings from the configuration check (src/cli/env.ts), logged once the logger exists. */
+  configWarnings?: readonly string[];
+  /** Where the standard OTEL_* variables are read (default process.env): traces when an endpoint is set. */
+  otelEnv?: Record<string, string | undefined>;
 }
 
 export interface Service {
@@ -26,6 +32,8 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
+  tracing?: Tracing;
   /** The live operations console at /console, when CONSOLE_TOKEN is set (closed on stop). */
   console?: OperationsConsole;
 }
@@ -43,16 +51,20 @@ export interface CallRecordDelivery {
  * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
  * (at-least-once). The spool is not started here: `start()` replays earlier files.
  */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics): CallRecordDelivery {
+export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, tracing?: Tracing): CallRecordDelivery {
   if (!env.SUMMARY_WEBHOOK_URL) return {};
-  const sender = createWebhookSender({
+  const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
     timeoutMs: env.SUMMARY_WEBHOOK_TIMEOUT_MS,
     retries: env.SUMMARY_WEBHOOK_RETRIES,
     clock: systemClock,
     logger: logger.child({ component: 'webhook' }),
+    // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
+    ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
+  // Inside the spool, so every attempt it makes (also its later retries) is a span.
+  const sender = tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -71,7 +83,7 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
-  /** Where every call publishes its milestones (the operations console). */
+  /** Call milestones (traces, the operations console); absent: the bridge publishes nothing. */
   events?: CallEventListener,
 ): BridgeFactory {
   const connect = connectSettingsFromEnv(env);
@@ -100,11 +112,19 @@ function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: Deliv
 
 export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
-  const delivery = createCallRecordDelivery(env, logger, metrics);
-  // The console (when CONSOLE_TOKEN is set) listens to every call's milestones.
+  const otelEnv = options.otelEnv ?? process.env;
+  // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
+  const tracing =
+    tracesUrlFromEnv(otelEnv) === undefined
+      ? undefined
+      : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
+  const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
+  // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
   const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, opsConsole?.listener);
+  const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, events);
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
@@ -121,8 +141,29 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      await tracing?.shutdown();
       opsConsole?.close();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
+  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
+}
+
+/**
+ * One listener for the bridge from several (traces, console): none → undefined (the bridge publishes
+ * nothing), one → itself, more → each in turn, one's exception never keeping an event from the others.
+ */
+export function callEventListeners(listeners: ReadonlyArray<CallEventListener | undefined>, logger: Logger): CallEventListener | undefined {
+  const present = listeners.filter((l): l is CallEventListener => l !== undefined);
+  if (present.length <= 1) return present[0];
+  return {
+    onCallEvent(event) {
+      for (const listener of present) {
+        try {
+          listener.onCallEvent(event);
+        } catch (err) {
+          logger.warn({ err, type: event.type, callId: event.callId }, 'call event listener failed');
+        }
+      }
+    },
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * Field types shared by every environment shape (src/config/env.ts and the shapes it merges), so the same
+ * Field types shared by every environment shape (src/config/env.ts and the concern shapes src/cli/env.ts merges), so the same
  * kind of variable is parsed, and its error worded, the same way everywhere. Values arrive as strings.
  */
 import { z } from 'zod';

@@ -1,20 +1,25 @@
 /**
- * Process configuration: every environment variable the server reads, in one zod schema.
- * A bad value stops start-up with a ConfigError naming the variable and what is allowed.
- * The README's configuration table is checked against `ENV_DOCS` by a test.
+ * Reading the environment: the core server variables, and `parseEnvironment`, which checks a composed
+ * schema (src/cli/env.ts puts every concern's shape together) and reports every mistake at once: bad or
+ * missing values in our wording, unusable paths, cross-setting problems, and — as warnings — variables
+ * that look like ours but are unknown, or that have no effect without another.
+ * This folder imports nothing above it: the shapes come in as arguments.
  */
 import { z } from 'zod';
 import { boolFromString, intInRange } from './env-fields.js';
-import { bridgeEnvShape } from '../bridge/env.js';
-import { consoleEnvShape } from '../console/env.js';
-import { spoolEnvShape } from '../bridge/spool.js';
-import { realtimeEnvShape } from '../realtime/env.js';
-import { shutdownEnvShape } from '../server/env-shape.js';
-import { metricsEnvShape } from '../server/metrics.js';
+import { unknownNameWarnings } from './names.js';
+import { pathProblem, type PathKind } from './paths.js';
+import { ourWording } from './wording.js';
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(
+    readonly problems: string[],
+    /** Warnings found alongside (a misspelt name often explains a "required" problem). */
+    readonly warnings: string[] = [],
+  ) {
+    const lines = [`invalid configuration:\n  - ${problems.join('\n  - ')}`];
+    if (warnings.length > 0) lines.push(`warnings:\n  - ${warnings.join('\n  - ')}`);
+    super(lines.join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -43,24 +48,84 @@ export const serverEnvShape = {
   TRUST_PROXY: boolFromString.default(true),
 };
 
-/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...consoleEnvShape });
+export type ServerCoreEnv = z.infer<z.ZodObject<typeof serverEnvShape>>;
 
-export type Env = z.infer<typeof envSchema>;
+/** `setting` does nothing unless `needs` is set too (warned, not fatal: the rest still works). */
+export interface SettingDependency {
+  setting: string;
+  needs: string;
+}
 
-/** Parses an environment map; throws ConfigError listing every bad variable by name. */
-export function parseEnv(source: Record<string, string | undefined>): Env {
-  // Empty strings count as unset, as in most .env files.
+export interface EnvRules<T> {
+  /** Prefixes that mark a variable as ours: an unknown name with one of them is warned about. */
+  prefixes: readonly string[];
+  /** Names with one of our prefixes that another component reads (the OpenAI SDK's own variables). */
+  othersNames?: readonly string[];
+  /** Settings naming a path, checked when set. */
+  paths?: Readonly<Record<string, PathKind>>;
+  dependencies?: readonly SettingDependency[];
+  /**
+   * Checks across settings; each returns problems (fatal). They run even when some value is bad, on the
+   * values that did parse (a bad one is absent), so every problem is reported in one round.
+   */
+  checks?: readonly ((env: T) => string[])[];
+}
+
+export interface EnvCheck<T> {
+  env: T;
+  warnings: string[];
+}
+
+/** Empty strings count as unset, as in most .env files. */
+function setVariables(source: Record<string, string | undefined>): Record<string, string> {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== '') cleaned[k] = v;
-  const result = envSchema.safeParse(cleaned);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(environment)';
-      const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : issue.message;
-      return `${name} ${message}`;
-    });
-    throw new ConfigError(problems);
+  return cleaned;
+}
+
+/**
+ * Parses an environment map with `schema` and `rules`. Throws one ConfigError listing every problem
+ * (with the warnings); otherwise returns the values and the warnings for the caller to log.
+ */
+export function parseEnvironment<S extends z.ZodObject>(
+  schema: S,
+  source: Record<string, string | undefined>,
+  rules: EnvRules<z.infer<S>>,
+): EnvCheck<z.infer<S>> {
+  const set = setVariables(source);
+  const known = Object.keys(schema.shape);
+  const warnings = unknownNameWarnings(Object.keys(set), { known, prefixes: rules.prefixes, othersNames: rules.othersNames ?? [] });
+  const problems: string[] = [];
+  const result = schema.safeParse(set, { error: ourWording });
+  const shape = schema.shape as Record<string, z.ZodType>;
+  for (const { setting, needs } of rules.dependencies ?? []) {
+    if (set[setting] === undefined || set[needs] !== undefined) continue;
+    // Set to its default (a copied .env.example): nothing is lost, nothing to say.
+    const value = shape[setting]?.safeParse(set[setting]);
+    if (value?.success && value.data === shape[setting]?.safeParse(undefined).data) continue;
+    warnings.push(`${setting} has no effect without ${needs}`);
   }
-  return result.data;
+
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || '(environment)'} ${issue.message}`);
+  }
+  for (const [name, kind] of Object.entries(rules.paths ?? {})) {
+    const value = set[name];
+    const problem = value === undefined ? undefined : pathProblem(name, value, kind);
+    if (problem !== undefined) problems.push(problem);
+  }
+  const values = result.success ? result.data : valuesThatParse(schema, set);
+  for (const check of rules.checks ?? []) problems.push(...check(values));
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems, warnings);
+  return { env: result.data, warnings };
+}
+
+/** Field by field, the values that parse on their own; the others are left out. */
+function valuesThatParse<S extends z.ZodObject>(schema: S, set: Record<string, string>): z.infer<S> {
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const parsed = field.safeParse(set[name]);
+    if (parsed.success && parsed.data !== undefined) values[name] = parsed.data;
+  }
+  return values as z.infer<S>;
 }

@@ -85,7 +85,7 @@ export function defaultSession(id: string, model: string, nowEpochSeconds: numbe
 }
 
 export function withTurnDetectionDefaults(input: TurnDetectionInput): TurnDetectionConfig {
-  // [U] create_response / interrupt_response defaults are undocumented (OPENAI_REALTIME.md §15); true is the
+  // [U] create_response / interrupt_response defaults are undocumented in OpenAI's API reference; true is the
   // common belief and what most GA code sets explicitly.
   if (input.type === 'server_vad') {
     return {

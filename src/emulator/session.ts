@@ -403,7 +403,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     }
     const have = Math.floor(entry.audioMs);
     if (audioEndMs > have) {
-      // No stable code for this one (OPENAI_REALTIME.md §9); the message is OpenAI's.
+      // No stable code for this one in OpenAI's error reference); the message is OpenAI's.
       this.sendError(invalidRequest('invalid_value', `Audio content of ${have}ms is already shorter than ${audioEndMs}ms`, 'audio_end_ms', clientEventId));
       return;
     }

@@ -4,7 +4,7 @@
  * GENESYS_API_KEY_2/GENESYS_CLIENT_SECRET_2.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError, type Env } from '../config/env.js';
+import { ConfigError, type ServerCoreEnv } from '../config/env.js';
 import { decodeClientSecret } from '../audiohook/signature.js';
 
 export interface ApiKeyConfig {
@@ -19,7 +19,7 @@ export interface ApiKeyEntry {
   secret: Buffer | undefined;
 }
 
-type KeyEnv = Pick<Env, 'GENESYS_API_KEY' | 'GENESYS_CLIENT_SECRET' | 'GENESYS_API_KEY_2' | 'GENESYS_CLIENT_SECRET_2'>;
+type KeyEnv = Pick<ServerCoreEnv, 'GENESYS_API_KEY' | 'GENESYS_CLIENT_SECRET' | 'GENESYS_API_KEY_2' | 'GENESYS_CLIENT_SECRET_2'>;
 
 export function apiKeysFromEnv(env: KeyEnv): ApiKeyConfig[] {
   const keys: ApiKeyConfig[] = [{ apiKey: env.GENESYS_API_KEY, secretBase64: env.GENESYS_CLIENT_SECRET }];

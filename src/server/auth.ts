@@ -1,5 +1,5 @@
 /**
- * Upgrade authentication (AUDIOHOOK.md §2.3, §11 item 1): Audiohook-* ids, X-API-KEY and the HTTP
+ * Upgrade authentication (AudioHook spec: HTTP Message Signatures): Audiohook-* ids, X-API-KEY and the HTTP
  * message signature, decided before any session or WebSocket state exists. Pure apart from the
  * injected clocks; the HTTP layer turns a failure into a delayed response (see rejection.ts).
  */

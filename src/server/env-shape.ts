@@ -1,9 +1,10 @@
 /**
  * Environment variables of the server process beyond the core ones in src/config/env.ts (draining and
- * capacity), as a zod shape merged into `envSchema`.
+ * capacity), as a zod shape merged into `envSchema` (src/cli/env.ts).
  */
 import { z } from 'zod';
 import { intInRange } from '../config/env-fields.js';
+import type { ServerCoreEnv } from '../config/env.js';
 
 export const DEFAULT_DRAIN_TIMEOUT = 110;
 export const DEFAULT_MAX_SESSIONS = 500;
@@ -22,3 +23,9 @@ export const shutdownEnvShape = {
 };
 
 export type ShutdownEnv = z.infer<z.ZodObject<typeof shutdownEnvShape>>;
+
+/**
+ * What the HTTP server reads: the core variables, plus draining and capacity (absent in hand-built
+ * environments: defaults apply) and the metrics token. The process composes the full set (src/cli/env.ts).
+ */
+export type ServerEnv = ServerCoreEnv & Partial<ShutdownEnv> & { METRICS_TOKEN?: string | undefined };

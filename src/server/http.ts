@@ -13,12 +13,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
 import { createSession } from '../audiohook/session.js';
-import type { Env } from '../config/env.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
-import { DEFAULT_MAX_SESSIONS } from './env-shape.js';
+import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import { RejectionScheduler } from './rejection.js';
@@ -58,7 +57,7 @@ export type SessionLimits = Pick<
 >;
 
 export interface AppServerOptions {
-  env: Env;
+  env: ServerEnv;
   logger: Logger;
   /** The call logic for each accepted session (the Realtime bridge). None: sessions open and ignore audio. */
   createCall?: CallHandlerFactory;

@@ -1,19 +1,15 @@
 /**
- * Process start-up for the server: environment → logger → HTTP server, and graceful shutdown on
- * SIGTERM/SIGINT. `startServer` is what the CLI calls; running this file directly serves from the
- * environment (and a .env file, if present).
+ * Process start-up for the server: logger → HTTP server, and graceful shutdown on SIGTERM/SIGINT.
+ * `startServer` is what the CLI calls (the environment is read and checked there, src/cli/env.ts).
  */
-import { pathToFileURL } from 'node:url';
-import dotenv from 'dotenv';
 import type { CallHandlerFactory } from '../audiohook/call.js';
-import { ConfigError, parseEnv, type Env } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
-import { DEFAULT_DRAIN_TIMEOUT, type ShutdownEnv } from './env-shape.js';
+import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 /** The environment; DRAIN_TIMEOUT and MAX_SESSIONS may be absent in hand-built ones (defaults apply). */
-export type StartServerEnv = Env & Partial<ShutdownEnv>;
+export type StartServerEnv = ServerEnv;
 
 export interface StartServerOptions {
   logger?: Logger;
@@ -99,28 +95,4 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
   }
 
   return { app, port, metrics, logger, stop };
-}
-
-/**
- * Loads .env (if present; real environment variables win) and parses the environment. On a bad
- * configuration prints the problems, without a stack trace, and exits 1.
- */
-export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
-  dotenv.config({ quiet: true });
-  try {
-    return parseEnv(source);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  startServer(loadEnvOrExit()).catch((err: unknown) => {
-    process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
 }

@@ -1,5 +1,5 @@
 /**
- * Reads the AudioHook upgrade request headers (AUDIOHOOK.md §2.2) into typed values, with size caps.
+ * Reads the AudioHook upgrade request headers (AudioHook spec: upgrade request headers) into typed values, with size caps.
  * Node joins repeated custom headers with ", ", so a repeated id header fails the UUID check.
  */
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,6 +1,6 @@
 /**
- * The Genesys side of one AudioHook session, as strict as the real client (AUDIOHOOK.md §3–§6, §9;
- * the RI client behaviour in LESSONS_FROM_PEERS.md §2.1). Pure protocol logic: it talks to an injected
+ * The Genesys side of one AudioHook session, as strict as the real client (the AudioHook protocol
+ * spec, and the client of Genesys' open-source AudioHook reference implementation). Pure protocol logic: it talks to an injected
  * transport and schedules with an injected Clock, so every rule is testable without sockets.
  *
  * Every server message is validated; any violation is recorded, answered with `error` (400/408/409/413/415)
@@ -503,7 +503,7 @@ export class ClientSession {
       case 'resume':
         if (this.currentState !== 'open') return;
         this.serverPaused = false;
-        // A client pause still in effect is reported by answering `paused` again (AUDIOHOOK.md §5.6).
+        // A client pause still in effect is reported by answering `paused` again (AudioHook spec: `pause`/`resume`).
         if (this.clientPaused) this.sendMessage('paused', {});
         else this.sendResumed();
         return;
@@ -533,7 +533,7 @@ export class ClientSession {
     this.setState('open');
     this.schedulePing(this.timing.firstPingMs);
     if (message.parameters.startPaused) {
-      // Observed: Genesys answers startPaused:true with an immediate `paused` (AUDIOHOOK.md §5.6).
+      // Observed: Genesys answers startPaused:true with an immediate `paused` (AudioHook spec: `pause`/`resume`).
       this.serverPaused = true;
       this.sendMessage('paused', {});
     }

@@ -27,14 +27,14 @@ export interface SimulatedCallOptions {
   /** ws:// or wss:// URL (Base Connection URI + Connector ID). */
   url: string;
   apiKey: string;
-  /** Base64 client secret; when set the upgrade is signed (HTTP Message Signatures, AUDIOHOOK.md §2.3). */
+  /** Base64 client secret; when set the upgrade is signed (AudioHook spec: HTTP Message Signatures). */
   clientSecret?: string;
   /** Fixes signature parameters (tests of expiry, replay). */
   signature?: SignatureOverrides;
   sessionId?: string;
   organizationId?: string;
   correlationId?: string;
-  /** A connection probe: null conversation and participant ids, empty ani/dnis (AUDIOHOOK.md §4.3). */
+  /** A connection probe: null conversation and participant ids, empty ani/dnis (AudioHook spec: connection probe). */
   probe?: boolean;
   conversationId?: string;
   participant?: Partial<Participant>;

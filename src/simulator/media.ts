@@ -10,7 +10,7 @@ export const PCMU_STEREO: MediaOffer = { type: 'audio', format: 'PCMU', channels
 export const L16_EXTERNAL: MediaOffer = { type: 'audio', format: 'L16', channels: ['external'], rate: 8000 };
 export const L16_STEREO: MediaOffer = { type: 'audio', format: 'L16', channels: ['external', 'internal'], rate: 8000 };
 
-/** What Audio Connector offers in practice (AUDIOHOOK.md §6.1). */
+/** What Audio Connector offers in practice (AudioHook spec: media formats). */
 export const DEFAULT_OFFERS: readonly MediaOffer[] = [PCMU_EXTERNAL];
 
 /** Structural equality of JSON values; object key order is irrelevant, array order is not. */

@@ -1,5 +1,5 @@
 /**
- * A model of Genesys' playout buffer for server audio (AUDIOHOOK.md §8.3): audio plays at its real rate
+ * A model of Genesys' playout buffer for server audio (AudioHook spec: sending audio): audio plays at its real rate
  * from the moment it arrives; more audio queues behind what is playing. `playback_started` is emitted when
  * audio arrives while nothing is playing, `playback_completed` when the buffer drains.
  *

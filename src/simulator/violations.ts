@@ -8,7 +8,7 @@ export const VIOLATION_STATUS = {
   'text-too-large': 413,
   /** Text frame is not JSON. */
   'malformed-json': 400,
-  /** `parameters` missing (Genesys rejects such messages, AUDIOHOOK.md §3.1). */
+  /** `parameters` missing (Genesys rejects such messages, AudioHook spec: message envelope). */
   'missing-parameters': 400,
   'wrong-version': 400,
   /** `id` differs from the Audiohook-Session-Id. */

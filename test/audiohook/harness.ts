@@ -224,7 +224,7 @@ export class FakeClient {
   }
 }
 
-/** The invariants the Genesys client checks on every server message (AUDIOHOOK.md §3.1). */
+/** The invariants the Genesys client checks on every server message (AudioHook spec: message envelope). */
 export function expectWellSequenced(socket: FakeSocket): void {
   const messages = socket.messages; // also validates each message strictly
   messages.forEach((m, i) => {

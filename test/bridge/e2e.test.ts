@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeFactory, type BridgeFactory } from '../../src/bridge/call.js';
 import { bridgeEnvSchema } from '../../src/bridge/env.js';
 import { createWebhookSender, signBody, type CallRecord } from '../../src/bridge/webhook.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { CallScript } from '../../src/emulator/script.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createCallRecordDelivery, serve, type ServeEnv } from '../../src/cli/serve.js';
 import { spoolEnvShape } from '../../src/bridge/spool.js';
 import { readyPath, serializeEnvelope } from '../../src/bridge/spool-store.js';

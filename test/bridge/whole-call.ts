@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { createBridgeFactory, type BridgeFactory } from '../../src/bridge/call.js';
 import { bridgeEnvSchema } from '../../src/bridge/env.js';
 import { createWebhookSender, type CallRecord } from '../../src/bridge/webhook.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { EmulatorSessionRecord } from '../../src/emulator/session.js';

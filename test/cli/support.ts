@@ -1,5 +1,5 @@
 /**
- * Runs the CLI as a user would: a child process of the repo's Node 22 with tsx, from a clean environment
+ * Runs the CLI as a user would: a child process of the repo's Node with tsx, from a clean environment
  * (no OPENAI_* keys, no .env: cwd is a fresh temporary directory), plus the bridge + emulator stack the
  * replay tests talk to.
  */
@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serve, type Service } from '../../src/cli/serve.js';

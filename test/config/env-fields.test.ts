@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { boolFromString, intInRange, msInRange, number01, secondsInRange } from '../../src/config/env-fields.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 
 const messageOf = (result: { success: boolean; error?: { issues: Array<{ message: string }> } }) => result.error?.issues[0]?.message;
 

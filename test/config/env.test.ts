@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv } from '../../src/config/env.js';
+import { ConfigError, parseEnv } from '../../src/cli/env.js';
 
 const minimal = { GENESYS_API_KEY: 'key-1' };
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { envSchema } from '../../src/config/env.js';
+import { envSchema } from '../../src/cli/env.js';
 
 /** The README's configuration table and the zod schema must never drift apart. */
 function readmeRows(): Map<string, string> {

@@ -3,7 +3,7 @@
  * and helpers to drive the simulator against it.
  */
 import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../../src/audiohook/call.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer } from '../../src/server/http.js';
 import type { SimulatedCallOptions } from '../../src/simulator/genesys-client.js';

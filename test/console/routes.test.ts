@@ -1,6 +1,6 @@
 /** The console's HTTP surface over real sockets (no browser): access control, headers, bounds, config. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv } from '../../src/config/env.js';
+import { ConfigError, parseEnv } from '../../src/cli/env.js';
 import { createConsoleFromEnv } from '../../src/console/index.js';
 import { captureLogs, startApp } from '../server/support.js';
 import { callRecord, CallScript, startConsoleApp, TOKEN, type ConsoleApp } from './support.js';

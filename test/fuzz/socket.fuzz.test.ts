@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { CallHandlerFactory } from '../../src/audiohook/call.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer } from '../../src/server/http.js';
 import { ulawSource } from '../../src/simulator/audio-source.js';

@@ -2,13 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
+import { retryDelayMs } from '../../src/bridge/webhook.js';
+import { SHUTDOWN_DEFAULTS } from '../../src/server/http.js';
 import { parseDockerfile } from './dockerfile-parse.js';
 import { parseYamlSubset, YamlSubsetError } from './yaml-subset.js';
 
 /**
- * The App Platform app spec fields, enums and ranges we use, from LESSONS_FROM_PEERS.md §7.1
- * (digitalocean/openapi specification/resources/apps/models). Strict objects: a misspelt or
+ * The App Platform app spec fields, enums and ranges we use, from DigitalOcean's public App Platform
+ * OpenAPI specification (digitalocean/openapi, specification/resources/apps/models). Strict objects: a misspelt or
  * unsupported field fails here rather than at deploy time.
  */
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -92,6 +94,37 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const raw = parseYamlSubset(readFileSync(join(ROOT, '.do', 'app.yaml'), 'utf8'));
 const SECRETS = ['GENESYS_API_KEY', 'GENESYS_CLIENT_SECRET', 'OPENAI_API_KEY', 'SUMMARY_WEBHOOK_URL', 'SUMMARY_WEBHOOK_SECRET', 'METRICS_TOKEN'];
 
+/** Seconds kept free between the end of our shutdown and SIGKILL (event-loop stalls, slow disks, clock skew). */
+const SHUTDOWN_MARGIN_SECONDS = 30;
+
+/**
+ * Worst case, in seconds, of what runs after DRAIN_TIMEOUT: the polite end of every call (summary,
+ * disconnect, close handshake), the forced socket close, then the last webhook delivery with all its
+ * retries (the bridge's drain awaits it; the spool only stops its timers).
+ */
+function shutdownSequenceSeconds(env: ReturnType<typeof parseEnv>): number {
+  // The spec declares SUMMARY_WEBHOOK_URL, so a delivery is always part of it.
+  let webhookMs = 0;
+  for (let attempt = 1; attempt <= env.SUMMARY_WEBHOOK_RETRIES + 1; attempt++) {
+    webhookMs += env.SUMMARY_WEBHOOK_TIMEOUT_MS + (attempt <= env.SUMMARY_WEBHOOK_RETRIES ? retryDelayMs(attempt) : 0);
+  }
+  return (SHUTDOWN_DEFAULTS.politeEndWaitMs + SHUTDOWN_DEFAULTS.socketCloseWaitMs + webhookMs) / 1000;
+}
+
+/** The connector's environment as the server would parse it (secrets stand in as placeholders). */
+function connectorEnv(spec: { services: { envs?: { key: string; value?: string | undefined }[] | undefined }[] }) {
+  const values = Object.fromEntries((spec.services[0]!.envs ?? []).filter((e) => e.value !== undefined).map((e) => [e.key, e.value]));
+  return parseEnv({ ...values, GENESYS_API_KEY: 'set-as-a-secret', SUMMARY_WEBHOOK_URL: 'https://hooks.example/x' });
+}
+
+/** How the drain fits the platform's kill deadline: seconds to spare (negative: calls are killed). */
+function drainFit(spec: z.infer<typeof appSpec>): { spare: number; drain: number; grace: number } {
+  const env = connectorEnv(spec);
+  // App Platform's default when termination is absent.
+  const grace = spec.services[0]!.termination?.grace_period_seconds ?? 120;
+  return { spare: grace - env.DRAIN_TIMEOUT - shutdownSequenceSeconds(env), drain: env.DRAIN_TIMEOUT, grace };
+}
+
 describe('.do/app.yaml', () => {
   const spec = appSpec.parse(raw);
   const connector = spec.services[0]!;
@@ -119,6 +152,30 @@ describe('.do/app.yaml', () => {
     // A readiness failure must be seen (period × threshold) before draining ends and SIGTERM comes.
     expect(drain_seconds).toBeGreaterThanOrEqual(connector.health_check!.period_seconds!);
     expect(grace_period_seconds).toBeGreaterThanOrEqual(300);
+  });
+
+  it('sets DRAIN_TIMEOUT so drain + the shutdown sequence end before SIGKILL, with a margin', () => {
+    expect(connector.envs!.some((e) => e.key === 'DRAIN_TIMEOUT'), 'DRAIN_TIMEOUT set in the spec').toBe(true);
+    const { spare, drain, grace } = drainFit(spec);
+    expect(spare, `DRAIN_TIMEOUT ${drain} s + shutdown sequence must leave ${SHUTDOWN_MARGIN_SECONDS} s of ${grace} s`).toBeGreaterThanOrEqual(
+      SHUTDOWN_MARGIN_SECONDS,
+    );
+    // And calls get most of the grace: a drain far shorter than the platform allows cuts calls for nothing.
+    expect(spare, 'grace left unused').toBeLessThanOrEqual(3 * SHUTDOWN_MARGIN_SECONDS);
+  });
+
+  it('the drain check fails when drain and grace do not fit', () => {
+    const withDrain = (drain: string, grace?: number) => {
+      const copy = structuredClone(spec);
+      copy.services[0]!.envs = copy.services[0]!.envs!.map((e) => (e.key === 'DRAIN_TIMEOUT' ? { ...e, value: drain } : e));
+      if (grace === undefined) delete copy.services[0]!.termination;
+      else copy.services[0]!.termination!.grace_period_seconds = grace;
+      return drainFit(copy).spare;
+    };
+    expect(withDrain('580', 600)).toBeLessThan(SHUTDOWN_MARGIN_SECONDS);
+    expect(withDrain('110')).toBeLessThan(SHUTDOWN_MARGIN_SECONDS); // no termination block: 120 s
+    expect(withDrain('540', 300)).toBeLessThan(0);
+    expect(withDrain('60', 120)).toBeGreaterThanOrEqual(SHUTDOWN_MARGIN_SECONDS);
   });
 
   it('declares every secret as SECRET without a plaintext value, each key once', () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type Service } from '../../src/cli/serve.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { loadCallScript, startEmulator, type CallScript, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { CallerLine, createSimulatedCall, type GenesysClient } from '../../src/simulator/index.js';

@@ -1,5 +1,5 @@
 /**
- * Fault 10 (issue 5): SIGTERM with a live call. The real CLI `serve` runs as a child process (Node 22 +
+ * Fault 10 (issue 5): SIGTERM with a live call. The real CLI `serve` runs as a child process (the repo's Node +
  * tsx) against the offline Realtime emulator; a simulated Genesys call is live when SIGTERM arrives.
  * Expected: /readyz and new upgrades answer 503 during the drain, the live call continues until
  * DRAIN_TIMEOUT and then gets `disconnect completed` with output variables, its close transaction ends

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv } from '../../src/config/env.js';
+import { ConfigError, parseEnv } from '../../src/cli/env.js';
 import { apiKeysFromEnv, ApiKeyRing } from '../../src/server/api-keys.js';
 
 const SECRET = Buffer.from('thirty-two bytes of client secret').toString('base64');

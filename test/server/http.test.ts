@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { CallContext } from '../../src/audiohook/call.js';
 import { signRequest } from '../../src/audiohook/signature.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer, type AppServerOptions } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { signRequest } from '../../src/audiohook/signature.js';
-import { parseEnv } from '../../src/config/env.js';
+import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer, type AppServerOptions } from '../../src/server/http.js';
 

@@ -10,7 +10,7 @@ import {
   type SignedRequest,
 } from '../../src/audiohook/signature.js';
 
-// The published example request (AUDIOHOOK.md §2.2/§2.3).
+// The published example request (AudioHook spec: HTTP Message Signatures).
 const GOLDEN = {
   secret: 'TXlTdXBlclNlY3JldEtleVRlbGxOby0xITJAMyM0JDU=',
   signature: 'sig1=:NZBwyBHRRyRoeLqy1IzOa9VYBuI8TgMFt2GRDkDuJh4=:',
