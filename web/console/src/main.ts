@@ -229,7 +229,10 @@ function renderDetail(): void {
   }
   section.hidden = false;
   const { row, ended } = call;
-  byId('detail-title').textContent = `${botCell(row)} · started ${clock(row.startedAt)} · ${ended ? `ended (${ENDING_LABELS[ended.endReason] ?? ended.endReason})` : ACTIVITY_LABELS[row.activity] ?? row.activity}`;
+  const callState = ended ? `ended (${ENDING_LABELS[ended.endReason] ?? ended.endReason})` : ACTIVITY_LABELS[row.activity] ?? row.activity;
+  // The conversation id is what an engineer searches the logs and Genesys for.
+  const conversation = row.conversationId ? ` · conversation ${row.conversationId}` : '';
+  byId('detail-title').textContent = `${botCell(row)} · started ${clock(row.startedAt)} · ${callState}${conversation}`;
   const timeline = byId('timeline');
   clear(timeline);
   timeline.append(drawTimeline(state.events, row.startedAt, ended ? ended.endedAt : Date.now()));
