@@ -32,7 +32,7 @@ import { planEnding, runEnding, type Ending } from './ending.js';
 import type { BridgeEnv } from './env.js';
 import { CallPhaseState } from './phase.js';
 import { Transcript } from './transcript.js';
-import { addUsage, emptyUsage, type UsageTotals } from './usage.js';
+import { addTranscriptionUsage, addUsage, emptyUsage, type UsageTotals } from './usage.js';
 import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaults } from './variables.js';
 import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
 
@@ -120,6 +120,8 @@ export class CallBridge {
   private farewellResponseId: string | undefined;
   /** Responses whose audio started reaching the pacer (bot.speech_started published). */
   private readonly speaking = new Set<string>();
+  /** The caller's last words, committed when the call closed mid-utterance (awaited before the summary). */
+  private lastWords: Promise<void> | undefined;
 
   constructor(
     private readonly context: CallContext,
@@ -178,6 +180,15 @@ export class CallBridge {
       onPlaybackStarted: guard('onPlaybackStarted', () => this.pacer.playbackStarted()),
       onPlaybackCompleted: guard('onPlaybackCompleted', () => this.pacer.playbackCompleted()),
       onClientError: guard('onClientError', (error: ClientErrorInfo) => this.onClientError(error)),
+      // A Genesys pause (e.g. secure pause for card numbers): no relaying, and a half-utterance never becomes a turn.
+      onPaused: guard('onPaused', () => {
+        this.log.info('stream paused by Genesys; caller audio not relayed');
+        this.session?.pauseInput();
+      }),
+      onResumed: guard('onResumed', () => {
+        this.log.info('stream resumed');
+        this.session?.resumeInput();
+      }),
       onUpdate: guard('onUpdate', (params: { language?: string }) => this.onLanguageUpdate(params.language)),
       onShutdown: async () => {
         try {
@@ -191,6 +202,8 @@ export class CallBridge {
       },
       onClose: (cause: CloseCause) => {
         try {
+          // Mid-utterance: the caller's last words go into the conversation before the summary is asked for.
+          if (!this.isEnding) this.lastWords = this.session?.commitCallerSpeech();
           this.stopCallWork();
           if (this.isEnding) return;
           this.log.info({ cause }, 'call closed by Genesys');
@@ -204,6 +217,13 @@ export class CallBridge {
   }
 
   // ---------------------------------------------------------------- start-up
+
+  /** On Azure the deployment decides the model (OPENAI_MODEL / AI_MODEL are not used there). */
+  private get modelName(): string {
+    const connect = this.deps.connect;
+    if (!(connect instanceof Error) && connect.azure) return `azure:${connect.azure.deployment}`;
+    return this.config?.settings.model ?? this.deps.env.OPENAI_MODEL;
+  }
 
   private start(): void {
     const c = this.context;
@@ -232,7 +252,7 @@ export class CallBridge {
     }
     const { settings } = this.config;
     this.log.info(
-      { model: settings.model, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
+      { model: this.modelName, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
       'call bridge started',
     );
     this.session = new ModelSession({
@@ -241,7 +261,7 @@ export class CallBridge {
       env: this.deps.env,
       logger: this.log,
       listener: this.modelListener(),
-      conversation: () => this.transcript.turns(),
+      conversation: () => this.transcript.replayTurns(),
       botAudioOutstanding: () => this.pacer.isPlaying(),
       clock: this.clock,
       ...(this.deps.connectModel ? { connectModel: this.deps.connectModel } : {}),
@@ -288,6 +308,7 @@ export class CallBridge {
       itemAdded: ({ itemId, previousItemId, role }) => this.transcript.itemAdded(itemId, previousItemId, role),
       inputCommitted: (event) => this.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
       callerTranscript: (event) => {
+        this.usage = addTranscriptionUsage(this.usage, event.usage);
         this.transcript.callerText(event.item_id, event.transcript);
         if (event.transcript.trim() !== '') this.events.publish({ type: 'transcript', role: 'caller', text: event.transcript });
       },
@@ -397,8 +418,10 @@ export class CallBridge {
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
     if (name !== END_CALL_TOOL && name !== TRANSFER_TOOL) {
+      // The model waits for an output: give it the error and ask it to go on, or the caller hears nothing
+      // until they speak again.
       this.log.warn({ tool: name }, 'model called an unknown tool');
-      this.session?.sendToolResult(callId, { error: `unknown tool ${name}` });
+      this.session?.sendToolResult(callId, { error: `unknown tool ${name}: no such function is available` }, true);
       return;
     }
     if (!this.phase.allows('botMayEnd')) return;
@@ -438,7 +461,8 @@ export class CallBridge {
     this.dtmf.stop();
     this.session?.windDown();
     this.farewellDone = deferred<void>();
-    if (this.session?.isReady) this.session.say(instructions, FAREWELL_PURPOSE);
+    // The reply's instructions replace the session's: keep the call's own (persona, language) in them.
+    if (this.session?.isReady) this.session.say(`${this.config!.settings.instructions}\n\n${instructions}`, FAREWELL_PURPOSE);
     else this.farewellDone.resolve();
     this.background(this.finishBotEnded(ending));
   }
@@ -502,11 +526,16 @@ export class CallBridge {
         usage: () => this.usage,
         startedAt: this.startedAt,
         startedMs: this.startedMs,
-        model: this.config?.settings.model ?? this.deps.env.OPENAI_MODEL,
+        model: this.modelName,
         sink: this.deps.sink,
         stopCallWork: () => this.stopCallWork(),
-        summarize: (request, timeoutMs) =>
-          this.session ? this.session.summarize(request, timeoutMs) : Promise.resolve({ outcome: 'unavailable' as const }),
+        summarize: async (request, timeoutMs) => {
+          if (!this.session) return { outcome: 'unavailable' as const };
+          // The caller's last words (committed at hang-up) first: bounded by the session, counted in the timeout.
+          const startedAt = this.clock.now();
+          await this.lastWords;
+          return this.session.summarize(request, Math.max(0, timeoutMs - (this.clock.now() - startedAt)));
+        },
         closeModel: () => this.session?.close(),
         background: (work) => this.background(work),
         finished: (record, delivery) => {

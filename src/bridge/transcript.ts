@@ -3,6 +3,8 @@
  * caller turns from input transcription, bot turns from output audio transcripts, in conversation order.
  * Transcription events arrive asynchronously, so order comes from item ids and previous_item_id.
  */
+import type { ReplayTurn } from '../realtime/replay.js';
+
 export interface Turn {
   role: 'caller' | 'bot';
   itemId: string;
@@ -58,6 +60,22 @@ export class Transcript {
       const e = this.entries.get(itemId);
       if (!e?.role || !e.text) continue;
       out.push({ role: e.role, itemId, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
+    }
+    return out;
+  }
+
+  /**
+   * The conversation for a replacement model session: turns with text, plus caller items whose words are
+   * not known yet (transcript pending or failed) as `pending`, so a caller who spoke just before a drop is
+   * still owed a reply.
+   */
+  replayTurns(): ReplayTurn[] {
+    const out: ReplayTurn[] = [];
+    for (const itemId of this.order) {
+      const e = this.entries.get(itemId);
+      if (!e?.role) continue;
+      if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
+      else if (e.role === 'caller') out.push({ role: 'caller', text: '', pending: true });
     }
     return out;
   }

@@ -7,7 +7,7 @@
  * speaks first; any other text → the bot opens with exactly that text.
  */
 import { z } from 'zod';
-import { REALTIME_VOICES, VAD_EAGERNESS, VAD_TYPES, type RealtimeEnv } from '../realtime/env.js';
+import { REALTIME_VOICES, transcriptionModelOf, VAD_EAGERNESS, VAD_TYPES, type RealtimeEnv } from '../realtime/env.js';
 import type { CallSettings, VadSettings } from '../realtime/session-config.js';
 import { composeInstructions, DEFAULT_PERSONA } from './instructions.js';
 
@@ -42,6 +42,7 @@ export type CallDefaults = Pick<
   | 'VAD_EAGERNESS'
   | 'NOISE_REDUCTION'
   | 'INPUT_TRANSCRIPTION_MODEL'
+  | 'AZURE_OPENAI_ENDPOINT'
 >;
 
 const MAX_PROMPT_CHARS = 20_000;
@@ -154,7 +155,7 @@ export function resolveCallConfig(vars: Record<string, string>, defaults: CallDe
     vad = { type: 'semantic_vad', eagerness: read(vars, ['AI_VAD_EAGERNESS'], rules.eagerness) ?? defaults.VAD_EAGERNESS };
   }
 
-  const transcriptionModel = defaults.INPUT_TRANSCRIPTION_MODEL.toLowerCase() === 'off' ? null : defaults.INPUT_TRANSCRIPTION_MODEL;
+  const transcriptionModel = transcriptionModelOf(defaults);
   const transcriptionLanguage = transcriptionLanguageOf(language);
   const settings: CallSettings = {
     model,

@@ -9,7 +9,8 @@ import type { CallEventListener } from '../bridge/call-events.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
@@ -83,10 +84,15 @@ export function createBridgeFromEnv(
   logger: Logger,
   metrics?: Metrics,
   delivery: CallRecordDelivery = createCallRecordDelivery(env, logger, metrics),
-  /** Call milestones (traces, the operations console); absent: the bridge publishes nothing. */
-  events?: CallEventListener,
+  extras: {
+    /** Call milestones (traces, console); absent: the bridge publishes nothing. */
+    events?: CallEventListener;
+    /** The model's handshake health (/readyz, first-refusal log). */
+    health?: ModelHealth;
+  } = {},
 ): BridgeFactory {
-  const connect = connectSettingsFromEnv(env);
+  const { events, health } = extras;
+  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
@@ -121,10 +127,16 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ? undefined
       : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
   const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
+  const model = modelStartupInfo(env);
+  const health = new ModelHealth({
+    provider: model.provider,
+    logger: logger.child({ component: 'model-health' }),
+    onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+  });
   // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
   const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
   const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, events);
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health });
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
@@ -133,6 +145,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     createCall: bridge,
     shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
     metrics,
+    model,
+    modelStatus: () => health.status(),
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     ...(opsConsole ? { console: opsConsole } : {}),

@@ -1,6 +1,7 @@
 /**
- * The emulated OpenAI Realtime endpoint: an https server whose upgrade handler accepts
- * `/v1/realtime?model=…` and Azure's `/openai/v1/realtime?model=…` over TLS (the SDK dials wss: only).
+ * The emulated OpenAI Realtime endpoint: an https server whose upgrade handler accepts OpenAI's
+ * `/v1/realtime?model=…`, or (option `azure`) one Azure resource's `/openai/v1/realtime?model=<deployment>`,
+ * over TLS (the SDK dials wss: only).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -9,9 +10,10 @@ import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createLogger, type Logger } from '../log/logger.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { checkHandshake } from './auth.js';
+import { checkAzureHandshake, checkHandshake, type AzureResource } from './auth.js';
 import { EmulatorFaults, type HandshakeFault } from './faults.js';
 import type { Speed } from './pacing.js';
+import { REALISTIC, TIDY, type Realism } from './realism.js';
 import {
   createReplyAudioResolver,
   DEFAULT_SCRIPT,
@@ -33,12 +35,26 @@ export interface EmulatorOptions {
   host?: string;
   /** Accepted keys; default: any non-empty key. */
   apiKeys?: readonly string[];
+  /**
+   * Act as an Azure OpenAI resource instead of OpenAI: only `/openai/v1/realtime?model=<deployment>` with
+   * an `api-key` header (its own `apiKeys`), deployments by name, and a transcription model that must name
+   * a deployment too. OpenAI's path and Bearer auth are then refused, as Azure refuses them.
+   */
+  azure?: AzureResource;
   /** A script object (validated; defaults applied, so `textCues` may be left out) or a path to a script JSON file. Default: tones only. */
   script?: CallScriptInput | string;
-  /** Reply streaming speed. Default `realtime`. */
+  /** Reply streaming speed. Default `realtime` (`realistic`: 2×). */
   speed?: Speed;
   /** Audio per output delta in ms. Default 100. */
   chunkMs?: number;
+  /**
+   * Behave like the real API (src/emulator/realism.ts REALISTIC): replies stream at 2× real time with the
+   * transcript running ahead of the audio, caller transcription lands ~600 ms after the commit (often after
+   * the reply has started), and client-created assistant text turns replies text-only. Default false.
+   */
+  realistic?: boolean;
+  /** Individual realism settings, over the tidy defaults (or over REALISTIC with `realistic`). */
+  realism?: Partial<Realism>;
   /** Server certificate; default the test-only fixtures/tls material. */
   tls?: TlsMaterial;
   /** Relative script audio paths resolve against this (default: repository root). */
@@ -56,6 +72,8 @@ export interface Emulator {
   readonly url: string;
   /** https://host:port/v1 — pass as the OpenAI client's baseURL (or OPENAI_BASE_URL). */
   readonly baseURL: string;
+  /** https://host:port — pass as AZURE_OPENAI_ENDPOINT when started with `azure`. */
+  readonly azureEndpoint: string;
   readonly port: number;
   readonly host: string;
   /** The CA that signed the default certificate. */
@@ -87,6 +105,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const logger = options.logger ?? createLogger('warn');
   const log = logger.child({ component: 'realtime-emulator' });
   let script = resolveScript(options.script);
+  const { speed: _speed, chunkMs: _chunkMs, ...realisticDefaults } = REALISTIC;
+  const realism: Realism = { ...(options.realistic ? realisticDefaults : TIDY), ...options.realism };
   const resolveAudio: ReplyAudioResolver = createReplyAudioResolver(options.scriptBaseDir ?? REPO_ROOT, (path) =>
     log.warn({ path }, 'script audio file missing; using a tone'),
   );
@@ -102,7 +122,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const accept = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', `https://${host}`);
-    const verdict = checkHandshake(url, req.headers, options.apiKeys);
+    const verdict = options.azure ? checkAzureHandshake(url, req.headers, options.azure) : checkHandshake(url, req.headers, options.apiKeys);
     if (!verdict.ok) {
       log.info({ status: verdict.status, path: url.pathname }, 'handshake rejected');
       writeHttpError(socket, verdict.status, verdict.body);
@@ -113,8 +133,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         model: verdict.model,
         script,
         resolveAudio,
-        speed: options.speed ?? 'realtime',
-        chunkMs: options.chunkMs ?? 100,
+        speed: options.speed ?? (options.realistic ? REALISTIC.speed : 'realtime'),
+        chunkMs: options.chunkMs ?? (options.realistic ? REALISTIC.chunkMs : 100),
+        realism,
+        ...(options.azure ? { azureDeployments: options.azure.deployments } : {}),
         clock,
         wallNow: () => Date.now(),
         logger: log,
@@ -183,6 +205,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url: `wss://${urlHost}:${port}/v1/realtime`,
     baseURL: `https://${urlHost}:${port}/v1`,
+    azureEndpoint: `https://${urlHost}:${port}`,
     port,
     host,
     caPath: TEST_CA_PATH,

@@ -3,7 +3,17 @@
  * `session.update` applies (only fields present change; nested objects merge; turn_detection,
  * transcription, noise_reduction and formats are replaced as a whole, with defaults filled in).
  */
+import type { RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
 import type { AudioFormat, SessionUpdateBody, TurnDetectionInput } from './client-events.js';
+
+/**
+ * The effective session as session.created/updated carry it. The real API sends `null` for what is off
+ * (noise_reduction, transcription, turn_detection) where the SDK types say "absent": kept, so a bridge
+ * reading these fields must cope with null.
+ */
+export function sdkSession(config: EffectiveSession): RealtimeSessionCreateRequest {
+  return config as unknown as RealtimeSessionCreateRequest;
+}
 
 export interface ServerVadConfig {
   type: 'server_vad';

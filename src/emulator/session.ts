@@ -3,92 +3,28 @@
  * receives message text and a clock, and sends server events through `transport`, so it is tested directly.
  */
 import type { Logger } from '../log/logger.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { ClientEvent, ConversationItemInput, ResponseCreateParams } from './client-events.js';
 import { betaShapeDisabled, invalidRequest, type RealtimeErrorBody } from './errors.js';
 import { decodeInput, encodeOutput, bytesPerMs, sampleRate } from './audio-format.js';
-import { rateLimitMessage, type FaultTarget, type SessionFault } from './faults.js';
+import { ArmedFaults, rateLimitMessage, type FaultTarget, type SessionFault } from './faults.js';
 import { newId } from './ids.js';
 import type { Speed } from './pacing.js';
 import { parseClientEvent } from './parse-client-event.js';
-import { ResponseRun, type RunOutput } from './response-run.js';
+import { TIDY, type Realism } from './realism.js';
+import { itemProblem, itemShape, retrievedItem, transcriptionEvents, transcriptionFailedEvent, truncatedText, userAudioItem, type ConversationEntry } from './conversation.js';
+import { ResponseRun, type RunOutput, type RunStatus } from './response-run.js';
 import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
 import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
-import { defaultSession, mergeSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
+import type { ServerEventBody } from './server-events.js';
+import { defaultSession, mergeSession, sdkSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
 import { textAnswer, type TranscriptLine } from './summary.js';
 import { computeUsage } from './usage.js';
-import { EnergyVad, type VadSettings } from './vad.js';
+import { EnergyVad, vadSettings } from './vad.js';
+import type { EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions } from './session-types.js';
 
-export interface SessionTransport {
-  send(event: Record<string, unknown>): void;
-  /** Close with a close frame; code 1006 means drop the connection without one. */
-  close(code: number, reason: string): void;
-}
-
-export interface SessionOptions {
-  id?: string;
-  model: string;
-  script: CallScript;
-  resolveAudio: ReplyAudioResolver;
-  speed: Speed;
-  /** Audio per output delta. */
-  chunkMs: number;
-  clock: Clock;
-  /** Wall time in epoch ms, for record timestamps and expires_at. */
-  wallNow: () => number;
-  logger: Logger;
-  transport: SessionTransport;
-  /** Measurement hooks (benchmarks); called synchronously, so they must be cheap. */
-  observer?: EmulatorObserver;
-  /** Keep every appended input byte and its arrival record (default true); load runs turn it off to bound memory. */
-  retainInputAudio?: boolean;
-}
-
-/** Observes a session's traffic as it happens, e.g. to timestamp hops in a benchmark. */
-export interface EmulatorObserver {
-  /** A valid client event, with the clock time its WebSocket message arrived (before parsing). */
-  onClientEvent?(sessionId: string, event: ClientEvent, receivedAt: number): void;
-  /** A server event about to be written to the socket. */
-  onServerEvent?(sessionId: string, event: Readonly<Record<string, unknown>>): void;
-}
-
-export interface InputAudioArrival {
-  /** Wall time (epoch ms) the append arrived. */
-  at: number;
-  bytes: number;
-}
-
-export interface ConversationEntry {
-  id: string;
-  type: 'message' | 'function_call' | 'function_call_output';
-  role: 'user' | 'assistant' | 'system' | null;
-  /** Text or transcript as known to the emulator. */
-  text: string;
-  /** Assistant audio delivered (ms), null for non-audio items. */
-  audioMs: number | null;
-  truncatedAtMs: number | null;
-  name?: string;
-  callId?: string;
-}
-
-/** What tests and benchmarks read about a session. */
-export interface EmulatorSessionRecord {
-  readonly id: string;
-  readonly model: string;
-  readonly path: string;
-  readonly connectedAt: number;
-  readonly config: EffectiveSession;
-  readonly clientEvents: readonly { type: string; at: number }[];
-  readonly serverEvents: readonly { type: string; at: number }[];
-  readonly errors: readonly RealtimeErrorBody[];
-  readonly inputAudio: readonly InputAudioArrival[];
-  readonly conversation: readonly ConversationEntry[];
-  readonly toolCalls: readonly { name: string; callId: string; arguments: string }[];
-  readonly closed: { code: number; reason: string } | null;
-  inputAudioBytes(): Buffer;
-}
-
-const DEFAULT_SEMANTIC_SILENCE_MS = { low: 1200, medium: 700, high: 300, auto: 700 } as const;
+export type { ConversationEntry };
+export type { EmulatorObserver, EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions, SessionTransport } from './session-types.js';
 
 export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   readonly id: string;
@@ -102,6 +38,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   readonly inputAudio: InputAudioArrival[] = [];
   readonly conversation: ConversationEntry[] = [];
   readonly toolCalls: { name: string; callId: string; arguments: string }[] = [];
+  readonly responses: EmulatorResponseRecord[] = [];
   closed: { code: number; reason: string } | null = null;
 
   private readonly log: Logger;
@@ -113,8 +50,13 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   private speechItemId: string | null = null;
   private activeResponse: ResponseRun | null = null;
   private readonly outOfBand = new Set<ResponseRun>();
-  private failNext: { retryAfterSeconds: number } | null = null;
-  private silent = false;
+  private readonly armed = new ArmedFaults();
+  private closeAfter: { type: string; code: number; reason: string } | null = null;
+  /** The client created an assistant `output_text` item (see Realism.assistantTextTriggersTextReplies). */
+  private assistantTextInConversation = false;
+  private readonly realism: Realism;
+  /** Tokens left in the emulated per-minute budget, reported by rate_limits.updated. */
+  private tokensRemaining = 40_000;
   private audioProduced = false;
   private idleDeadlineMs: number | null = null;
   private seenInputTokens = 0;
@@ -126,13 +68,15 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.connectedAt = options.wallNow();
     this.log = options.logger.child({ emulatorSession: this.id });
     this.cursor = new ScriptCursor(options.script);
+    this.realism = options.realism ?? TIDY;
     this.config = defaultSession(this.id, options.model, Math.floor(options.wallNow() / 1000));
     this.vad = new EnergyVad(vadSettings(this.config.audio.input.turn_detection));
   }
 
   start(): void {
     this.log.info({ model: this.model, script: this.options.script.name }, 'emulated realtime session created');
-    this.emit({ type: 'session.created', session: this.config });
+    this.emit({ type: 'session.created', session: sdkSession(this.config) });
+    this.emit({ type: 'conversation.created', conversation: { id: newId('conv'), object: 'realtime.conversation' } });
   }
 
   inputAudioBytes(): Buffer {
@@ -167,9 +111,11 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   applyFault(fault: SessionFault): void {
     if (this.closed) return;
     this.log.info({ fault: fault.type }, 'fault injected');
+    if (this.armed.arm(fault)) return;
     switch (fault.type) {
       case 'close':
-        this.later(fault.afterMs ?? 0, () => this.closeWith(fault.code, fault.reason ?? ''));
+        if (fault.afterServerEvent !== undefined) this.closeAfter = { type: fault.afterServerEvent, code: fault.code, reason: fault.reason ?? '' };
+        else this.later(fault.afterMs ?? 0, () => this.closeWith(fault.code, fault.reason ?? ''));
         return;
       case 'session_expired':
         this.later(fault.afterMs ?? 0, () => {
@@ -179,12 +125,6 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
         return;
       case 'error':
         this.sendError({ type: 'invalid_request_error', code: null, param: null, event_id: null, ...fault.error });
-        return;
-      case 'fail_next_response':
-        this.failNext = { retryAfterSeconds: fault.retryAfterSeconds ?? 1.2 };
-        return;
-      case 'silent':
-        this.silent = true;
         return;
     }
   }
@@ -234,10 +174,25 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       );
       return;
     }
+    const transcriptionModel = update.audio?.input?.transcription?.model;
+    const deployments = this.options.azureDeployments;
+    if (deployments && transcriptionModel !== undefined && !deployments.includes(transcriptionModel)) {
+      // On Azure the transcription model is a deployment of the resource (OPENAI_REALTIME.md §2.5);
+      // the wording of Azure's error is not documented: unverified.
+      this.sendError(
+        invalidRequest(
+          'invalid_value',
+          `Invalid value: '${transcriptionModel}'. The transcription model must name a deployment of this resource.`,
+          'session.audio.input.transcription.model',
+          clientEventId,
+        ),
+      );
+      return;
+    }
     this.config = mergeSession(this.config, update);
     this.vad.configure(vadSettings(this.config.audio.input.turn_detection));
     this.log.debug({ inputFormat: this.config.audio.input.format.type, outputFormat: this.config.audio.output.format.type }, 'session updated');
-    this.emit({ type: 'session.updated', session: this.config });
+    this.emit({ type: 'session.updated', session: sdkSession(this.config) });
   }
 
   // ---- input audio and VAD --------------------------------------------------------------------------
@@ -273,7 +228,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.emit({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: itemId });
     this.commitCallerTurn(itemId);
     this.vad.markBufferStart(audioEndMs);
-    if (td.create_response && !this.silent) this.startConversationResponse(() => this.cursor.planResponse(), {});
+    if (td.create_response && !this.armed.silent) this.startConversationResponse(() => this.cursor.planResponse(), {});
   }
 
   private checkIdle(td: TurnDetectionConfig): void {
@@ -286,7 +241,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.addUserAudioItem(itemId, null);
     this.bufferBytes = 0;
     this.vad.markBufferStart();
-    if (td.create_response && !this.silent) this.startConversationResponse(() => [{ kind: 'audio', reply: this.cursor.idleReply() }], {});
+    if (td.create_response && !this.armed.silent) this.startConversationResponse(() => [{ kind: 'audio', reply: this.cursor.idleReply() }], {});
   }
 
   private manualCommit(clientEventId: string | null): void {
@@ -319,19 +274,23 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   private addUserAudioItem(itemId: string, transcript: string | null): void {
     const previous = this.lastItemId();
     this.emit({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: itemId });
-    const item = { id: itemId, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
+    const item = userAudioItem(itemId);
     this.conversation.push({ id: itemId, type: 'message', role: 'user', text: transcript ?? '', audioMs: null, truncatedAtMs: null });
     this.emit({ type: 'conversation.item.added', previous_item_id: previous, item });
     this.emit({ type: 'conversation.item.done', previous_item_id: previous, item });
     if (this.config.audio.input.transcription && transcript !== null) {
-      this.emit({
-        type: 'conversation.item.input_audio_transcription.completed',
-        item_id: itemId,
-        content_index: 0,
-        transcript,
-        usage: { type: 'tokens', total_tokens: Math.ceil(transcript.length / 4) + 10, input_tokens: 10, output_tokens: Math.ceil(transcript.length / 4) },
-      });
+      // Transcription runs asynchronously next to the model: with a delay it lands after the reply has started.
+      this.later(this.realism.transcriptionDelayMs, () => this.transcribe(itemId, transcript));
     }
+  }
+
+  private transcribe(itemId: string, transcript: string): void {
+    const failure = this.armed.takeTranscriptionFailure();
+    if (failure) {
+      this.emit(transcriptionFailedEvent(itemId, failure.message));
+      return;
+    }
+    for (const event of transcriptionEvents(itemId, transcript)) this.emit(event);
   }
 
   // ---- conversation items ---------------------------------------------------------------------------
@@ -354,6 +313,14 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       this.sendError(invalidRequest('item_id_already_exists', `Item with id '${id}' already exists.`, 'item.id', clientEventId));
       return;
     }
+    const problem = itemProblem(item, clientEventId);
+    if (problem) {
+      this.sendError(problem);
+      return;
+    }
+    if (item.type === 'message' && item.role === 'assistant' && item.content.some((c) => c.type === 'output_text')) {
+      this.assistantTextInConversation = true;
+    }
     let entry: ConversationEntry;
     if (item.type === 'function_call_output') {
       entry = { id, type: item.type, role: null, text: item.output, audioMs: null, truncatedAtMs: null, callId: item.call_id };
@@ -365,9 +332,9 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       entry = { id, type: 'message', role: item.role, text, audioMs: null, truncatedAtMs: null };
       if (item.role === 'user') this.cursor.userText(text);
     }
+    const previous = previousItemId ?? this.lastItemId();
     this.conversation.push(entry);
-    const shape = { ...item, id, object: 'realtime.item', status: 'completed' };
-    const previous = previousItemId ?? this.conversation.at(-2)?.id ?? null;
+    const shape = itemShape(item, id);
     this.emit({ type: 'conversation.item.added', previous_item_id: previous, item: shape });
     this.emit({ type: 'conversation.item.done', previous_item_id: previous, item: shape });
   }
@@ -378,7 +345,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
       return;
     }
-    this.emit({ type: 'conversation.item.retrieved', item: { id: entry.id, object: 'realtime.item', type: entry.type, role: entry.role, status: 'completed' } });
+    this.emit({ type: 'conversation.item.retrieved', item: retrievedItem(entry) });
   }
 
   private itemDelete(itemId: string, clientEventId: string | null): void {
@@ -408,11 +375,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       return;
     }
     entry.truncatedAtMs = audioEndMs;
-    if (have > 0) {
-      // The server drops the unheard part of the transcript.
-      const words = entry.text.split(/(?<=\s)/);
-      entry.text = words.slice(0, Math.round((words.length * audioEndMs) / have)).join('').trim();
-    }
+    entry.text = truncatedText(entry.text, audioEndMs, have);
     this.emit({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs });
   }
 
@@ -480,9 +443,14 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
   }
 
   private runResponse(planOutputs: () => RunOutput[], params: ResponseCreateParams, outOfBand: boolean): void {
+    if (this.closed) return; // e.g. a close fault fired by the commit that asked for this response
     this.idleDeadlineMs = null;
     let outputs: RunOutput[] = [];
     const modalities = params.output_modalities ?? this.config.output_modalities;
+    const incomplete = outOfBand ? null : this.armed.takeIncomplete();
+    // A text-only reply in an audio conversation: the fault, or the model reacting to client-created assistant text.
+    const textOnly =
+      !outOfBand && modalities[0] === 'audio' && (this.armed.takeTextOnly() || (this.realism.assistantTextTriggersTextReplies && this.assistantTextInConversation));
     const run = new ResponseRun(
       {
         conversation: outOfBand ? 'none' : 'auto',
@@ -494,10 +462,14 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
         chunkMs: this.options.chunkMs,
         speed: this.options.speed,
         clock: this.options.clock,
+        transcriptLeadChunks: this.realism.transcriptLeadChunks,
+        request: params,
+        ...(incomplete ? { incomplete } : {}),
       },
       {
         emit: (event) => this.emit(event),
         itemStarted: (item) => {
+          const previous = this.lastItemId();
           const output = outputs[run.items.length - 1];
           const entry: ConversationEntry = {
             id: item.id,
@@ -517,6 +489,14 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
           // Delivered audio grows as deltas go out; truncate reads it through the entry.
           Object.defineProperty(entry, 'audioMs', { get: () => (item.kind === 'audio' ? item.deliveredAudioMs : null), enumerable: true });
           if (item.kind === 'audio') this.audioProduced = true;
+          return previous;
+        },
+        rateLimits: () => {
+          this.tokensRemaining = Math.max(0, this.tokensRemaining - 600);
+          return [
+            { name: 'requests', limit: 5000, remaining: 4999, reset_seconds: 0.012 },
+            { name: 'tokens', limit: 40_000, remaining: this.tokensRemaining, reset_seconds: Number(((40_000 - this.tokensRemaining) / 666).toFixed(3)) },
+          ];
         },
         usage: (out) => {
           const usage = computeUsage({
@@ -529,23 +509,33 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
           this.seenInputTokens = usage.input_tokens;
           return usage;
         },
-        finished: (finishedRun, status) => this.responseFinished(finishedRun, status),
+        finished: (finishedRun, status, reason) => this.responseFinished(finishedRun, status, reason),
       },
     );
     if (outOfBand) this.outOfBand.add(run);
     else this.activeResponse = run;
-    if (this.failNext) {
-      const { retryAfterSeconds } = this.failNext;
-      this.failNext = null;
-      run.fail({ type: 'tokens', code: 'rate_limit_exceeded', message: rateLimitMessage(this.model, retryAfterSeconds) });
+    const failure = this.armed.takeFailure();
+    if (failure) {
+      const { retryAfterMs } = failure;
+      run.fail({ type: 'tokens', code: 'rate_limit_exceeded', message: rateLimitMessage(this.model, retryAfterMs) });
       return;
     }
     outputs = planOutputs();
+    if (textOnly) outputs = outputs.map((o): RunOutput => (o.kind === 'audio' ? { kind: 'text', text: o.transcript } : o));
     run.start(outputs);
   }
 
-  private responseFinished(run: ResponseRun, status: 'completed' | 'cancelled' | 'failed'): void {
+  private responseFinished(run: ResponseRun, status: RunStatus, reason: string | null): void {
     this.log.debug({ responseId: run.id, status }, 'response done');
+    this.responses.push({
+      id: run.id,
+      conversation: run.conversation,
+      status,
+      reason,
+      audioMs: run.items.reduce((n, i) => n + i.deliveredAudioMs, 0),
+      kinds: run.items.map((i) => i.kind),
+      request: run.request,
+    });
     this.outOfBand.delete(run);
     if (run !== this.activeResponse) return;
     this.activeResponse = null;
@@ -568,12 +558,17 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
 
   // ---- output ---------------------------------------------------------------------------------------
 
-  private emit(event: Record<string, unknown>): void {
+  private emit(event: ServerEventBody): void {
     if (this.closed) return;
     const withId = { event_id: newId('event'), ...event };
     this.serverEvents.push({ type: String(event.type), at: this.options.wallNow() });
     this.options.observer?.onServerEvent?.(this.id, withId);
     this.options.transport.send(withId);
+    if (this.closeAfter?.type === event.type) {
+      const { code, reason } = this.closeAfter;
+      this.closeAfter = null;
+      this.closeWith(code, reason);
+    }
   }
 
   private sendError(error: RealtimeErrorBody): void {
@@ -605,11 +600,4 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     }, ms);
     this.timers.add(handle);
   }
-}
-
-function vadSettings(td: TurnDetectionConfig | null): VadSettings {
-  if (!td) return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 };
-  if (td.type === 'server_vad') return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms };
-  // semantic_vad has no knobs but eagerness: model it as waiting longer or shorter for the end of a turn.
-  return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: DEFAULT_SEMANTIC_SILENCE_MS[td.eagerness] };
 }

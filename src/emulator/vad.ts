@@ -7,10 +7,22 @@
  * MIN_SPEECH_MS of consecutive speech (one click is not a turn); `audio_start_ms` includes prefix padding
  * (clamped to the start of the current buffer) and `audio_end_ms` includes the silence duration, as OpenAI documents.
  */
+import type { TurnDetectionConfig } from './session-config.js';
+
 export interface VadSettings {
   threshold: number;
   prefixPaddingMs: number;
   silenceDurationMs: number;
+}
+
+const DEFAULT_SEMANTIC_SILENCE_MS = { low: 1200, medium: 700, high: 300, auto: 700 } as const;
+
+/** The detector settings for a session's turn detection. */
+export function vadSettings(td: TurnDetectionConfig | null): VadSettings {
+  if (!td) return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 };
+  if (td.type === 'server_vad') return { threshold: td.threshold, prefixPaddingMs: td.prefix_padding_ms, silenceDurationMs: td.silence_duration_ms };
+  // semantic_vad has no knobs but eagerness: model it as waiting longer or shorter for the end of a turn.
+  return { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: DEFAULT_SEMANTIC_SILENCE_MS[td.eagerness] };
 }
 
 export type VadEvent = { type: 'speech_started'; audioStartMs: number } | { type: 'speech_stopped'; audioEndMs: number };

@@ -77,16 +77,22 @@ export class RetryBudget {
 }
 
 /**
- * The wait the server asks for in a rate-limit message ("… Please try again in 6.2s." / "in 850ms"),
- * in ms, rounded up; undefined when the message names none.
+ * The wait the server asks for in a rate-limit message, in ms, rounded up; undefined when it names none.
+ * OpenAI writes Go-style durations: "try again in 6.2s", "in 1m26.4s", "in 850ms", "in 1h2m3s"; older
+ * messages say "in 20 seconds".
  */
 export function parseRetryAfterMs(message: string | undefined): number | undefined {
   if (!message) return undefined;
-  const match = /try again in\s+(\d+(?:\.\d+)?)\s*(ms|s|seconds?)\b/i.exec(message);
+  const match = /try again in\s+((?:\d+(?:\.\d+)?\s*(?:milliseconds?|minutes?|seconds?|ms|h|m|s)(?![a-z])\s*)+)/i.exec(message);
   if (!match) return undefined;
-  const value = Number(match[1]);
-  if (!Number.isFinite(value)) return undefined;
-  return Math.ceil(match[2]!.toLowerCase() === 'ms' ? value : value * 1000);
+  const unitMs: Record<string, number> = { ms: 1, millisecond: 1, milliseconds: 1, h: 3_600_000, m: 60_000, minute: 60_000, minutes: 60_000, s: 1000, second: 1000, seconds: 1000 };
+  let total = 0;
+  for (const part of match[1]!.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/gi)) {
+    const factor = unitMs[part[2]!.toLowerCase()];
+    if (factor === undefined) return undefined;
+    total += Number(part[1]) * factor;
+  }
+  return Number.isFinite(total) ? Math.ceil(total) : undefined;
 }
 
 /**

@@ -9,7 +9,8 @@ import OpenAI, { AzureOpenAI } from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import type { Logger } from 'pino';
-import type { RealtimeEnv } from './env.js';
+import { transcriptionModelOf, usesAzure, type RealtimeEnv } from './env.js';
+import type { HandshakeObserver, ModelProvider } from './model-health.js';
 
 export type { RealtimeClientEvent, RealtimeServerEvent };
 
@@ -53,6 +54,29 @@ export interface AzureSettings {
   apiVersion?: string;
 }
 
+/**
+ * The `api-version` the SDK's AzureOpenAI constructor insists on (it throws without one). The GA realtime
+ * URL it builds (`/openai/v1/realtime?model=<deployment>`) drops every query parameter, so this value is
+ * never sent; it only satisfies the constructor when AZURE_OPENAI_API_VERSION is not set.
+ */
+const AZURE_UNSENT_API_VERSION = 'v1';
+
+/**
+ * The SDK's Azure client, built only from our settings: `baseURL` derived from the endpoint (passing
+ * `endpoint` instead makes the SDK read OPENAI_BASE_URL from the environment and throw "baseURL and
+ * endpoint are mutually exclusive" when it is set), the key and the deployment explicit.
+ */
+export function createAzureClient(azure: AzureSettings): AzureOpenAI {
+  // Accept the resource URL with or without the /openai or /openai/v1 suffix.
+  const resource = azure.endpoint.replace(/\/+$/, '').replace(/\/openai(\/v1)?$/, '');
+  return new AzureOpenAI({
+    baseURL: `${resource}/openai`,
+    apiKey: azure.apiKey,
+    deployment: azure.deployment,
+    apiVersion: azure.apiVersion ?? AZURE_UNSENT_API_VERSION,
+  });
+}
+
 export interface ConnectSettings {
   model: string;
   apiKey?: string;
@@ -64,6 +88,38 @@ export interface ConnectSettings {
    */
   secureContext?: SecureContext;
   connectTimeoutMs: number;
+  /** Told about every handshake's outcome (process-wide model health: metric, error log, /readyz). */
+  health?: HandshakeObserver;
+}
+
+/** What the start-up line states about the model (no secrets). */
+export interface ModelStartupInfo {
+  provider: ModelProvider;
+  /** The OpenAI model, or the Azure deployment (which decides the model there). */
+  model: string;
+  voice: string;
+  transcription: string;
+  /** Configuration facts an operator should see at start-up. */
+  notes: string[];
+}
+
+export function modelStartupInfo(env: RealtimeEnv): ModelStartupInfo {
+  const azure = usesAzure(env) && env.AZURE_OPENAI_DEPLOYMENT !== undefined;
+  const notes: string[] = [];
+  if (azure) {
+    notes.push('Azure OpenAI: OPENAI_MODEL and AI_MODEL are ignored; the deployment decides the model');
+    if (env.INPUT_TRANSCRIPTION_MODEL === undefined) {
+      notes.push('Azure OpenAI: caller transcription is off; set INPUT_TRANSCRIPTION_MODEL to a transcription deployment to enable it');
+    }
+    if (env.OPENAI_BASE_URL !== undefined) notes.push('Azure OpenAI: OPENAI_BASE_URL is ignored');
+  }
+  return {
+    provider: azure ? 'azure' : 'openai',
+    model: azure ? env.AZURE_OPENAI_DEPLOYMENT! : env.OPENAI_MODEL,
+    voice: env.OPENAI_VOICE,
+    transcription: transcriptionModelOf(env) ?? 'off',
+    notes,
+  };
 }
 
 /**
@@ -80,6 +136,14 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
   }
   if (azureCount === 0 && env.OPENAI_API_KEY === undefined) {
     throw new ModelConnectionError('no model configured: set OPENAI_API_KEY, or the AZURE_OPENAI_* variables');
+  }
+  if (azureCount === 3) {
+    // Surfaces an SDK constructor refusal at start-up, naming our variables, instead of failing every call.
+    try {
+      createAzureClient({ endpoint: env.AZURE_OPENAI_ENDPOINT!, deployment: env.AZURE_OPENAI_DEPLOYMENT!, apiKey: env.AZURE_OPENAI_API_KEY! });
+    } catch (err) {
+      throw new ModelConnectionError(`AZURE_OPENAI_ENDPOINT / AZURE_OPENAI_API_KEY rejected by the Azure client: ${(err as Error).message}`);
+    }
   }
   const secureContext =
     env.REALTIME_CA_FILE === undefined
@@ -114,22 +178,16 @@ export async function connectRealtime(settings: ConnectSettings, logger: Logger)
   };
   let rt: OpenAIRealtimeWS;
   if (settings.azure) {
-    const azure = new AzureOpenAI({
-      endpoint: settings.azure.endpoint,
-      apiKey: settings.azure.apiKey,
-      deployment: settings.azure.deployment,
-      ...(settings.azure.apiVersion ? { apiVersion: settings.azure.apiVersion } : {}),
-    });
-    rt = await OpenAIRealtimeWS.azure(azure, { deploymentName: settings.azure.deployment, options });
+    rt = await OpenAIRealtimeWS.azure(createAzureClient(settings.azure), { deploymentName: settings.azure.deployment, options });
   } else {
     if (settings.apiKey === undefined) throw new ModelConnectionError('OPENAI_API_KEY is not set');
     const client = new OpenAI({ apiKey: settings.apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) });
     rt = new OpenAIRealtimeWS({ model: settings.model, options }, client);
   }
-  return wrap(rt, logger);
+  return wrap(rt, logger, settings.health);
 }
 
-function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
+function wrap(rt: OpenAIRealtimeWS, logger: Logger, health: HandshakeObserver | undefined): ModelConnection {
   const errorListeners: Array<(e: ModelConnectionError) => void> = [];
   const closeListeners: Array<(code: number, reason: string) => void> = [];
   let closed = false;
@@ -138,11 +196,13 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger): ModelConnection {
   const ready = new Promise<void>((resolve, reject) => {
     rt.socket.once('open', () => {
       opened = true;
+      health?.handshakeSucceeded();
       resolve();
     });
     rt.socket.once('unexpected-response', (req, res) => {
       // With this listener ws leaves aborting to us; the status is the useful part (401, 404 model, 429).
       const httpStatus = res.statusCode ?? 0;
+      health?.handshakeRefused(httpStatus);
       reject(new ModelConnectionError(`model handshake refused: HTTP ${httpStatus || 'unknown'}`, undefined, undefined, { httpStatus }));
       res.resume();
       req.destroy();

@@ -39,8 +39,11 @@ export const realtimeEnvShape = {
   VAD_EAGERNESS: z.enum(VAD_EAGERNESS, { message: 'must be low, medium, high or auto' }).default('auto'),
   /** PSTN handsets are close-talking; switch to far_field for speakerphone-heavy traffic. */
   NOISE_REDUCTION: z.enum(NOISE_REDUCTIONS, { message: 'must be near_field, far_field or off' }).default('near_field'),
-  /** A transcription model name, or "off". On Azure this must name a transcription *deployment*. */
-  INPUT_TRANSCRIPTION_MODEL: z.string().min(1).default(DEFAULT_TRANSCRIPTION_MODEL),
+  /**
+   * A transcription model name, or "off". Unset: `gpt-transcribe` with OpenAI, `off` with Azure, where it
+   * must name a transcription *deployment* of the resource (an OpenAI model id is rejected there).
+   */
+  INPUT_TRANSCRIPTION_MODEL: z.string().min(1).optional(),
   AZURE_OPENAI_ENDPOINT: httpsOrHttpUrl.optional(),
   AZURE_OPENAI_DEPLOYMENT: z.string().min(1).optional(),
   AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
@@ -63,3 +66,17 @@ export const realtimeEnvShape = {
 
 export const realtimeEnvSchema = z.object(realtimeEnvShape);
 export type RealtimeEnv = z.infer<typeof realtimeEnvSchema>;
+
+/** Azure is selected by its endpoint (connectSettingsFromEnv insists on the other two variables with it). */
+export function usesAzure(env: Pick<RealtimeEnv, 'AZURE_OPENAI_ENDPOINT'>): boolean {
+  return env.AZURE_OPENAI_ENDPOINT !== undefined;
+}
+
+/**
+ * The caller transcription model, or null when off. Unset on Azure means off: a deployment name cannot be
+ * guessed, and an OpenAI model id there fails the session.update (see the start-up log, modelStartupInfo).
+ */
+export function transcriptionModelOf(env: Pick<RealtimeEnv, 'INPUT_TRANSCRIPTION_MODEL' | 'AZURE_OPENAI_ENDPOINT'>): string | null {
+  const configured = env.INPUT_TRANSCRIPTION_MODEL ?? (usesAzure(env) ? 'off' : DEFAULT_TRANSCRIPTION_MODEL);
+  return configured.toLowerCase() === 'off' ? null : configured;
+}

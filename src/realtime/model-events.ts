@@ -48,6 +48,8 @@ export interface ModelSessionListener {
   /** The caller's turn was committed as item `item_id`. */
   inputCommitted?(event: ServerEvent<'input_audio_buffer.committed'>): void;
   callerTranscript?(event: ServerEvent<'conversation.item.input_audio_transcription.completed'>): void;
+  /** The caller's words in item `item_id` could not be transcribed (counted and logged by the session). */
+  callerTranscriptFailed?(event: ServerEvent<'conversation.item.input_audio_transcription.failed'>): void;
   /** The model called a function (any name); answer with sendToolResult. */
   toolCall?(call: { name: string; callId: string; arguments: string }): void;
   /**
@@ -65,7 +67,12 @@ export type SummaryOutcome =
 export interface ReplyOptions {
   /** Set as metadata.purpose; a response with a purpose is a one-off: not retried when it fails. */
   purpose?: string;
-  /** Replaces the session's instructions for this response only. */
+  /**
+   * Replaces the session's instructions for this response only: include the call's own instructions
+   * (persona, language) in it, or the reply loses them.
+   */
   instructions?: string;
   toolChoice?: 'none' | 'auto';
+  /** `['audio']` to insist on speech (the recovery of a text-only reply). */
+  outputModalities?: ['audio'];
 }

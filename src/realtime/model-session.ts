@@ -13,7 +13,10 @@
  * - model-socket back-pressure on caller audio (src/realtime/backpressure.ts);
  * - response scheduling (src/realtime/response-scheduler.ts) and one retry of a failed (rate-limited)
  *   reply after the wait the server names (bounded by MODEL_RATE_LIMIT_MAX_WAIT_MS);
- * - a nudge when the caller's turn was committed but no reply starts (MODEL_RESPONSE_TIMEOUT_MS).
+ * - a nudge when the caller's turn was committed but no reply starts (MODEL_RESPONSE_TIMEOUT_MS);
+ * - a reply the caller would not hear (text only, or `incomplete`) is counted, logged and recovered once
+ *   (reply-recovery.ts); a Genesys pause drops a half-utterance; at hang-up the caller's last words are
+ *   committed (last-words.ts); failed caller transcriptions are counted and logged.
  */
 import type { Logger } from 'pino';
 import type {
@@ -22,10 +25,8 @@ import type {
   RealtimeServerEvent,
   ResponseCreateEvent,
 } from 'openai/resources/realtime/realtime';
-import { ulawMs } from '../util/ulaw-time.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
-import { ModelBackpressure } from './backpressure.js';
 import { isFinalErrorCode, isRetryableCloseCode, parseRetryAfterMs } from './backoff.js';
 import { connectRealtime, type ConnectSettings, type ModelConnection, type ModelConnectionError } from './connection.js';
 import type { ModelSessionListener, ReplyOptions, ResilienceEnv, ServerEvent, SummaryOutcome } from './model-events.js';
@@ -33,20 +34,23 @@ import { openSessionWithRetry, type Attempt, type SessionPurpose } from './model
 import { errorCodeLabel, type ModelSessionMetrics } from './model-metrics.js';
 import { renewalDecision } from './renewal.js';
 import { buildReplayItems, callerAwaitsReply, type ReplayTurn } from './replay.js';
+import { CallerInput } from './caller-input.js';
+import { LastWords } from './last-words.js';
+import { ReplyRecoveryGate } from './reply-recovery.js';
 import { ResponseScheduler } from './response-scheduler.js';
 import { buildSessionUpdate, checkSessionUpdated, serverInterruptsResponses, type CallSettings } from './session-config.js';
 
 export type { ModelSessionListener, ReplyOptions, ResilienceEnv, SessionPurpose, SummaryOutcome };
 export { errorCodeLabel, type ModelSessionMetrics };
 
-/** Caller audio held while the model (re)connects: 10 s of μ-law (oldest dropped beyond it). */
-const MAX_HELD_AUDIO_MS = 10_000;
 /** Bound on waiting for a cancelled response to finish before asking for the summary. */
 const CANCEL_SETTLE_MS = 2000;
 /** How often a due session renewal looks again for a quiet moment. */
 const RENEWAL_POLL_MS = 250;
 /** Wait before retrying a failed response whose message names no wait. */
 const FAILED_RESPONSE_RETRY_MS = 1000;
+/** How long the caller's last words (committed at hang-up) may take to be transcribed before the summary. */
+const LAST_WORDS_TRANSCRIPT_WAIT_MS = 1500;
 /** Errors that are expected races, not failures (OPENAI_REALTIME.md §9). */
 const BENIGN_MODEL_ERRORS = new Set(['response_cancel_not_active', 'conversation_already_has_active_response']);
 
@@ -74,7 +78,7 @@ export class ModelSession {
   private readonly clock: Clock;
   private readonly timers: TimerScope;
   private readonly listener: ModelSessionListener;
-  private readonly backpressure: ModelBackpressure;
+  private readonly input: CallerInput;
   private readonly scheduler: ResponseScheduler;
   private settings: CallSettings;
 
@@ -84,13 +88,13 @@ export class ModelSession {
   private sessionReadyAt = 0;
   private replacing: SessionPurpose | undefined;
   private reconnects = 0;
-  private held: Uint8Array[] = [];
-  private heldBytes = 0;
   private callerSpeaking = false;
   private renewalTimer: TimerHandle | undefined;
   private responseTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private failedResponseRetried = false;
+  private readonly recovery = new ReplyRecoveryGate();
+  private readonly lastWords = new LastWords();
   /** metadata.purpose of running responses that set one. */
   private readonly purposes = new Map<string, string>();
   private outOfBand: { eventId: string; purpose: string; done: Deferred<SummaryOutcome> } | undefined;
@@ -108,7 +112,14 @@ export class ModelSession {
     this.timers = new TimerScope(this.clock);
     this.listener = options.listener;
     this.settings = options.settings;
-    this.backpressure = new ModelBackpressure({ clock: this.clock });
+    this.input = new CallerInput({
+      clock: this.clock,
+      log: this.log,
+      metrics: options.metrics,
+      readyConnection: () => (this.ready ? this.conn : undefined),
+      // The reconnect path replays the conversation.
+      onStalled: (cause) => this.replace('reconnect', cause),
+    });
     this.scheduler = new ResponseScheduler({
       clock: this.clock,
       inFlightTimeoutMs: options.env.MODEL_RESPONSE_TIMEOUT_MS,
@@ -130,14 +141,28 @@ export class ModelSession {
 
   /** Caller audio: relayed when ready (subject to back-pressure), else held (bounded, oldest dropped). */
   appendAudio(ulaw: Uint8Array): void {
-    if (this.stopped) return;
-    if (this.ready) {
-      this.relay(ulaw);
-      return;
-    }
-    this.held.push(ulaw.slice());
-    this.heldBytes += ulaw.length;
-    while (ulawMs(this.heldBytes) > MAX_HELD_AUDIO_MS && this.held.length > 1) this.heldBytes -= this.held.shift()!.length;
+    if (!this.stopped) this.input.append(ulaw);
+  }
+
+  /** Genesys paused the stream (e.g. secure pause): stop relaying; a half-utterance never becomes a turn. */
+  pauseInput(): void {
+    if (this.stopped || !this.input.pause()) return;
+    this.callerSpeaking = false;
+    this.timers.cancel(this.responseTimer);
+  }
+
+  /** The stream resumed: caller audio flows again from here. */
+  resumeInput(): void {
+    this.input.resume();
+  }
+
+  /** The call ends mid-utterance: commit the caller's words; resolves once transcribed (bounded). */
+  commitCallerSpeech(): Promise<void> {
+    if (!this.ready || !this.conn || !this.callerSpeaking || this.input.paused) return Promise.resolve();
+    this.callerSpeaking = false;
+    this.log.info('caller was mid-utterance at the end of the call; committing their last words');
+    this.conn.send({ type: 'input_audio_buffer.commit' });
+    return this.lastWords.begin(this.clock, LAST_WORDS_TRANSCRIPT_WAIT_MS);
   }
 
   /** New session settings (e.g. a language update): sent now if a session is ready, else on the next connect. */
@@ -158,6 +183,7 @@ export class ModelSession {
       ...(options.purpose !== undefined ? { metadata: { purpose: options.purpose } } : {}),
       ...(options.instructions !== undefined ? { instructions: options.instructions } : {}),
       ...(options.toolChoice !== undefined ? { tool_choice: options.toolChoice } : {}),
+      ...(options.outputModalities !== undefined ? { output_modalities: options.outputModalities } : {}),
     };
     this.scheduler.request(Object.keys(response).length > 0 ? { type: 'response.create', response } : { type: 'response.create' });
   }
@@ -236,8 +262,7 @@ export class ModelSession {
   stop(): void {
     this.stopped = true;
     this.timers.clear();
-    this.held = [];
-    this.heldBytes = 0;
+    this.input.dropHeld();
     this.abandonAttempt?.();
   }
 
@@ -316,11 +341,12 @@ export class ModelSession {
   private detach(): void {
     this.conn = undefined;
     this.ready = false;
-    this.backpressure.reset();
+    this.input.resetBackpressure();
     this.timers.cancel(this.renewalTimer);
     this.timers.cancel(this.responseTimer);
     this.timers.cancel(this.retryTimer);
     this.outOfBand?.done.resolve({ outcome: 'unavailable' });
+    this.lastWords.abandon();
     this.scheduler.reset();
   }
 
@@ -334,10 +360,10 @@ export class ModelSession {
     this.ready = true;
     this.sessionReadyAt = this.clock.now();
     attempt.settle({ ok: true });
-    const heldAudioMs = ulawMs(this.heldBytes);
+    const heldAudioMs = this.input.heldMs;
     if (purpose === 'initial') {
       this.log.info({ bufferedMs: heldAudioMs }, 'model session ready');
-      this.flushHeld();
+      this.input.flushHeld();
       this.listener.ready?.({ purpose, heldAudioMs });
     } else {
       // A new session knows nothing: give it the conversation so far, then the caller audio held meanwhile.
@@ -347,7 +373,7 @@ export class ModelSession {
       this.options.metrics?.modelReconnects.inc();
       this.log.info({ purpose, turns: turns.length, bufferedMs: heldAudioMs }, 'model session replaced');
       if (callerAwaitsReply(turns)) this.requestReply();
-      this.flushHeld();
+      this.input.flushHeld();
       this.listener.ready?.({ purpose, heldAudioMs });
     }
     this.everReady = true;
@@ -400,36 +426,6 @@ export class ModelSession {
     this.listener.unavailable?.({ cause, everReady, fatal });
   }
 
-  private flushHeld(): void {
-    const held = this.held;
-    this.held = [];
-    this.heldBytes = 0;
-    for (const chunk of held) this.relay(chunk);
-  }
-
-  private relay(ulaw: Uint8Array): void {
-    const conn = this.conn;
-    if (!conn) return;
-    const wasDropping = this.backpressure.dropping;
-    const decision = this.backpressure.admit(conn.bufferedAmount, ulaw.length);
-    if (decision === 'send') {
-      if (wasDropping) this.log.info({ droppedMs: ulawMs(this.backpressure.droppedBytes) }, 'model socket drained; caller audio flows again');
-      // PCMU passthrough: Genesys and the session both use G.711 μ-law 8 kHz.
-      conn.send({ type: 'input_audio_buffer.append', audio: Buffer.from(ulaw.buffer, ulaw.byteOffset, ulaw.byteLength).toString('base64') });
-      return;
-    }
-    if (!wasDropping) {
-      // Once per episode: the queue only grows while the socket does not drain, so no per-chunk logging.
-      this.options.metrics?.modelErrors.inc('model_socket_congested');
-      this.log.warn({ bufferedAmount: conn.bufferedAmount }, 'model socket backed up; dropping caller audio');
-    }
-    if (decision === 'stalled') {
-      // Not drained for the whole stall limit: as good as dead. The reconnect path replays the conversation.
-      this.options.metrics?.modelErrors.inc('model_socket_stalled');
-      this.replace('reconnect', `model socket stalled (${conn.bufferedAmount} bytes unsent)`);
-    }
-  }
-
   /** Renews the session once it is old enough, at a moment when nobody is speaking. */
   private checkRenewal(): void {
     this.renewalTimer = undefined;
@@ -476,6 +472,8 @@ export class ModelSession {
       }
       case 'input_audio_buffer.committed':
         this.callerSpeaking = false;
+        this.recovery.newTurn();
+        this.lastWords.committed(event.item_id, this.settings.transcriptionModel === null);
         l.inputCommitted?.(event);
         this.armResponseTimer();
         return;
@@ -489,6 +487,13 @@ export class ModelSession {
         return;
       case 'conversation.item.input_audio_transcription.completed':
         l.callerTranscript?.(event);
+        this.lastWords.transcribed(event.item_id);
+        return;
+      case 'conversation.item.input_audio_transcription.failed':
+        this.options.metrics?.modelErrors.inc('transcription_failed');
+        this.log.warn({ code: event.error.code, type: event.error.type }, 'caller transcription failed');
+        l.callerTranscriptFailed?.(event);
+        this.lastWords.transcribed(event.item_id);
         return;
       case 'response.function_call_arguments.done':
         l.toolCall?.({ name: event.name, callId: event.call_id, arguments: event.arguments });
@@ -514,6 +519,7 @@ export class ModelSession {
     // Usage and the conversation's own bookkeeping first: a failure below may end the call.
     this.listener.turnDone?.({ response, purpose, outOfBand: false });
     const failed = response.status === 'failed';
+    if (!oneOff && !failed) this.checkHeard(response);
     if (failed) {
       const error = (response.status_details as { error?: { code?: string; type?: string; message?: string } } | undefined)?.error;
       const code = error?.code ?? error?.type;
@@ -522,6 +528,15 @@ export class ModelSession {
       if (!oneOff) this.onResponseFailed(code, error?.message);
     }
     if (response.id) this.scheduler.done(response.id, failed && !oneOff);
+  }
+
+  /** A reply the caller may not have heard (text only, incomplete): counted, logged, recovered once. */
+  private checkHeard(response: RealtimeResponse): void {
+    const verdict = this.recovery.check(response, this.settings.instructions, !this.stopped && !this.windingDown);
+    if (!verdict) return;
+    this.options.metrics?.modelErrors.inc(verdict.recovery.metric);
+    this.log.warn({ responseId: response.id, reason: verdict.recovery.reason }, verdict.recovery.message);
+    if (verdict.reply) this.requestReply({ instructions: verdict.recovery.instructions, outputModalities: ['audio'] });
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
- * Carrying a conversation into a new model session (after a drop or a renewal): the recent turns as
- * conversation items — caller turns as user `input_text`, bot turns as assistant `output_text` (the GA
- * shapes conversation.item.create accepts per role) — and anything older folded into one system item,
- * so a long call does not replay hundreds of items or overflow the context.
+ * Carrying a conversation into a new model session (after a drop or a renewal). Everything goes into ONE
+ * system note: the resume instruction and the recent turns as text ("Caller: …" / "You: …"), older turns
+ * folded and bounded. No assistant `output_text` items: a conversation holding client-created assistant
+ * text is a known trigger of text-only replies (the caller would hear silence), and assistant audio the
+ * model did not produce cannot be created at all. No user items either, so the order stays the note's.
  */
 import type { ConversationItemCreateEvent } from 'openai/resources/realtime/realtime';
 
@@ -10,51 +11,58 @@ export interface ReplayTurn {
   role: 'caller' | 'bot';
   text: string;
   truncated?: boolean;
+  /** A caller turn whose words are not known (transcript not arrived, failed, or transcription off). */
+  pending?: boolean;
 }
 
 export interface ReplayLimits {
-  /** The most recent turns replayed as items. */
+  /** The most recent turns written out one per line. */
   maxItems: number;
-  /** Characters of older turns kept in the summary item (the oldest are cut). */
+  /** Characters of older turns kept (the oldest are cut). */
   maxSummaryChars: number;
 }
 
 export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxItems: 24, maxSummaryChars: 6000 };
 
+/** One turn in the note is capped: a runaway transcript must not crowd out the rest. */
+const MAX_TURN_CHARS = 1500;
+
 const RESUME_NOTE =
-  'The connection was briefly interrupted and has been restored. Continue the same call naturally; ' +
-  'do not greet the caller again or repeat what was already said.';
+  'The connection was briefly interrupted and has been restored. Continue the same call naturally, speaking ' +
+  'to the caller as before; do not greet the caller again or repeat what was already said.';
+const PENDING_NOTE =
+  'The caller has just spoken, but their words were lost in the interruption: apologise briefly and ask them ' +
+  'to repeat what they said.';
+const ANSWER_NOTE = "The caller's last words above have not been answered yet: answer them now.";
+
+function line(turn: ReplayTurn): string {
+  if (turn.role === 'caller') return `Caller: ${turn.pending && turn.text.trim() === '' ? '[words not transcribed]' : clip(turn.text)}`;
+  return `You: ${clip(turn.text)}${turn.truncated ? ' [interrupted by the caller]' : ''}`;
+}
+
+function clip(text: string): string {
+  const t = text.trim();
+  return t.length > MAX_TURN_CHARS ? `${t.slice(0, MAX_TURN_CHARS)}…` : t;
+}
 
 export function buildReplayItems(turns: readonly ReplayTurn[], limits: ReplayLimits = DEFAULT_REPLAY_LIMITS): ConversationItemCreateEvent[] {
-  const withText = turns.filter((t) => t.text.trim() !== '');
-  const recent = withText.slice(Math.max(0, withText.length - limits.maxItems));
-  const older = withText.slice(0, withText.length - recent.length);
-  const events: ConversationItemCreateEvent[] = [];
+  const kept = turns.filter((t) => t.text.trim() !== '' || (t.role === 'caller' && t.pending));
+  const recent = kept.slice(Math.max(0, kept.length - limits.maxItems));
+  const older = kept.slice(0, kept.length - recent.length);
   let note = RESUME_NOTE;
   if (older.length > 0) {
-    let earlier = older.map((t) => `${t.role === 'caller' ? 'Caller' : 'You'}: ${t.text}`).join('\n');
+    let earlier = older.map(line).join('\n');
     if (earlier.length > limits.maxSummaryChars) earlier = `…${earlier.slice(earlier.length - limits.maxSummaryChars)}`;
     note += `\nEarlier in this call:\n${earlier}`;
   }
-  events.push({ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text: note }] } });
-  for (const turn of recent) {
-    events.push(
-      turn.role === 'caller'
-        ? { type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: turn.text }] } }
-        : {
-            type: 'conversation.item.create',
-            item: {
-              type: 'message',
-              role: 'assistant',
-              content: [{ type: 'output_text', text: turn.truncated ? `${turn.text} [interrupted by the caller]` : turn.text }],
-            },
-          },
-    );
-  }
-  return events;
+  if (recent.length > 0) note += `\nThe call so far (most recent last):\n${recent.map(line).join('\n')}`;
+  const last = recent.at(-1);
+  if (last?.role === 'caller') note += `\n${last.pending && last.text.trim() === '' ? PENDING_NOTE : ANSWER_NOTE}`;
+  return [{ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text: note }] } }];
 }
 
-/** Whether the caller spoke last, i.e. the new session owes them a reply. */
+/** Whether the caller spoke last (even if their words are not known yet), i.e. the new session owes them a reply. */
 export function callerAwaitsReply(turns: readonly ReplayTurn[]): boolean {
-  return turns.at(-1)?.role === 'caller';
+  const last = turns.filter((t) => t.text.trim() !== '' || (t.role === 'caller' && t.pending)).at(-1);
+  return last?.role === 'caller';
 }

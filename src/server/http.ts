@@ -82,6 +82,11 @@ export interface AppServerOptions {
   backpressure?: BackpressureLimits;
   /** The operations console (src/console): answers requests under /console and returns true, else false. */
   console?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
+  /**
+   * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
+   * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
+   */
+  modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
 }
 
 export interface CloseOptions {
@@ -156,7 +161,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
       if (draining) return json(503, { status: 'draining' });
-      return atCapacity() ? json(503, { status: 'at capacity' }) : json(200, { status: 'ready' });
+      const model = options.modelStatus?.();
+      return atCapacity() ? json(503, { status: 'at capacity', ...(model ? { model } : {}) }) : json(200, { status: 'ready', ...(model ? { model } : {}) });
     }
     if (metrics !== undefined && path === '/metrics') {
       if (!metricsRequestAllowed(req.headers.authorization, options.metricsToken)) {

@@ -31,6 +31,10 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** The operations console (src/console), routed under /console. */
   console?: AppServerOptions['console'];
+  /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
+  model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
+  /** The model's health for /readyz (see AppServerOptions.modelStatus). */
+  modelStatus?: AppServerOptions['modelStatus'];
 }
 
 export interface RunningServer {
@@ -53,12 +57,28 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
     ...(options.console ? { console: options.console } : {}),
+    ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
   });
   const { port, host } = await app.listen();
+  const model = options.model;
+  // Genesys signs requests only for a key with a client secret; then a signature is required for that key.
+  const signaturesRequired = env.GENESYS_CLIENT_SECRET !== undefined || env.GENESYS_CLIENT_SECRET_2 !== undefined;
   logger.info(
-    { host, port, path: env.AUDIOHOOK_PATH, trustProxy: env.TRUST_PROXY, model: options.createCall ? 'bridge' : 'none' },
-    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}`,
+    {
+      host,
+      port,
+      path: env.AUDIOHOOK_PATH,
+      trustProxy: env.TRUST_PROXY,
+      signaturesRequired,
+      ...(model
+        ? { provider: model.provider, model: model.model, voice: model.voice, transcription: model.transcription }
+        : { model: options.createCall ? 'custom call handler' : 'none (sessions open and ignore audio)' }),
+    },
+    `listening on ${host}:${port}, AudioHook endpoint ${env.AUDIOHOOK_PATH}` +
+      (model ? `, ${model.provider === 'azure' ? 'Azure OpenAI deployment' : 'OpenAI model'} ${model.model}, voice ${model.voice}` : '') +
+      `, signatures ${signaturesRequired ? 'required' : 'not required'}`,
   );
+  for (const note of model?.notes ?? []) logger.warn(note);
 
   const graceMs = options.shutdownGraceMs ?? (env.DRAIN_TIMEOUT ?? DEFAULT_DRAIN_TIMEOUT) * 1000;
   let stopping: Promise<void> | undefined;

@@ -55,7 +55,9 @@ const hooks: Array<{ record: CallRecord; signature: string | undefined; body: st
 const clients: GenesysClient[] = [];
 
 beforeAll(async () => {
-  emulator = await startEmulator({ script: TOOL_SCRIPT, speed: 'instant', logger });
+  // Realistic: replies stream over seconds (2× real time), transcripts lead the audio, caller transcription
+  // lands after the reply has started — so barge-in happens while a reply is still streaming.
+  emulator = await startEmulator({ script: TOOL_SCRIPT, realistic: true, logger });
   webhook = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -144,6 +146,8 @@ describe('whole calls through the emulator', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const bytesAfter = client.report().receivedFrames.filter((f) => f.at > bargeAt && f.at < bargeAt + 1500).reduce((n, f) => n + f.bytes, 0);
     expect(bytesAfter).toBe(0);
+    // The caller cut in while the model was still streaming the reply (realistic mode), not after it.
+    expect(session.responses.some((r) => r.status === 'cancelled' && r.reason === 'turn_detected')).toBe(true);
     const replyItem = session.conversation.find((e) => e.role === 'assistant' && e.truncatedAtMs !== null);
     expect(replyItem).toBeDefined();
     expect(replyItem!.truncatedAtMs!).toBeLessThanOrEqual(bytesAtBarge / 8);

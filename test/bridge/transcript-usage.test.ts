@@ -61,6 +61,10 @@ describe('usage', () => {
       cachedTokens: 60,
       outputTextTokens: 20,
       outputAudioTokens: 80,
+      transcriptions: 0,
+      transcriptionInputTokens: 0,
+      transcriptionOutputTokens: 0,
+      transcriptionSeconds: 0,
     });
     expect(totals.totalTokens).toBe(totals.inputTokens + totals.outputTokens);
   });
@@ -69,5 +73,17 @@ describe('usage', () => {
     expect(totals.responses).toBe(2);
     expect(totals.inputTokens).toBe(0);
     expect(totals.outputTokens).toBe(0);
+  });
+});
+
+describe('transcription usage (issue 12: cost was under-reported)', () => {
+  it('adds token and duration usage of caller transcriptions in their own fields', async () => {
+    const { addTranscriptionUsage } = await import('../../src/bridge/usage.js');
+    let totals = addTranscriptionUsage(emptyUsage(), { type: 'tokens', input_tokens: 30, output_tokens: 8, total_tokens: 38 });
+    totals = addTranscriptionUsage(totals, { type: 'duration', seconds: 2.5 });
+    totals = addTranscriptionUsage(totals, undefined);
+    expect(totals).toMatchObject({ transcriptions: 2, transcriptionInputTokens: 30, transcriptionOutputTokens: 8, transcriptionSeconds: 2.5, totalTokens: 0 });
+    // Response usage keeps the transcription fields.
+    expect(addUsage(totals, { total_tokens: 5, input_tokens: 5, output_tokens: 0 })).toMatchObject({ transcriptions: 2, totalTokens: 5 });
   });
 });

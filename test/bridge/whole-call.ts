@@ -12,7 +12,7 @@ import { bridgeEnvSchema } from '../../src/bridge/env.js';
 import { createWebhookSender, type CallRecord } from '../../src/bridge/webhook.js';
 import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
 import type { EmulatorSessionRecord } from '../../src/emulator/session.js';
 import type { CallScript } from '../../src/emulator/script.js';
 import { connectSettingsFromEnv } from '../../src/realtime/connection.js';
@@ -70,9 +70,14 @@ export interface WholeCallRig {
   close(): Promise<void>;
 }
 
-export async function startWholeCallRig(options: { script: CallScript; env?: Record<string, string> }): Promise<WholeCallRig> {
+export async function startWholeCallRig(options: {
+  script: CallScript;
+  env?: Record<string, string> | ((emulator: Emulator) => Record<string, string>);
+  /** Emulator options over the default (instant replies), e.g. `realistic: true` or `azure`. */
+  emulator?: Omit<EmulatorOptions, 'script' | 'logger'>;
+}): Promise<WholeCallRig> {
   const quiet = createLogger('silent');
-  const emulator = await startEmulator({ script: options.script, speed: 'instant', logger: quiet });
+  const emulator = await startEmulator({ script: options.script, speed: 'instant', ...options.emulator, logger: quiet });
   const hooks: CallRecord[] = [];
   const webhook: Server = createServer((req, res) => {
     let body = '';
@@ -84,7 +89,8 @@ export async function startWholeCallRig(options: { script: CallScript; env?: Rec
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
-  const raw = { OPENAI_API_KEY: 'sk-emulator', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath, ...options.env };
+  const extraEnv = typeof options.env === 'function' ? options.env(emulator) : options.env;
+  const raw = { OPENAI_API_KEY: 'sk-emulator', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath, ...extraEnv };
   const rtEnv = realtimeEnvSchema.parse(raw);
   const bridgeEnv = bridgeEnvSchema.parse({ ...raw, SUMMARY_WEBHOOK_URL: hookUrl });
   const logs: LogLine[] = [];

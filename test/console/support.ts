@@ -108,7 +108,7 @@ export function callRecord(callId: string, overrides: Partial<CallRecord> = {}):
       { role: 'caller', itemId: 'i1', text: 'Where is my order?' },
       { role: 'bot', itemId: 'i2', text: 'It ships tomorrow.' },
     ],
-    usage: { responses: 3, totalTokens: 1200, inputTokens: 900, outputTokens: 300, inputTextTokens: 100, inputAudioTokens: 800, cachedTokens: 50, outputTextTokens: 60, outputAudioTokens: 240 },
+    usage: { responses: 3, totalTokens: 1200, inputTokens: 900, outputTokens: 300, inputTextTokens: 100, inputAudioTokens: 800, cachedTokens: 50, outputTextTokens: 60, outputAudioTokens: 240, transcriptions: 2, transcriptionInputTokens: 30, transcriptionOutputTokens: 12, transcriptionSeconds: 0 },
     model: 'gpt-realtime-2.1-mini',
     ...overrides,
   };

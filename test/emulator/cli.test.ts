@@ -16,6 +16,20 @@ describe('emulator CLI', () => {
     }
   });
 
+  it('serves as an Azure resource with --azure-deployment, realistic with --realistic', async () => {
+    const lines: string[] = [];
+    const emulator = await runEmulatorCli(['--port', '0', '--realistic', '--azure-deployment', 'rt-prod', '--api-key', 'k-123', '--log-level', 'silent'], (l) => lines.push(l));
+    try {
+      const text = lines.join('\n');
+      expect(text).toContain('realistic timing');
+      expect(text).toContain(`AZURE_OPENAI_ENDPOINT=https://127.0.0.1:${emulator.port}`);
+      expect(text).toContain('AZURE_OPENAI_DEPLOYMENT=rt-prod');
+      expect(text).not.toContain('OPENAI_BASE_URL');
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('rejects bad flags', async () => {
     await expect(runEmulatorCli(['--port', 'abc'], () => undefined)).rejects.toThrow(/--port/);
     await expect(runEmulatorCli(['--bogus'], () => undefined)).rejects.toThrow();

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { EmulatorSession } from '../../src/emulator/session.js';
 import { createReplyAudioResolver, type CallScript } from '../../src/emulator/script.js';
 import type { Speed } from '../../src/emulator/pacing.js';
+import type { Realism } from '../../src/emulator/realism.js';
 import { ulawSilence, ulawTone } from '../../src/emulator/tone.js';
 
 export type ServerEvent = Record<string, unknown> & { type: string; event_id: string };
@@ -41,7 +42,9 @@ export const TONES_SCRIPT: CallScript = {
   ],
 };
 
-export function createHarness(options: { script?: CallScript; speed?: Speed; start?: boolean } = {}): Harness {
+export function createHarness(
+  options: { script?: CallScript; speed?: Speed; start?: boolean; realism?: Realism; azureDeployments?: string[] } = {},
+): Harness {
   const clock = new ManualClock(0);
   const events: ServerEvent[] = [];
   const closes: { code: number; reason: string }[] = [];
@@ -58,6 +61,8 @@ export function createHarness(options: { script?: CallScript; speed?: Speed; sta
       send: (event) => events.push(JSON.parse(JSON.stringify(event)) as ServerEvent),
       close: (code, reason) => closes.push({ code, reason }),
     },
+    ...(options.realism ? { realism: options.realism } : {}),
+    ...(options.azureDeployments ? { azureDeployments: options.azureDeployments } : {}),
   });
   if (options.start !== false) session.start();
   const h: Harness = {

@@ -39,7 +39,7 @@ describe('EmulatorSession observer (benchmark hooks)', () => {
       { type: 'session.update', at: 42 },
       { type: 'input_audio_buffer.append', at: 1000 },
     ]);
-    expect(server).toEqual(['session.created', 'session.updated', 'error']);
+    expect(server).toEqual(['session.created', 'conversation.created', 'session.updated', 'error']);
   });
 
   it('keeps no input audio when retainInputAudio is false, and keeps it by default', () => {

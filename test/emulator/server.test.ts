@@ -115,11 +115,11 @@ describe('Realtime emulator over TLS', () => {
     expect(parsed.error.message).not.toContain('sk-wrong-key-123456');
   });
 
-  it("accepts Azure's path with an api-key header", async () => {
-    const ws = rawConnect('/openai/v1/realtime?model=my-deployment', { 'api-key': KEY });
-    const first = await new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()))));
-    expect(first.type).toBe('session.created');
-    expect((first.session as { model: string }).model).toBe('my-deployment');
+  it("refuses Azure's path and Azure's api-key header, as OpenAI does", async () => {
+    expect((await handshakeStatus(rawConnect('/openai/v1/realtime?model=my-deployment', { Authorization: `Bearer ${KEY}` }))).status).toBe(404);
+    const apiKeyOnly = await handshakeStatus(rawConnect('/v1/realtime?model=gpt-realtime-2.1', { 'api-key': KEY }));
+    expect(apiKeyOnly.status).toBe(401);
+    expect(apiKeyOnly.body).toContain("You didn't provide an API key");
   });
 
   it('answers the OpenAI-Beta header with beta_api_shape_disabled and close 4000', async () => {
@@ -178,7 +178,7 @@ describe('Realtime emulator over TLS', () => {
     const { rt, events, errors } = connectSdk();
     const code = await new Promise<number>((resolve) => rt.socket.once('close', (c: number) => resolve(c)));
     expect(code).toBe(1001);
-    expect(events.map((e) => e.type)).toEqual(['session.created', 'error']);
+    expect(events.map((e) => e.type)).toEqual(['session.created', 'conversation.created', 'error']);
     expect(errors).toHaveLength(1);
     expect((errors[0] as { error?: { code?: string } }).error?.code).toBe('session_expired');
   });

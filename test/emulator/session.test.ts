@@ -3,6 +3,7 @@ import { createHarness, PCMU_SESSION, utterance } from './harness.js';
 
 const RESPONSE_SEQUENCE = [
   'response.created',
+  'rate_limits.updated',
   'response.output_item.added',
   'conversation.item.added',
   'response.content_part.added',
@@ -75,9 +76,10 @@ describe('EmulatorSession protocol', () => {
       'input_audio_buffer.committed',
       'conversation.item.added',
       'conversation.item.done',
+      'conversation.item.input_audio_transcription.delta',
       'conversation.item.input_audio_transcription.completed',
-      'response.created',
     ]);
+    expect(types.slice(7, 9)).toEqual(['response.created', 'rate_limits.updated']);
     expect(h.last('conversation.item.input_audio_transcription.completed')!.transcript).toBe('Where is my order?');
     const done = h.last('response.done')!.response as Record<string, any>;
     expect(done.status).toBe('completed');
@@ -92,13 +94,14 @@ describe('EmulatorSession protocol', () => {
     h.clear();
     h.send({ type: 'response.create' });
     const types = h.events.map((e) => e.type);
-    expect(types.slice(0, 4)).toEqual(RESPONSE_SEQUENCE);
+    expect(types.slice(0, 5)).toEqual(RESPONSE_SEQUENCE);
     const deltas = h.ofType('response.output_audio.delta');
     expect(deltas).toHaveLength(10);
     for (const d of deltas) expect(Buffer.from(String(d.delta), 'base64')).toHaveLength(800);
+    // The real order: audio done before its transcript.
     expect(types.slice(-6)).toEqual([
-      'response.output_audio_transcript.done',
       'response.output_audio.done',
+      'response.output_audio_transcript.done',
       'response.content_part.done',
       'response.output_item.done',
       'conversation.item.done',

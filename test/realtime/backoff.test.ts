@@ -86,6 +86,15 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs('Please try again in 0.0004s')).toBe(1);
   });
 
+  it('reads the minute and hour forms OpenAI writes for longer waits', () => {
+    expect(parseRetryAfterMs('Rate limit reached for gpt-realtime on tokens per min (TPM): Limit 40000. Please try again in 1m26.4s. Visit …')).toBe(86_400);
+    expect(parseRetryAfterMs('Please try again in 2m0s.')).toBe(120_000);
+    expect(parseRetryAfterMs('Please try again in 1h2m3s.')).toBe(3_723_000);
+    expect(parseRetryAfterMs('please try again in 3 minutes')).toBe(180_000);
+    // "ms" is never read as minutes followed by seconds.
+    expect(parseRetryAfterMs('Please try again in 850ms.')).toBe(850);
+  });
+
   it('is undefined when no wait is named', () => {
     expect(parseRetryAfterMs('Rate limit reached.')).toBeUndefined();
     expect(parseRetryAfterMs(undefined)).toBeUndefined();

@@ -100,8 +100,10 @@ describe('ModelSession', () => {
     expect(r.heard.some((h) => h.startsWith('reconnecting'))).toBe(true);
     await r.ready();
     expect(r.models).toHaveLength(2);
-    // The replay: a system note, the caller's turn, and a reply owed to the caller.
-    expect(r.model().ofType('conversation.item.create').map((e) => e.item.type === 'message' && e.item.role)).toEqual(['system', 'user']);
+    // The replay: one system note carrying the caller's turn (no assistant text items), and a reply owed to the caller.
+    const replay = r.model().ofType('conversation.item.create').map((e) => e.item);
+    expect(replay.map((item) => item.type === 'message' && item.role)).toEqual(['system']);
+    expect(JSON.stringify(replay[0])).toContain('Caller: ');
     expect(r.model().ofType('response.create')).toHaveLength(1);
 
     r.session.windDown();

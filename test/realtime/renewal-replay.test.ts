@@ -27,28 +27,32 @@ describe('buildReplayItems', () => {
     { role: 'bot' as const, text: 'What is the order number?', truncated: true },
     { role: 'caller' as const, text: 'It is 4417.' },
   ];
+  const noteOf = (items: ReturnType<typeof buildReplayItems>) => (items[0]!.item as { content: Array<{ text: string }> }).content[0]!.text;
 
-  it('replays caller turns as user input_text and bot turns as assistant output_text, after a resume note', () => {
+  it('replays the conversation as one system note (no assistant text items: they make replies text-only)', () => {
     const items = buildReplayItems(turns);
-    expect(items.map((e) => e.item)).toEqual([
-      { type: 'message', role: 'system', content: [{ type: 'input_text', text: expect.stringContaining('interrupted and has been restored') }] },
-      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Where is my order?' }] },
-      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'What is the order number? [interrupted by the caller]' }] },
-      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'It is 4417.' }] },
-    ]);
-    expect(items.every((e) => e.type === 'conversation.item.create')).toBe(true);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ type: 'conversation.item.create', item: { type: 'message', role: 'system' } });
+    const note = noteOf(items);
+    expect(note).toContain('interrupted and has been restored');
+    expect(note).toContain('Caller: Where is my order?\nYou: What is the order number? [interrupted by the caller]\nCaller: It is 4417.');
+    expect(note).toContain('have not been answered yet');
   });
 
-  it('folds older turns into the system item, bounded, and keeps the recent ones as items', () => {
+  it('folds older turns, bounded, and writes the recent ones out', () => {
     const long = Array.from({ length: 30 }, (_, i) => ({ role: i % 2 === 0 ? ('caller' as const) : ('bot' as const), text: `turn ${i} ${'x'.repeat(50)}` }));
-    const items = buildReplayItems(long, { maxItems: 4, maxSummaryChars: 300 });
-    expect(items).toHaveLength(5);
-    const note = (items[0]!.item as { content: Array<{ text: string }> }).content[0]!.text;
+    const note = noteOf(buildReplayItems(long, { maxItems: 4, maxSummaryChars: 300 }));
     expect(note).toContain('Earlier in this call');
     expect(note).toContain('turn 25');
     expect(note).not.toContain('turn 0 ');
-    expect(note.length).toBeLessThan(300 + 400);
-    expect((items[1]!.item as { content: Array<{ text: string }> }).content[0]!.text).toMatch(/^turn 26/);
+    expect(note.split('The call so far')[1]).toMatch(/^ \(most recent last\):\nCaller: turn 26/);
+    expect(note.length).toBeLessThan(300 + 4 * 80 + 600);
+  });
+
+  it('a caller turn without words yet still owes a reply, and the note asks the caller to repeat', () => {
+    const pending = [...turns.slice(0, 2), { role: 'caller' as const, text: '', pending: true }];
+    expect(callerAwaitsReply(pending)).toBe(true);
+    expect(noteOf(buildReplayItems(pending))).toContain('ask them to repeat');
   });
 
   it('skips empty turns; knows when the caller is owed a reply', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSessionUpdate, CALL_TOOLS, checkSessionUpdated, type CallSettings } from '../../src/realtime/session-config.js';
-import { realtimeEnvSchema } from '../../src/realtime/env.js';
+import { realtimeEnvSchema, transcriptionModelOf } from '../../src/realtime/env.js';
 
 const base: CallSettings = {
   model: 'gpt-realtime-2.1-mini',
@@ -100,7 +100,11 @@ describe('realtimeEnvShape', () => {
     expect(env.OPENAI_VOICE).toBe('marin');
     expect(env.VAD_TYPE).toBe('server_vad');
     expect(env.VAD_THRESHOLD).toBe(0.5);
-    expect(env.INPUT_TRANSCRIPTION_MODEL).toBe('gpt-transcribe');
+    expect(transcriptionModelOf(env)).toBe('gpt-transcribe');
+    // Azure: a deployment name cannot be guessed, so unset means off; "off" is off everywhere.
+    expect(transcriptionModelOf({ AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com' })).toBeNull();
+    expect(transcriptionModelOf({ AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', INPUT_TRANSCRIPTION_MODEL: 'my-transcribe' })).toBe('my-transcribe');
+    expect(transcriptionModelOf({ INPUT_TRANSCRIPTION_MODEL: 'OFF' })).toBeNull();
     expect(env.OPENAI_API_KEY).toBeUndefined();
     expect(realtimeEnvSchema.safeParse({ OPENAI_VOICE: 'nova' }).success).toBe(false);
     expect(realtimeEnvSchema.safeParse({ VAD_THRESHOLD: '1.5' }).success).toBe(false);

@@ -43,7 +43,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     const droppedAt = Date.now();
     expect(rig.emulator.faults.inject(first.id, { type: 'close', code: 1011, reason: 'server error' })).toBe(1);
     const second = await rig.nextSession(index + 1, 10_000);
-    await waitFor(() => second.conversation.length >= 3, 'the replayed conversation');
+    await waitFor(() => second.conversation.length >= 1, 'the replayed conversation');
     await waitFor(() => second.clientEvents.some((e) => e.type === 'input_audio_buffer.append'), 'caller audio in the new session');
     const updated = second.clientEvents.find((e) => e.type === 'session.update')!;
     expect(updated.at - droppedAt).toBeLessThan(2000);
@@ -54,16 +54,11 @@ describe('fault 4: the model socket drops mid-call', () => {
     const types = clientEventTypes(second);
     expect(types[0]).toBe('session.update');
     expect(types.indexOf('conversation.item.create')).toBeLessThan(types.indexOf('input_audio_buffer.append'));
-    const replayed = second.conversation.map((e) => `${e.role}: ${e.text}`);
-
-    expect(replayed).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^system: .*restored/),
-        'assistant: Hello, thanks for calling.',
-        "user: Hi, I'd like to check my order.",
-        'assistant: Sure, what is your order number?',
-      ]),
-    );
+    // One system note carries the conversation (assistant text items would make the model answer in text).
+    expect(second.conversation.filter((e) => e.role === 'assistant')).toHaveLength(0);
+    const note = second.conversation.find((e) => e.role === 'system')!.text;
+    expect(note).toMatch(/restored/);
+    expect(note).toContain("You: Hello, thanks for calling.\nCaller: Hi, I'd like to check my order.\nYou: Sure, what is your order number?");
     // The caller's last turn was answered, so nothing is owed: no reply is forced on reconnect.
     expect(second.clientEvents.filter((e) => e.type === 'response.create')).toHaveLength(0);
     // The call goes on in the new session: the caller's next words get a reply.
@@ -90,7 +85,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     await waitFor(() => first.conversation.some((e) => e.role === 'assistant' && e.text !== ''), 'the greeting transcript');
     rig.emulator.faults.inject(first.id, { type: 'close', code });
     const second = await rig.nextSession(index + 1, 10_000);
-    await waitFor(() => second.conversation.some((e) => e.role === 'assistant' && e.text === 'Hello, thanks for calling.'), 'the replayed greeting');
+    await waitFor(() => second.conversation.some((e) => e.role === 'system' && e.text.includes('You: Hello, thanks for calling.')), 'the replayed greeting');
     await waitFor(() => second.clientEvents.some((e) => e.type === 'input_audio_buffer.append'), 'caller audio in the new session');
     expect(client.report().disconnect).toBeNull();
     await client.close();
@@ -134,7 +129,8 @@ describe('fault 4 (decisions, injected clock)', () => {
     const types = second.sent.map((e) => e.type);
     expect(types[0]).toBe('session.update');
     const items = second.ofType('conversation.item.create').map((e) => e.item);
-    expect(items[1]).toEqual({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'My order is late.' }] });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text', text: expect.stringContaining('Caller: My order is late.') }] });
     // The interrupted reply had no transcript, so the caller is owed one: a response is requested.
     expect(second.ofType('response.create')).toHaveLength(1);
     const appends = second.ofType('input_audio_buffer.append').map((a) => Buffer.from(a.audio, 'base64')[0]);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/bridge/call-events.js';
 import { createWebhookSender, type CallRecord } from '../../src/bridge/webhook.js';
+import { emptyUsage } from '../../src/bridge/usage.js';
 import { createLogger } from '../../src/log/logger.js';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { CallTracer } from '../../src/telemetry/call-tracer.js';
@@ -45,7 +46,7 @@ function record(sessionId: string, endReason: CallRecord['end_reason']): CallRec
     escalation: { required: endReason === 'escalated' },
     summary: { summary: SECRET_TEXT, sentiment: 'neutral', resolved: true, follow_ups: [], source: 'model' },
     transcript: [{ role: 'caller', itemId: 'i1', text: SECRET_TEXT }],
-    usage: { responses: 1, totalTokens: 1, inputTokens: 1, outputTokens: 0, inputTextTokens: 0, inputAudioTokens: 1, cachedTokens: 0, outputTextTokens: 0, outputAudioTokens: 0 },
+    usage: { ...emptyUsage(), responses: 1, totalTokens: 1, inputTokens: 1, inputAudioTokens: 1 },
     model: 'gpt-realtime-2.1-mini',
   };
 }
