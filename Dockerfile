@@ -4,13 +4,8 @@
 # devDependency `node` that runs the tests (test/runtime.test.ts checks they agree). That dev binary never
 # reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
 
-<<<<<<< HEAD
 # ---- build: all dependencies, compile src/ (and web/console) to dist/ ----
-FROM node:24-slim AS build
-=======
-# ---- build: all dependencies, compile src/ to dist/ ----
 FROM node:26-slim AS build
->>>>>>> main
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the compiler is plain JS; install scripts would only fetch the dev Node binary
