@@ -7,7 +7,7 @@
  * implementation and its WAV tooling use little-endian, so do we).
  */
 import g711 from 'g711';
-import type { MediaChannel, MediaFormat } from '../audiohook/schemas.js';
+import type { MediaChannel, MediaFormat } from './media-format.js';
 
 /** μ-law byte → linear sample. */
 export const ULAW_DECODE: Int16Array = (() => {

@@ -13,7 +13,7 @@
  * Pure logic: time comes from the injected Clock, output goes through the injected `send`.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { MAX_BINARY_MESSAGE_BYTES } from '../audiohook/schemas.js';
+import { MAX_AUDIO_MESSAGE_BYTES } from './media-format.js';
 import { EPSILON_MS, PlayoutTimeline, progressOf, type ItemProgress, type ItemRecord } from './playout-timeline.js';
 import { ResponseQueue } from './response-queue.js';
 import { ulawBytes, ulawMs, ULAW_BYTES_PER_MS } from '../util/ulaw-time.js';
@@ -106,8 +106,8 @@ export class OutboundPacer {
     const frameMs = options.frameMs ?? 200;
     const maxLeadMs = options.maxLeadMs ?? 400;
     if (!Number.isInteger(frameMs) || frameMs <= 0) throw new RangeError(`frameMs must be a positive integer, got ${frameMs}`);
-    if (ulawBytes(frameMs) > MAX_BINARY_MESSAGE_BYTES) {
-      throw new RangeError(`frameMs ${frameMs} exceeds the ${MAX_BINARY_MESSAGE_BYTES}-byte binary message limit`);
+    if (ulawBytes(frameMs) > MAX_AUDIO_MESSAGE_BYTES) {
+      throw new RangeError(`frameMs ${frameMs} exceeds the ${MAX_AUDIO_MESSAGE_BYTES}-byte binary message limit`);
     }
     // With a lead below one frame no frame could ever go out without breaking the lead bound.
     if (!(maxLeadMs >= frameMs)) throw new RangeError(`maxLeadMs (${maxLeadMs}) must be at least frameMs (${frameMs})`);

@@ -63,10 +63,18 @@ export interface AudioFormat {
   durationMs: number;
 }
 
+/** The data chunk declares more bytes than the file holds (a cut-off copy or an interrupted recording). */
+export interface WavTruncation {
+  declaredBytes: number;
+  presentBytes: number;
+}
+
 export interface ParsedWav {
   format: AudioFormat;
   /** The data chunk, trimmed to whole sample frames (interleaved as stored). */
   data: Uint8Array;
+  /** Set when the data chunk is cut short; `data` is what is there. */
+  truncated?: WavTruncation;
 }
 
 export interface DecodedAudio {
@@ -74,7 +82,15 @@ export interface DecodedAudio {
   ulaw: Uint8Array;
   /** The file's original format. */
   format: AudioFormat;
+  /** Set when the file is cut short (see ParsedWav). */
+  truncated?: WavTruncation;
 }
+
+/**
+ * Streaming writers that cannot seek back put this placeholder in the data size ("until the end of the
+ * file"); it is not a truncation.
+ */
+const UNKNOWN_DATA_SIZE = 0xffffffff;
 
 interface FmtChunk {
   tag: number;
@@ -128,7 +144,8 @@ function parseFmt(bytes: Uint8Array, view: DataView, offset: number, size: numbe
 
 /**
  * Parses a WAV file held in memory. Walks every chunk (LIST, fact, cue…), honouring the pad byte after
- * odd-sized chunks; a data size larger than the file (streaming writers) is clamped to what is there.
+ * odd-sized chunks. A data size larger than the file is clamped to what is there: silently for the
+ * streaming writers' 0xFFFFFFFF placeholder, otherwise reported in `truncated`.
  */
 export function parseWav(bytes: Uint8Array): ParsedWav {
   if (bytes.length < 12 || ascii(bytes, 0) !== 'RIFF' || ascii(bytes, 8) !== 'WAVE') {
@@ -138,6 +155,7 @@ export function parseWav(bytes: Uint8Array): ParsedWav {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let fmt: FmtChunk | undefined;
   let data: Uint8Array | undefined;
+  let truncated: WavTruncation | undefined;
   let offset = 12;
   while (offset + 8 <= bytes.length) {
     const id = ascii(bytes, offset);
@@ -145,7 +163,10 @@ export function parseWav(bytes: Uint8Array): ParsedWav {
     const body = offset + 8;
     const size = Math.min(declared, bytes.length - body);
     if (id === 'fmt ') fmt = parseFmt(bytes, view, body, size);
-    else if (id === 'data') data = bytes.subarray(body, body + size);
+    else if (id === 'data') {
+      data = bytes.subarray(body, body + size);
+      if (declared > size && declared !== UNKNOWN_DATA_SIZE) truncated = { declaredBytes: declared, presentBytes: size };
+    }
     if (data && fmt) break;
     offset = body + declared;
     // RIFF pads odd-sized chunks to even; some writers forget. Take the pad byte unless the next id starts without it.
@@ -180,6 +201,7 @@ export function parseWav(bytes: Uint8Array): ParsedWav {
       durationMs: (samples * 1000) / fmt.sampleRate,
     },
     data: whole,
+    ...(truncated ? { truncated } : {}),
   };
 }
 
@@ -201,8 +223,8 @@ function firstChannelAsUlaw(data: Uint8Array, format: AudioFormat): Uint8Array {
 
 /** Decodes a WAV held in memory to μ-law mono of the external channel (channel 0). */
 export function decodeWav(bytes: Uint8Array): DecodedAudio {
-  const { format, data } = parseWav(bytes);
-  return { ulaw: firstChannelAsUlaw(data, format), format };
+  const { format, data, truncated } = parseWav(bytes);
+  return { ulaw: firstChannelAsUlaw(data, format), format, ...(truncated ? { truncated } : {}) };
 }
 
 const RAW_ULAW_EXTENSIONS = new Set(['.ulaw', '.mulaw', '.mu']);
@@ -248,5 +270,27 @@ export function writeUlawWav(ulaw: Uint8Array): Buffer {
   o += out.write('data', o, 'ascii');
   o = out.writeUInt32LE(ulaw.length, o);
   out.set(ulaw, o);
+  return out;
+}
+
+/** A playable 16-bit PCM WAV (format tag 1) of interleaved samples; the most widely playable layout for stereo. */
+export function writePcmWav(interleaved: Int16Array, channels: number, sampleRate = 8000): Buffer {
+  const dataBytes = interleaved.length * 2;
+  const out = Buffer.alloc(44 + dataBytes);
+  let o = 0;
+  o += out.write('RIFF', o, 'ascii');
+  o = out.writeUInt32LE(36 + dataBytes, o);
+  o += out.write('WAVE', o, 'ascii');
+  o += out.write('fmt ', o, 'ascii');
+  o = out.writeUInt32LE(16, o);
+  o = out.writeUInt16LE(WAVE_FORMAT_PCM, o);
+  o = out.writeUInt16LE(channels, o);
+  o = out.writeUInt32LE(sampleRate, o);
+  o = out.writeUInt32LE(sampleRate * channels * 2, o); // byte rate
+  o = out.writeUInt16LE(channels * 2, o); // block align
+  o = out.writeUInt16LE(16, o); // bits per sample
+  o += out.write('data', o, 'ascii');
+  o = out.writeUInt32LE(dataBytes, o);
+  for (let i = 0; i < interleaved.length; i++) o = out.writeInt16LE(interleaved[i]!, o);
   return out;
 }

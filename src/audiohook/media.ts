@@ -6,7 +6,7 @@
  * offer (error 400).
  */
 import { bytesPerSampleFrame, type FrameLayout } from '../audio/codec.js';
-import { MAX_BINARY_MESSAGE_BYTES, usableMediaSchema, type UsableMedia } from './schemas.js';
+import { MAX_AUDIO_MESSAGE_BYTES, usableMediaSchema, type UsableMedia } from './schemas.js';
 
 export interface MediaChoice {
   /** Index into the offered array. */
@@ -73,7 +73,7 @@ export function describeOffers(offers: readonly unknown[]): string {
 export function splitIntoMessages(
   bytes: Uint8Array,
   layout: FrameLayout,
-  maxBytes: number = MAX_BINARY_MESSAGE_BYTES,
+  maxBytes: number = MAX_AUDIO_MESSAGE_BYTES,
 ): Uint8Array[] {
   const frameBytes = bytesPerSampleFrame(layout);
   const chunk = Math.floor(maxBytes / frameBytes) * frameBytes;

@@ -10,11 +10,13 @@
  * Messages we *send* are built from strict schemas and validated by the simulator.
  */
 import { z } from 'zod';
+import { MAX_AUDIO_MESSAGE_BYTES, MEDIA_CHANNELS, MEDIA_FORMATS, type MediaChannel, type MediaFormat } from '../audio/media-format.js';
 import { DURATION_PATTERN } from './duration.js';
+
+export { MAX_AUDIO_MESSAGE_BYTES, MEDIA_CHANNELS, MEDIA_FORMATS, type MediaChannel, type MediaFormat };
 
 export const PROTOCOL_VERSION = '2';
 export const MAX_TEXT_MESSAGE_CHARS = 65_535;
-export const MAX_BINARY_MESSAGE_BYTES = 64_000;
 export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Any 8-4-4-4-12 hex id; the RI validator also accepts the null UUID and non-RFC variants seen in real traffic. */
@@ -29,10 +31,6 @@ const empty = z.looseObject({});
 
 // ---------------------------------------------------------------- media
 
-export const MEDIA_FORMATS = ['PCMU', 'L16'] as const;
-export const MEDIA_CHANNELS = ['external', 'internal'] as const;
-export type MediaFormat = (typeof MEDIA_FORMATS)[number];
-export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
 
 /** A media entry exactly as offered (loose: we echo it verbatim, so we keep unknown keys). */
 export const mediaOfferSchema = z.looseObject({

@@ -3,7 +3,7 @@
  *
  * The session owns the protocol: validation of every client message, the state table (state.ts), the one
  * ordered writer (writer.ts), media negotiation (media.ts), the stream timeline, the open/close/disconnect
- * transactions and the watchdogs. The call logic plugs in through CallHandler/CallControl (call.ts) and
+ * transactions and the watchdogs. The call logic plugs in through CallHandler/CallControl (handler.ts) and
  * can never crash the session: its callbacks are wrapped, and an exception ends the call with
  * `disconnect error`.
  *
@@ -35,7 +35,7 @@ import type {
   SessionOptions,
   SessionOutcome,
   SessionState,
-} from './call.js';
+} from './handler.js';
 import { parseDurationMs } from './duration.js';
 import { checkClientText } from './inbound.js';
 import { describeOffers, selectMedia, splitIntoMessages } from './media.js';

@@ -7,10 +7,10 @@
  * await the client's close transaction. Messages already in flight when we disconnected are ignored
  * there instead of being treated as errors.
  */
-import type { SessionState } from './call.js';
+import type { SessionState } from './handler.js';
 import type { ClientMessageType, ServerMessageType } from './schemas.js';
 
-export type { SessionState } from './call.js';
+export type { SessionState } from './handler.js';
 
 export const SESSION_STATES: readonly SessionState[] = [
   'preparing',

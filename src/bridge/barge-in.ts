@@ -5,7 +5,7 @@
  * to what the caller heard, stop the responses, and ignore their late deltas and transcripts.
  */
 import type { Logger } from 'pino';
-import type { CallControl } from '../audiohook/call.js';
+import type { CallControl } from '../audiohook/handler.js';
 import type { OutboundPacer } from '../audio/pacer.js';
 import { planBargeInTruncation } from '../audio/truncation.js';
 import type { ModelSession } from '../realtime/model-session.js';

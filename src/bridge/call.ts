@@ -1,6 +1,6 @@
 /**
  * The call bridge: one AudioHook call ↔ one Realtime model session. It is the CallHandlerFactory the
- * protocol session plugs in (src/audiohook/call.ts). It keeps the conversation — greeting, DTMF,
+ * protocol session plugs in (src/audiohook/handler.ts). It keeps the conversation — greeting, DTMF,
  * language, barge-in, the call tools, farewell, transcript, usage — and leaves the model connection to
  * the model session (src/realtime/model-session.ts: connect, retry, reconnect, renewal, replay, response
  * scheduling) and the ending to one path (ending.ts). The call's phase is data (phase.ts).
@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/call.js';
+import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/handler.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
 import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';

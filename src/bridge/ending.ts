@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResponseCreateEvent } from 'openai/resources/realtime/realtime';
-import type { CallContext, CallControl, CloseCause } from '../audiohook/call.js';
+import type { CallContext, CallControl, CloseCause } from '../audiohook/handler.js';
 import type { DisconnectReason } from '../audiohook/schemas.js';
 import type { SummaryOutcome } from '../realtime/model-session.js';
 import type { Clock } from '../util/clock.js';

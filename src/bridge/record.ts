@@ -1,5 +1,5 @@
 /** Builds the webhook call record (pure), so every ending path produces the same shape. */
-import type { CallContext } from '../audiohook/call.js';
+import type { CallContext } from '../audiohook/handler.js';
 import type { SummaryResult } from './summary.js';
 import type { Turn } from './transcript.js';
 import type { UsageTotals } from './usage.js';

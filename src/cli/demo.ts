@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import type { CallRecord } from '../bridge/webhook.js';
 import { parseEnv } from './env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { createLogger } from '../log/logger.js';
+import type { CliIo } from './io.js';
 import { describeFailure, formatReplay, liveProgress, replayCall, type ReplayResult } from './replay.js';
 import { serve } from './serve.js';
 
@@ -35,13 +37,16 @@ export const DEMO_USAGE = `Usage: npm run demo -- [options]
 Runs the bridge (the production serve path) against the built-in Realtime EMULATOR — an offline stand-in
 that plays scripted replies, not OpenAI — unless OPENAI_API_KEY (or AZURE_OPENAI_ENDPOINT) is set in the
 environment or .env; replays a recorded sample call in real time as Genesys Cloud would; writes the bot
-audio to a WAV and prints the transcript, the call summary (received by a local webhook) and the output
-variables. No keys needed; takes about 45 s. Watch the call live in the operations console: the demo
-prints its URL and sign-in token (CONSOLE_TOKEN from the environment, else a random one).
+audio and a stereo recording of the call to WAV files and prints the transcript, the call summary
+(received by a local webhook) and the output variables. No keys needed; takes about 45 s. Watch the call
+live in the operations console: the demo prints its URL and sign-in token (CONSOLE_TOKEN from the
+environment, else a random one).
 
 Options:
   --call multi-turn|barge-in   which sample call to replay (default multi-turn)
   --out FILE.wav               where to write the bot audio (default out/demo-bot.wav)
+  --record-call FILE.wav       where to write the call as heard: stereo, caller left, bot right
+                               (default out/demo-call.wav)
   --json                       print a machine-readable report on stdout (logs go to stderr)
   --hold SECONDS               keep the bridge and its console up this long after the call (default 0)
   -h, --help                   show this help
@@ -51,39 +56,56 @@ interface Cues {
   dtmf?: Array<{ digits: string; atSec: number }>;
 }
 
-export async function runDemo(argv: string[]): Promise<number> {
+/** Said with every demo transcript and summary made by the emulator: they are its script, not a reading of the call. */
+export const SCRIPTED_NOTE = 'scripted by the emulator, not derived from the caller\'s audio';
+
+export async function runDemo(argv: string[], io: CliIo): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: { call: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, hold: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        call: { type: 'string' },
+        out: { type: 'string' },
+        'record-call': { type: 'string' },
+        json: { type: 'boolean' },
+        hold: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     const message = (err as Error).message.split('. To specify a positional')[0]!.split('\n')[0]!;
-    process.stderr.write(`demo: ${message} (see demo --help)\n`);
+    io.stderr.write(`demo: ${message} (see demo --help)\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(DEMO_USAGE);
+    io.stdout.write(DEMO_USAGE);
     return 0;
   }
   const callName = (values.call ?? 'multi-turn') as CallName;
   if (!Object.hasOwn(CALLS, callName)) {
-    process.stderr.write(`demo: --call must be one of ${Object.keys(CALLS).join(', ')}\n`);
+    io.stderr.write(`demo: --call must be one of ${Object.keys(CALLS).join(', ')}\n`);
     return 2;
   }
   const holdSeconds = Number(values.hold ?? '0');
   if (!Number.isInteger(holdSeconds) || holdSeconds < 0 || holdSeconds > 3600) {
-    process.stderr.write('demo: --hold must be a whole number of seconds from 0 to 3600\n');
+    io.stderr.write('demo: --hold must be a whole number of seconds from 0 to 3600\n');
     return 2;
   }
   const call = CALLS[callName];
   const out = values.out ?? 'out/demo-bot.wav';
-  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const recordCall = values['record-call'] ?? 'out/demo-call.wav';
+  if (out === recordCall) {
+    io.stderr.write('demo: --out and --record-call must name different files\n');
+    return 2;
+  }
+  const say = (line: string) => io.stderr.write(`${line}\n`);
 
-  dotenv.config({ quiet: true });
-  const useOpenAI = Boolean(process.env.OPENAI_API_KEY || process.env.AZURE_OPENAI_ENDPOINT);
+  // The .env of the working directory fills in what the environment does not set (as dotenv.config would,
+  // without changing the environment of the process).
+  const processEnv = { ...(await readDotEnv(io.cwd)), ...io.env };
+  const useOpenAI = Boolean(processEnv.OPENAI_API_KEY || processEnv.AZURE_OPENAI_ENDPOINT);
   let emulator: Emulator | undefined;
   const webhook = await startWebhookReceiver();
   try {
@@ -103,21 +125,21 @@ export async function runDemo(argv: string[]): Promise<number> {
       modelEnv = { OPENAI_API_KEY: 'offline-demo', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath };
     }
     const apiKey = randomBytes(18).toString('base64url');
-    const consoleToken = process.env.CONSOLE_TOKEN || randomBytes(18).toString('base64url');
+    const consoleToken = processEnv.CONSOLE_TOKEN || randomBytes(18).toString('base64url');
     const env = parseEnv({
-      ...process.env,
+      ...processEnv,
       ...modelEnv,
       ...('env' in call ? call.env : {}),
       GENESYS_API_KEY: apiKey,
       GENESYS_CLIENT_SECRET: randomBytes(32).toString('base64'),
       PORT: '0',
       HOST: '127.0.0.1',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: processEnv.LOG_LEVEL ?? 'warn',
       BOT_TURN_EVENTS: 'true',
       SUMMARY_WEBHOOK_URL: webhook.url,
       CONSOLE_TOKEN: consoleToken,
       // The sample call is a recording, not personal data: show its transcript unless told otherwise.
-      CONSOLE_TRANSCRIPTS: process.env.CONSOLE_TRANSCRIPTS || 'true',
+      CONSOLE_TRANSCRIPTS: processEnv.CONSOLE_TRANSCRIPTS || 'true',
     });
     const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, logsToStderr()), handleSignals: false });
     const url = `ws://127.0.0.1:${service.server.port}${env.AUDIOHOOK_PATH}/demo`;
@@ -126,7 +148,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
     const cues = JSON.parse(await readFile(`${REPO_ROOT}${call.cues}`, 'utf8')) as Cues;
     let result: ReplayResult;
-    const live = liveProgress();
+    const live = liveProgress(io.stderr);
     try {
       result = await replayCall(
         {
@@ -139,16 +161,17 @@ export async function runDemo(argv: string[]): Promise<number> {
           language: 'en-us',
           pacing: 'realtime',
           out,
+          recordCall,
           json: false,
           timeoutMs: 180_000,
           idleMs: 3000,
         },
-        live.update,
+        { ...(live.update ? { onProgress: live.update } : {}), cwd: io.cwd },
       );
     } catch (err) {
       const failure = describeFailure(err, { file: call.audio, url });
       if (!failure) throw err;
-      process.stderr.write(`demo: ${failure.message}\n`);
+      io.stderr.write(`demo: ${failure.message}\n`);
       return 1;
     } finally {
       live.end();
@@ -159,14 +182,17 @@ export async function runDemo(argv: string[]): Promise<number> {
       await service.server.stop(5000);
     }
     const record = await webhook.next(15_000);
+    const scripted = !useOpenAI;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ model: useOpenAI ? 'openai' : 'emulator', replay: result, webhook: record ?? null }, null, 2)}\n`);
+      const report = { model: useOpenAI ? 'openai' : 'emulator', ...(scripted ? { scripted: SCRIPTED_NOTE } : {}), replay: result, webhook: record ?? null };
+      io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
-      process.stdout.write(`\n${useOpenAI ? 'Model: OpenAI Realtime API' : 'Model: offline Realtime emulator (scripted stand-in, not OpenAI)'}\n`);
-      process.stdout.write(`${formatReplay(result)}\n`);
-      process.stdout.write(`\n${formatRecord(record)}\n`);
+      io.stdout.write(`\n${useOpenAI ? 'Model: OpenAI Realtime API' : 'Model: offline Realtime emulator (scripted stand-in, not OpenAI)'}\n`);
+      io.stdout.write(`${formatReplay(result)}\n`);
+      io.stdout.write(`\n${formatRecord(record, scripted)}\n`);
     }
     if (result.violations.length > 0) return 1;
+    if (result.disconnect?.reason === 'error') return 1;
     if (result.audio.receivedMs === 0 || !record) return 1;
     return 0;
   } finally {
@@ -180,10 +206,20 @@ function logsToStderr(): pino.DestinationStream {
   return pino.destination({ dest: 2, sync: true });
 }
 
-function formatRecord(record: CallRecord | undefined): string {
+async function readDotEnv(cwd: string): Promise<Record<string, string>> {
+  try {
+    return dotenv.parse(await readFile(join(cwd, '.env'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+}
+
+export function formatRecord(record: CallRecord | undefined, scripted: boolean): string {
   if (!record) return 'Summary webhook: nothing received (see the logs).';
   const lines = [
     `Summary webhook received (end reason "${record.end_reason}", ${record.duration_seconds} s, summary source "${record.summary.source}"):`,
+    ...(scripted ? [`  Note:      transcript and summary are ${SCRIPTED_NOTE}.`] : []),
     `  Summary:   ${record.summary.summary}`,
     `  Sentiment: ${record.summary.sentiment}; resolved: ${record.summary.resolved}; escalation: ${record.escalation.required}${record.escalation.reason ? ` (${record.escalation.reason})` : ''}`,
     `  Tokens:    ${record.usage.inputTokens} in / ${record.usage.outputTokens} out over ${record.usage.responses} responses`,

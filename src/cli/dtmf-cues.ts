@@ -7,7 +7,7 @@
  * on a live line.
  */
 import type { AudioSource } from '../simulator/audio-source.js';
-import type { AudioState } from '../simulator/client-session.js';
+import type { AudioState } from '../simulator/client-contract.js';
 
 export interface DtmfCue {
   digits: string;

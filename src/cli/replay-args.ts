@@ -13,6 +13,8 @@ export const REPLAY_EXIT = {
   connect: 3,
   /** --timeout reached before the call ended. */
   timeout: 4,
+  /** The bot ended the call with `disconnect` reason `error` (e.g. a bad input variable, a refused model key). */
+  botError: 5,
   /** Ctrl-C: hung up early (after a clean close), report printed. */
   interrupted: 130,
 } as const;
@@ -25,24 +27,28 @@ records the bot audio, and checks every server message strictly. After the recor
 open with silence until the bot has been quiet for --idle seconds (or disconnects), then hangs up.
 
 Input: WAV (PCMU or 16-bit PCM, 8 kHz, mono or stereo; channel 0 is the caller) or raw .ulaw (8 kHz μ-law mono).
+A truncated WAV (data chunk longer than the file) is replayed as far as it goes, with a warning.
 
 Options:
   --url URL               AudioHook endpoint, ws:// or wss:// (default ws://127.0.0.1:8080/audiohook)
-  --api-key KEY           X-API-KEY (default $GENESYS_API_KEY)
+  --api-key KEY           X-API-KEY (default $GENESYS_API_KEY; prefer the variable: flags show in ps and logs)
   --client-secret B64     sign the upgrade with this client secret (default $GENESYS_CLIENT_SECRET)
   --input NAME=value      an Architect input variable (repeatable)
   --dtmf DIGITS@SECONDS   press keypad digits at this point of the recording, e.g. 1234#@18.5 (repeatable)
   --language xx-xx        open.parameters.language (e.g. en-us)
   --realtime              send the recording at real time (default)
-  --fast                  send the recording as fast as the socket takes it (bot audio still plays in real time)
-  --out FILE.wav          write the bot audio as a playable WAV (μ-law 8 kHz mono)
+  --fast                  send the recording as fast as the socket takes it (bot audio still plays in real time);
+                          every caller turn reaches the bot at once, so turn-taking is not that of a real call
+  --out FILE.wav          write the bot audio as a playable WAV (μ-law 8 kHz mono, the bot's turns end to end)
+  --record-call FILE.wav  write the call as heard: stereo, caller left and bot right, on the call's timeline
   --json                  print a machine-readable report on stdout
   --timeout SECONDS       give up after this long (default 180)
   --idle SECONDS          hang up once the recording is over and the bot has been quiet this long (default 3)
   -h, --help              show this help
 
 Exit codes: 0 clean call, 1 protocol violation(s), 2 bad usage or input file,
-            3 no session (unreachable, upgrade refused), 4 timed out, 130 hung up with Ctrl-C.
+            3 no session (unreachable, upgrade refused), 4 timed out,
+            5 the bot ended the call with disconnect error, 130 hung up with Ctrl-C.
 `;
 
 /** A bad command line; `help` means the usage was asked for (exit 0). */
@@ -66,6 +72,8 @@ export interface ReplayOptions {
   language?: string;
   pacing: 'realtime' | 'fast';
   out?: string;
+  /** Stereo WAV of the call as heard (caller left, bot right). */
+  recordCall?: string;
   json: boolean;
   timeoutMs: number;
   idleMs: number;
@@ -91,6 +99,7 @@ export function parseReplayArgs(argv: string[], env: NodeJS.ProcessEnv = process
         realtime: { type: 'boolean' },
         fast: { type: 'boolean' },
         out: { type: 'string' },
+        'record-call': { type: 'string' },
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         idle: { type: 'string' },
@@ -110,6 +119,7 @@ export function parseReplayArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const apiKey = values['api-key'] ?? env.GENESYS_API_KEY;
   if (!apiKey) throw new UsageError('--api-key is required (or set GENESYS_API_KEY)');
   if (values.realtime && values.fast) throw new UsageError('choose one of --realtime and --fast');
+  if (values.out !== undefined && values.out === values['record-call']) throw new UsageError('--out and --record-call must name different files');
 
   const inputVariables: Record<string, string> = {};
   for (const entry of values.input ?? []) {
@@ -139,6 +149,7 @@ export function parseReplayArgs(argv: string[], env: NodeJS.ProcessEnv = process
     ...(values.language ? { language: values.language } : {}),
     pacing: values.fast ? 'fast' : 'realtime',
     ...(values.out ? { out: values.out } : {}),
+    ...(values['record-call'] ? { recordCall: values['record-call'] } : {}),
     json: values.json === true,
     timeoutMs: seconds('timeout', values.timeout, 180),
     idleMs: seconds('idle', values.idle, 3),

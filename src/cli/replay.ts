@@ -4,17 +4,19 @@
  * Exit codes: see REPLAY_EXIT.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import type { ServerMessage } from '../audiohook/schemas.js';
-import { AudioFileError, readAudioFile, writeUlawWav, type AudioFormat } from '../audio/wav.js';
+import { AudioFileError, readAudioFile, writePcmWav, writeUlawWav, type AudioFormat, type WavTruncation } from '../audio/wav.js';
 import { ulawSource } from '../simulator/audio-source.js';
+import { CallRecording } from '../simulator/call-recording.js';
 import { ConnectError, createSimulatedCall, WaitError, type GenesysClient } from '../simulator/genesys-client.js';
 import type { SimulationReport } from '../simulator/report.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { BotQuietTracker } from './bot-quiet.js';
 import { DtmfSchedule, withDtmfCues } from './dtmf-cues.js';
+import type { CliIo, TextOut } from './io.js';
 import { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
-import { ulawMs } from '../util/ulaw-time.js';
+import { ulawBytes, ulawMs } from '../util/ulaw-time.js';
 import { sleep } from '../util/timers.js';
 
 export { parseReplayArgs, REPLAY_EXIT, REPLAY_USAGE, UsageError, type ReplayOptions } from './replay-args.js';
@@ -49,7 +51,10 @@ export interface ReplayResult {
   events: ReplayEvent[];
   disconnect: SimulationReport['disconnect'];
   violations: Array<{ code: string; message: string }>;
+  /** Things about the input or the run that change what the report means (each also printed on stderr). */
+  warnings: string[];
   out?: string;
+  recordCall?: string;
 }
 
 /** Live view of a running replay, for the progress line. */
@@ -61,16 +66,31 @@ export interface ReplayProgress {
   state: string;
 }
 
+export interface ReplayHooks {
+  onProgress?: (progress: ReplayProgress) => void;
+  /** A warning about the input or the run, as soon as it is known (also listed in the result). */
+  onWarning?: (warning: string) => void;
+  /** Hangs up early (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Relative paths in the options resolve against this directory (default: the process's). */
+  cwd?: string;
+}
+
 /**
  * Runs one replay. Throws AudioFileError (or an fs error) for an unusable input file, ConnectError when
  * the upgrade fails, WaitError when no `opened` arrives. Protocol violations are in the result.
  */
-export async function replayCall(
-  options: ReplayOptions,
-  onProgress?: (progress: ReplayProgress) => void,
-  signal?: AbortSignal,
-): Promise<ReplayResult> {
-  const audio = await readAudioFile(options.file);
+export async function replayCall(options: ReplayOptions, hooks: ReplayHooks = {}): Promise<ReplayResult> {
+  const { onProgress, signal } = hooks;
+  const path = (file: string) => resolve(hooks.cwd ?? process.cwd(), file);
+  const warnings: string[] = [];
+  const warn = (warning: string) => {
+    warnings.push(warning);
+    hooks.onWarning?.(warning);
+  };
+  const audio = await readAudioFile(path(options.file));
+  if (audio.truncated) warn(describeTruncation(options.file, audio.truncated));
+  if (options.pacing === 'fast') warn(FAST_PACING_WARNING);
   const clock = systemClock;
   const startedAt = clock.now();
   const client = await createSimulatedCall({
@@ -82,13 +102,21 @@ export async function replayCall(
   });
 
   const quiet = new BotQuietTracker(clock);
+  // Bounded by --timeout (plus the close transaction): the whole call fits.
+  const recording = options.recordCall ? new CallRecording(Math.ceil(ulawBytes(options.timeoutMs + 30_000))) : undefined;
   let bargeIns = 0;
   const unsubscribe = client.session.onEvent((event) => {
-    if (event.kind === 'server-audio') quiet.botAudio();
+    if (event.kind === 'server-audio') {
+      quiet.botAudio();
+      recording?.bot(clock.now(), event.ulaw);
+    } else if (event.kind === 'client-audio') recording?.caller(clock.now(), event.ulaw);
     else if (event.kind === 'playback') quiet.playback(event.phase === 'started');
+    else if (event.kind === 'state' && event.state === 'open') recording?.start(clock.now());
     else if (event.kind === 'server-message' && event.message.type === 'event') {
       const { entities } = (event.message as ServerMessage<'event'>).parameters;
-      bargeIns += entities.filter((e) => e.type === 'barge_in').length;
+      const barged = entities.filter((e) => e.type === 'barge_in').length;
+      bargeIns += barged;
+      if (barged > 0) recording?.flushBot(clock.now());
     }
   });
   const progress = onProgress
@@ -106,11 +134,22 @@ export async function replayCall(
     if (progress) clearInterval(progress);
   }
   const report = client.report();
-  if (options.out) {
-    await mkdir(dirname(options.out), { recursive: true });
-    await writeFile(options.out, writeUlawWav(report.receivedAudio));
-  }
-  return summarise(options, audio.format, report, ending, clock.now() - startedAt);
+  if (options.out) await writeFileMakingDir(path(options.out), writeUlawWav(report.receivedAudio));
+  if (recording && options.recordCall) await writeFileMakingDir(path(options.recordCall), writePcmWav(recording.render(), 2));
+  return summarise(options, audio.format, report, ending, clock.now() - startedAt, warnings);
+}
+
+async function writeFileMakingDir(file: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+}
+
+/** Said whenever --fast is used: the report of such a run is not that of a real conversation. */
+export const FAST_PACING_WARNING =
+  '--fast sends the whole recording at once: every caller turn reaches the bot before it has answered the first, so turn-taking (replies, barge-ins) differs from a real call; use --realtime for that';
+
+function describeTruncation(file: string, t: WavTruncation): string {
+  return `${file} is truncated: its data chunk declares ${t.declaredBytes} bytes but the file holds ${t.presentBytes}; replaying the audio that is there`;
 }
 
 function describeState(client: GenesysClient, quiet: BotQuietTracker): string {
@@ -191,7 +230,14 @@ function pollUntil(condition: () => boolean, everyMs: number): Promise<void> {
 }
 
 
-function summarise(options: ReplayOptions, inputFormat: AudioFormat, report: SimulationReport, ending: ReplayResult['ending'], totalMs: number): ReplayResult {
+function summarise(
+  options: ReplayOptions,
+  inputFormat: AudioFormat,
+  report: SimulationReport,
+  ending: ReplayResult['ending'],
+  totalMs: number,
+  warnings: string[],
+): ReplayResult {
   const origin = report.timings.openedAt ?? report.timings.createdAt;
   const botTurns: BotTurn[] = report.events
     .filter((e) => e.entity.type === 'bot_turn_response')
@@ -202,7 +248,7 @@ function summarise(options: ReplayOptions, inputFormat: AudioFormat, report: Sim
   return {
     file: options.file,
     inputFormat,
-    url: options.url,
+    url: displayUrl(options.url),
     sessionId: report.sessionId,
     pacing: options.pacing,
     ending,
@@ -224,8 +270,23 @@ function summarise(options: ReplayOptions, inputFormat: AudioFormat, report: Sim
     events: report.events.map((e) => ({ type: e.entity.type, atMs: Math.round(e.at - origin), botAudioBytesBefore: e.receivedAudioBytes })),
     disconnect: report.disconnect,
     violations: report.violations.map((v) => ({ code: v.code, message: v.message })),
+    warnings,
     ...(options.out ? { out: options.out } : {}),
+    ...(options.recordCall ? { recordCall: options.recordCall } : {}),
   };
+}
+
+/** The URL for output: a password in it (ws://user:secret@host) is replaced, never printed. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password && !parsed.username) return url;
+    parsed.username = parsed.username ? '***' : '';
+    parsed.password = parsed.password ? '***' : '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 function round(ms: number | null): number | null {
@@ -257,6 +318,8 @@ export function formatReplay(result: ReplayResult): string {
     for (const [k, v] of Object.entries(d.outputVariables)) lines.push(`  ${k} = ${v}`);
   }
   if (result.out) lines.push(`Bot audio written to ${result.out}`);
+  if (result.recordCall) lines.push(`Call recording (stereo: caller left, bot right, as heard) written to ${result.recordCall}`);
+  for (const warning of result.warnings) lines.push(`Note: ${warning}`);
   if (result.violations.length === 0) lines.push('Protocol violations: none');
   else {
     lines.push(`Protocol violations: ${result.violations.length}`);
@@ -274,7 +337,7 @@ export function formatProgress(p: ReplayProgress): string {
 }
 
 /** Writes one live progress line on a terminal (stderr); nothing when stderr is not a TTY. */
-export function liveProgress(stream: NodeJS.WriteStream = process.stderr): { update?: (p: ReplayProgress) => void; end(): void } {
+export function liveProgress(stream: TextOut): { update?: (p: ReplayProgress) => void; end(): void } {
   if (!stream.isTTY) return { end: () => {} };
   let written = false;
   return {
@@ -290,6 +353,7 @@ export function liveProgress(stream: NodeJS.WriteStream = process.stderr): { upd
 
 /** The one-line message and exit code for a failed replay. */
 export function describeFailure(err: unknown, options: Pick<ReplayOptions, 'file' | 'url'>): { message: string; code: number } | undefined {
+  const url = displayUrl(options.url);
   if (err instanceof AudioFileError) {
     const converted = `${basename(options.file, extname(options.file))}-8k.wav`;
     return { message: `${options.file}: ${err.found}; expected 8 kHz PCMU or 16-bit PCM WAV (mono/stereo) or raw .ulaw. Convert with: sox "${options.file}" -r 8000 -c 1 -e u-law ${converted}`, code: REPLAY_EXIT.usage };
@@ -307,55 +371,69 @@ export function describeFailure(err: unknown, options: Pick<ReplayOptions, 'file
           : err.status === null
             ? ' (is the server running at that address?)'
             : '';
-    return { message: `cannot open a session at ${options.url}: ${err.message}${hint}`, code: REPLAY_EXIT.connect };
+    return { message: `cannot open a session at ${url}: ${err.message}${hint}`, code: REPLAY_EXIT.connect };
   }
   if (err instanceof WaitError) {
     const violated = err.report.violations.length > 0;
-    return { message: `no session at ${options.url}: ${err.message}`, code: violated ? REPLAY_EXIT.violations : REPLAY_EXIT.connect };
+    return { message: `no session at ${url}: ${err.message}`, code: violated ? REPLAY_EXIT.violations : REPLAY_EXIT.connect };
   }
   return undefined;
 }
 
 /** Entry for `audiohook-realtime replay`. Returns the process exit code. */
-export async function runReplayCli(argv: string[]): Promise<number> {
+export async function runReplayCli(argv: string[], io: CliIo): Promise<number> {
   let options: ReplayOptions;
   try {
-    options = parseReplayArgs(argv);
+    options = parseReplayArgs(argv, io.env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     if (err.help) {
-      process.stdout.write(REPLAY_USAGE);
+      io.stdout.write(REPLAY_USAGE);
       return REPLAY_EXIT.ok;
     }
-    process.stderr.write(`replay: ${err.message} (see replay --help)\n`);
+    io.stderr.write(`replay: ${err.message} (see replay --help)\n`);
     return REPLAY_EXIT.usage;
   }
-  const live = liveProgress();
+  const live = liveProgress(io.stderr);
   // Ctrl-C hangs up properly (close → closed) and still prints the report; a second one kills.
   const hangUp = new AbortController();
-  const onSigint = () => hangUp.abort();
-  process.once('SIGINT', onSigint);
+  const stopListening = io.onInterrupt(() => hangUp.abort());
   let result: ReplayResult;
   try {
-    result = await replayCall(options, live.update, hangUp.signal);
+    result = await replayCall(options, {
+      ...(live.update ? { onProgress: live.update } : {}),
+      onWarning: (warning) => io.stderr.write(`${live.update ? '\r\x1b[K' : ''}replay: warning: ${oneLine(warning)}\n`),
+      signal: hangUp.signal,
+      cwd: io.cwd,
+    });
   } catch (err) {
     live.end();
     const failure = describeFailure(err, options);
     if (!failure) throw err;
-    process.stderr.write(`replay: ${oneLine(failure.message)}\n`);
+    io.stderr.write(`replay: ${oneLine(failure.message)}\n`);
     return failure.code;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
   live.end();
-  process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatReplay(result)}\n`);
+  io.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatReplay(result)}\n`);
+  return exitCodeOf(result, options, io.stderr);
+}
+
+/** The exit code of a finished replay, with its one stderr line when it is not 0 (the exit-code table). */
+export function exitCodeOf(result: ReplayResult, options: Pick<ReplayOptions, 'timeoutMs'>, stderr: TextOut): number {
   if (result.violations.length > 0) {
     const list = result.violations.map((v) => `[${v.code}] ${v.message}`).join('; ');
-    process.stderr.write(`replay: ${result.violations.length} protocol violation(s): ${oneLine(list)}\n`);
+    stderr.write(`replay: ${result.violations.length} protocol violation(s): ${oneLine(list)}\n`);
     return REPLAY_EXIT.violations;
   }
+  if (result.ending === 'bot-disconnected' && result.disconnect?.reason === 'error') {
+    const info = result.disconnect.info ? `: ${oneLine(result.disconnect.info).slice(0, 300)}` : '';
+    stderr.write(`replay: the bot ended the call with disconnect error${info}\n`);
+    return REPLAY_EXIT.botError;
+  }
   if (result.ending === 'timeout') {
-    process.stderr.write(`replay: timed out after ${options.timeoutMs / 1000} s (raise --timeout)\n`);
+    stderr.write(`replay: timed out after ${options.timeoutMs / 1000} s (raise --timeout)\n`);
     return REPLAY_EXIT.timeout;
   }
   if (result.ending === 'interrupted') return REPLAY_EXIT.interrupted;

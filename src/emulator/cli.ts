@@ -47,7 +47,8 @@ export async function runEmulatorCli(argv: string[], out: (line: string) => void
         : {}),
     logger: createLogger(values['log-level']),
   });
-  const key = apiKeys?.[0] ?? '<any non-empty key>';
+  // The key itself is never printed (CLI output ends up in terminals and CI logs).
+  const key = apiKeys !== undefined ? '<a key given with --api-key>' : '<any non-empty key>';
   out(`Realtime emulator (offline stand-in, not OpenAI) listening on ${emulator.url}${values.realistic ? ' (realistic timing)' : ''}`);
   out(`  CA certificate (test-only): ${emulator.caPath}`);
   out(`  Point the bridge at it:`);

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/call.js';
+import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../audiohook/handler.js';
 import { createSession } from '../audiohook/session.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';

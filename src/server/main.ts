@@ -2,7 +2,7 @@
  * Process start-up for the server: logger → HTTP server, and graceful shutdown on SIGTERM/SIGINT.
  * `startServer` is what the CLI calls (the environment is read and checked there, src/cli/env.ts).
  */
-import type { CallHandlerFactory } from '../audiohook/call.js';
+import type { CallHandlerFactory } from '../audiohook/handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';

@@ -4,7 +4,7 @@
  * `audiohook_sessions_total` and `audiohook_genesys_rate_limited_total`: it sees every session, also the ones
  * no call logic ever handled (probes, protocol errors before a call, shutdown before `open`).
  */
-import type { SessionObserver, SessionOutcome } from '../audiohook/call.js';
+import type { SessionObserver, SessionOutcome } from '../audiohook/handler.js';
 import type { Metrics, SessionEndReason } from './metrics.js';
 
 /**

@@ -1,15 +1,16 @@
 /** Connects one `ws` WebSocket to one protocol session: the socket adapter and the event routing. */
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import type { ProtocolSession, ProtocolSocket } from '../audiohook/call.js';
+import type { ProtocolSession, ProtocolSocket } from '../audiohook/handler.js';
 import type { OutboundBackpressure } from './backpressure.js';
 import type { BackpressureEvent } from './metrics.js';
 
 /**
- * Genesys audio frames are at most 64,000 bytes; the WebSocket payload limit is higher so that oversize
- * text reaches the session (which answers it with `disconnect error`), but binary stays capped here.
+ * The WebSocket read limit for one binary message (the reference server's maxPayload). Genesys audio
+ * messages are at most MAX_AUDIO_MESSAGE_BYTES (64,000); the socket's payload limit is higher so that
+ * oversize text reaches the session (which answers it with `disconnect error`), but binary is cut off here.
  */
-export const MAX_BINARY_MESSAGE_BYTES = 65_536;
+export const WEBSOCKET_BINARY_READ_LIMIT_BYTES = 65_536;
 /** RFC 6455 close code "message too big". */
 const MESSAGE_TOO_BIG = 1009;
 
@@ -100,8 +101,8 @@ export function routeSocketEvents(ws: WebSocket, session: ProtocolSession, logge
   };
   ws.on('message', (data, isBinary) => {
     const buffer = asBuffer(data);
-    if (isBinary && buffer.length > MAX_BINARY_MESSAGE_BYTES) {
-      logger.warn({ bytes: buffer.length, limit: MAX_BINARY_MESSAGE_BYTES }, 'binary message too big; closing the connection');
+    if (isBinary && buffer.length > WEBSOCKET_BINARY_READ_LIMIT_BYTES) {
+      logger.warn({ bytes: buffer.length, limit: WEBSOCKET_BINARY_READ_LIMIT_BYTES }, 'binary message too big; closing the connection');
       ws.close(MESSAGE_TOO_BIG, 'binary message too big');
       return;
     }

@@ -10,7 +10,7 @@
 import type { FrameLayout } from '../audio/codec.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { AudioSource } from './audio-source.js';
-import type { AudioState } from './client-session.js';
+import type { AudioState } from './client-contract.js';
 import { callerFrame } from './media.js';
 
 /** What the streamer needs from a session. */

@@ -8,82 +8,15 @@
  */
 import { channelAsUlaw, bytesPerSampleFrame, type FrameLayout } from '../audio/codec.js';
 import { formatDurationMs } from '../audiohook/duration.js';
-import {
-  describeZodError,
-  MAX_BINARY_MESSAGE_BYTES,
-  MAX_TEXT_MESSAGE_CHARS,
-  parseServerMessage,
-  PROTOCOL_VERSION,
-  type MediaOffer,
-  type ServerMessage,
-} from '../audiohook/schemas.js';
+import { MAX_AUDIO_MESSAGE_BYTES, PROTOCOL_VERSION, type ClientEnvelope, type ClientMessageOf, type ClientMessageType, type MediaOffer, type ServerMessage } from '../audiohook/schemas.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { bytesPerSecond, checkOpenedMedia, layoutOf } from './media.js';
+import { DEFAULT_CLIENT_TIMING, type AudioState, type ClientSessionEvent, type ClientSessionOptions, type ClientSessionState, type ClientTiming, type ClientTransport, type OpenRequest } from './client-contract.js';
 import { PlayoutModel } from './playout.js';
+import { checkServerText } from './server-text.js';
 import type { CallTimings, DisconnectInfo, LoggedMessage, PlaybackBurst, RecordedEvent, ReceivedFrame, SimulationReport } from './report.js';
 import { VIOLATION_STATUS, type ProtocolViolation, type ViolationCode } from './violations.js';
 import { ulawMs } from '../util/ulaw-time.js';
-
-export type ClientSessionState = 'idle' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
-
-/** Whether caller audio may flow now. */
-export type AudioState = 'waiting' | 'send' | 'paused' | 'stopped';
-
-export interface ClientTransport {
-  sendText(text: string): void;
-  sendBinary(data: Uint8Array): void;
-  close(): void;
-}
-
-export interface ClientTiming {
-  /** `open` → `opened` deadline (RI client and production: 5 s). */
-  openTimeoutMs: number;
-  /** `close` → `closed` deadline (RI client: 10 s). */
-  closeTimeoutMs: number;
-  /** First ping after `opened` (RI: 1 s). */
-  firstPingMs: number;
-  /** Ping cadence (RI: 5 s); a pong still missing when the next ping is due is a 408. 0 disables pings. */
-  pingIntervalMs: number;
-}
-
-export const DEFAULT_CLIENT_TIMING: ClientTiming = {
-  openTimeoutMs: 5_000,
-  closeTimeoutMs: 10_000,
-  firstPingMs: 1_000,
-  pingIntervalMs: 5_000,
-};
-
-export interface Participant {
-  id: string;
-  ani: string;
-  aniName: string;
-  dnis: string;
-}
-
-export interface OpenRequest {
-  organizationId: string;
-  conversationId: string;
-  participant: Participant;
-  offers: readonly MediaOffer[];
-  language?: string;
-  supportedLanguages?: boolean;
-  inputVariables?: Record<string, string>;
-  customConfig?: Record<string, unknown>;
-}
-
-export type ClientSessionEvent =
-  | { kind: 'server-message'; message: ServerMessage }
-  | { kind: 'violation'; violation: ProtocolViolation }
-  | { kind: 'state'; state: ClientSessionState }
-  | { kind: 'server-audio'; bytes: number }
-  | { kind: 'playback'; phase: 'started' | 'completed' };
-
-export interface ClientSessionOptions {
-  sessionId: string;
-  clock: Clock;
-  transport: ClientTransport;
-  timing?: Partial<ClientTiming>;
-}
 
 /** Server message types allowed once the server has sent `disconnect` (a pong may answer a ping in flight). */
 const AFTER_DISCONNECT = new Set(['closed', 'event', 'pong']);
@@ -219,11 +152,11 @@ export class ClientSession {
   open(request: OpenRequest): void {
     this.requireState('open', ['idle']);
     this.offers = request.offers;
-    const parameters: Record<string, unknown> = {
+    const parameters: ClientMessageOf<'open'>['parameters'] = {
       organizationId: request.organizationId,
       conversationId: request.conversationId,
-      participant: request.participant,
-      media: request.offers,
+      participant: { ...request.participant },
+      media: [...request.offers],
     };
     if (request.language !== undefined) parameters.language = request.language;
     if (request.supportedLanguages !== undefined) parameters.supportedLanguages = request.supportedLanguages;
@@ -246,6 +179,7 @@ export class ClientSession {
     this.transport.sendBinary(frame);
     this.positionSamples += frame.length / unit;
     this.sentAudioBytes += frame.length;
+    if (this.listeners.size > 0) this.emit({ kind: 'client-audio', ulaw: channelAsUlaw(frame, this.layout, 'external') ?? new Uint8Array(0) });
     return true;
   }
 
@@ -277,12 +211,12 @@ export class ClientSession {
 
   sendError(code: number, message: string, retryAfterMs?: number): void {
     this.requireState('error', ['opening', 'open']);
-    const parameters: Record<string, unknown> = { code, message };
+    const parameters: ClientMessageOf<'error'>['parameters'] = { code, message };
     if (retryAfterMs !== undefined) parameters.retryAfter = formatDurationMs(retryAfterMs);
     this.sendMessage('error', parameters);
   }
 
-  sendUpdate(parameters: { language?: string }): void {
+  sendUpdate(parameters: ClientMessageOf<'update'>['parameters']): void {
     this.requireState('update', ['open']);
     this.sendMessage('update', parameters);
   }
@@ -326,7 +260,7 @@ export class ClientSession {
   }
 
   /** Builds the envelope the next message would get (for raw variants in tests). Consumes nothing. */
-  envelope(type: string, parameters: Record<string, unknown>): Record<string, unknown> {
+  envelope(type: string, parameters: Record<string, unknown>): ClientEnvelope {
     return {
       version: PROTOCOL_VERSION,
       id: this.sessionId,
@@ -347,34 +281,10 @@ export class ClientSession {
       this.messages.push({ direction: 'server', at, message: text.slice(0, 2000) });
       return this.fail('message-unexpected', 'text message after closed');
     }
-    if (text.length > MAX_TEXT_MESSAGE_CHARS) {
-      this.messages.push({ direction: 'server', at, message: `${text.slice(0, 200)}…` });
-      return this.fail('text-too-large', `text message of ${text.length} characters exceeds ${MAX_TEXT_MESSAGE_CHARS}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      this.messages.push({ direction: 'server', at, message: text });
-      return this.fail('malformed-json', 'server text message is not JSON');
-    }
-    this.messages.push({ direction: 'server', at, message: json });
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      return this.fail('invalid-message', 'server message is not a JSON object');
-    }
-    const raw = json as Record<string, unknown>;
-    const label = `${String(raw.type)} (seq ${String(raw.seq)})`;
-    if (!Object.hasOwn(raw, 'parameters')) return this.fail('missing-parameters', `${label} has no parameters`);
-    if (raw.version !== PROTOCOL_VERSION) {
-      return this.fail('wrong-version', `${label} has version ${JSON.stringify(raw.version)}, expected "2"`);
-    }
-    const rawParams = raw.parameters as Record<string, unknown> | null;
-    if (raw.type === 'opened' && Array.isArray(rawParams?.media) && rawParams.media.length > 1) {
-      return this.fail('opened-media-invalid', `opened.media must hold one offered entry or none, got ${rawParams.media.length}`);
-    }
-    const parsed = parseServerMessage(json);
-    if (!parsed.success) return this.fail('invalid-message', `${label}: ${describeZodError(parsed.error)}`);
-    const message = parsed.data;
+    const checked = checkServerText(text);
+    this.messages.push({ direction: 'server', at, message: checked.logged });
+    if (!checked.ok) return this.fail(checked.code, checked.reason);
+    const { message, label } = checked;
     if (message.id !== this.sessionId) {
       return this.fail('wrong-id', `${label} has id ${message.id}, expected the session id ${this.sessionId}`);
     }
@@ -404,8 +314,8 @@ export class ClientSession {
       return this.fail('binary-after-disconnect', `binary message of ${data.length} bytes after disconnect`);
     }
     if (!this.layout) return this.fail('binary-without-media', 'binary message although opened.media was []');
-    if (data.length > MAX_BINARY_MESSAGE_BYTES) {
-      return this.fail('binary-too-large', `binary message of ${data.length} bytes exceeds ${MAX_BINARY_MESSAGE_BYTES}`);
+    if (data.length > MAX_AUDIO_MESSAGE_BYTES) {
+      return this.fail('binary-too-large', `binary message of ${data.length} bytes exceeds ${MAX_AUDIO_MESSAGE_BYTES}`);
     }
     const unit = bytesPerSampleFrame(this.layout);
     if (data.length % unit !== 0) {
@@ -422,7 +332,7 @@ export class ClientSession {
       this.timings.openedToFirstServerAudioMs = at - (this.timings.openedAt ?? at);
     }
     if (this.isPaused) this.audioWhilePausedBytes += data.length;
-    this.emit({ kind: 'server-audio', bytes: data.length });
+    this.emit({ kind: 'server-audio', bytes: data.length, ulaw });
     this.playout.push((data.length * 1000) / bytesPerSecond(this.layout));
   }
 
@@ -612,7 +522,7 @@ export class ClientSession {
     this.pingTimer = this.clock.setTimeout(() => {
       if (this.currentState !== 'open') return;
       if (this.outstandingPing) return this.fail('pong-timeout', 'Timeout waiting for pong');
-      const parameters: Record<string, unknown> = {};
+      const parameters: ClientMessageOf<'ping'>['parameters'] = {};
       if (this.lastRttMs !== null) parameters.rtt = formatDurationMs(this.lastRttMs);
       const seq = this.sendMessage('ping', parameters);
       this.outstandingPing = { seq, sentAt: this.clock.now() };
@@ -620,7 +530,11 @@ export class ClientSession {
     }, delayMs);
   }
 
-  private sendMessage(type: string, parameters: Record<string, unknown>): number {
+  /**
+   * Sends one protocol message. Its type and parameters are typed from the AudioHook schemas (the shapes the
+   * server validates), so the simulator cannot send what a real Genesys would not: a compile-time check.
+   */
+  private sendMessage<T extends ClientMessageType>(type: T, parameters: ClientMessageOf<T>['parameters']): number {
     const message = this.envelope(type, parameters);
     const seq = this.nextSeq++;
     this.maxSentSeq = Math.max(this.maxSentSeq, seq);

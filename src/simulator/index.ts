@@ -1,8 +1,8 @@
 /** The simulated Genesys Cloud AudioHook client: library entry for tests, replay and load generation. */
 export { AudioStreamer, type AudioSink, type StreamOptions, type StreamResult } from './audio-streamer.js';
 export { CallerLine, silenceSource, ulawSource, type AudioSource } from './audio-source.js';
+export { CallRecording } from './call-recording.js';
 export {
-  ClientSession,
   DEFAULT_CLIENT_TIMING,
   type AudioState,
   type ClientSessionEvent,
@@ -12,7 +12,8 @@ export {
   type ClientTransport,
   type OpenRequest,
   type Participant,
-} from './client-session.js';
+} from './client-contract.js';
+export { ClientSession } from './client-session.js';
 export {
   ConnectError,
   createSimulatedCall,

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioFileError, SOX_HINT, decodeWav, parseWav, readAudioFile, writeUlawWav } from '../../src/audio/wav.js';
-import { ulawToLinear, writeL16 } from '../../src/audio/codec.js';
+import { AudioFileError, SOX_HINT, decodeWav, parseWav, readAudioFile, writePcmWav, writeUlawWav } from '../../src/audio/wav.js';
+import { readL16, ulawToLinear, writeL16 } from '../../src/audio/codec.js';
 import { ulawTone } from '../../src/audio/level.js';
 
 // ---------------------------------------------------------------- a small WAV builder for test inputs
@@ -185,10 +185,33 @@ describe('parseWav / decodeWav accepted formats', () => {
     dataHeader.write('data', 0, 'ascii');
     dataHeader.writeUInt32LE(0xffffffff, 4); // streaming writers leave this unset
     const wav = Buffer.concat([header, dataHeader, Buffer.from(pcm)]);
-    const { ulaw, format } = decodeWav(wav);
+    const { ulaw, format, truncated } = decodeWav(wav);
     expect(ulaw.length).toBe(1000);
     expect(format.durationMs).toBe(125);
     expect(Buffer.from(ulaw).equals(Buffer.from(external.subarray(0, 1000)))).toBe(true);
+    // 0xFFFFFFFF means "until the end of the file", not a file cut short.
+    expect(truncated).toBeUndefined();
+  });
+
+  it('reports a data chunk that claims more bytes than the file holds (a cut-off file), with both sizes', () => {
+    const whole = writeUlawWav(external);
+    const cut = whole.subarray(0, whole.length - 500);
+    const parsed = parseWav(cut);
+    expect(parsed.truncated).toEqual({ declaredBytes: external.length, presentBytes: external.length - 500 });
+    expect(parsed.data.length).toBe(external.length - 500);
+    expect(decodeWav(cut).truncated).toEqual(parsed.truncated);
+    expect(parseWav(whole).truncated).toBeUndefined();
+  });
+});
+
+describe('writePcmWav', () => {
+  it('writes interleaved 16-bit stereo that parses back to the same samples', () => {
+    const interleaved = Int16Array.from({ length: 2000 }, (_, i) => (i % 2 === 0 ? i : -i));
+    const wav = writePcmWav(interleaved, 2);
+    expect(wav.readUInt32LE(4)).toBe(wav.length - 8);
+    const parsed = parseWav(wav);
+    expect(parsed.format).toEqual({ container: 'wav', encoding: 'L16', sampleRate: 8000, channels: 2, bitsPerSample: 16, extensible: false, durationMs: 125 });
+    expect(Array.from(readL16(parsed.data))).toEqual(Array.from(interleaved));
   });
 });
 

@@ -11,7 +11,7 @@ import type {
   ProtocolSession,
   ProtocolSocket,
   SessionOptions,
-} from '../../src/audiohook/call.js';
+} from '../../src/audiohook/handler.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
 import { parseServerMessage, type ServerMessage } from '../../src/audiohook/schemas.js';
 import { createSession } from '../../src/audiohook/session.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CallHandler } from '../../src/audiohook/call.js';
+import type { CallHandler } from '../../src/audiohook/handler.js';
 import { bytes, expectWellSequenced, flush, makeHarness, NULL_UUID, SESSION_ID } from './harness.js';
 
 type Harness = ReturnType<typeof makeHarness>;

@@ -1,7 +1,7 @@
 /** Test doubles for driving one CallBridge without sockets: a scripted model and a recording CallControl. */
 import { pino } from 'pino';
 import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
-import type { CallContext, CallControl, CallHandler, SessionState } from '../../src/audiohook/call.js';
+import type { CallContext, CallControl, CallHandler, SessionState } from '../../src/audiohook/handler.js';
 import type { DisconnectReason, EventEntity } from '../../src/audiohook/schemas.js';
 import { createBridgeFactory, type BridgeDeps, type BridgeFactory } from '../../src/bridge/call.js';
 import { bridgeEnvSchema } from '../../src/bridge/env.js';

@@ -76,7 +76,7 @@ describe('usage', () => {
   });
 });
 
-describe('transcription usage (issue 12: cost was under-reported)', () => {
+describe('transcription usage: the cost of caller transcriptions is counted', () => {
   it('adds token and duration usage of caller transcriptions in their own fields', async () => {
     const { addTranscriptionUsage } = await import('../../src/bridge/usage.js');
     let totals = addTranscriptionUsage(emptyUsage(), { type: 'tokens', input_tokens: 30, output_tokens: 8, total_tokens: 38 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DtmfSchedule, withDtmfCues, type DtmfSink } from '../../src/cli/dtmf-cues.js';
 import { ulawSource } from '../../src/simulator/audio-source.js';
-import type { AudioState } from '../../src/simulator/client-session.js';
+import type { AudioState } from '../../src/simulator/client-contract.js';
 
 /** A sink that advances its position by what is read, like a session sending each frame. */
 function fakeSink(): DtmfSink & { sent: Array<{ digits: string; positionMs: number }>; state: AudioState; advance(samples: number): void } {

@@ -16,7 +16,7 @@ describe('parseReplayArgs', () => {
     const o = parseReplayArgs(
       ['call.wav', '--url', 'wss://bot.example.com/audiohook/x', '--api-key', 'k', '--client-secret', 'c2VjcmV0',
         '--input', 'A=1', '--input', 'B=x=y', '--dtmf', '1234#@18.5', '--dtmf', '0@2', '--language', 'en-us',
-        '--fast', '--out', 'o.wav', '--json', '--timeout', '30', '--idle', '1.5'],
+        '--fast', '--out', 'o.wav', '--record-call', 'call.wav', '--json', '--timeout', '30', '--idle', '1.5'],
       {},
     );
     expect(o).toEqual({
@@ -29,6 +29,7 @@ describe('parseReplayArgs', () => {
       language: 'en-us',
       pacing: 'fast',
       out: 'o.wav',
+      recordCall: 'call.wav',
       json: true,
       timeoutMs: 30_000,
       idleMs: 1500,
@@ -55,6 +56,7 @@ describe('parseReplayArgs', () => {
     [['--api-key', 'k'], /give the audio file/],
     [['a.wav', 'b.wav', '--api-key', 'k'], /exactly one audio file/],
     [['a.wav', '--api-key', 'k', '--bogus'], /^Unknown option '--bogus'$/],
+    [['a.wav', '--api-key', 'k', '--out', 'x.wav', '--record-call', 'x.wav'], /--out and --record-call must name different files/],
   ])('%j is a one-line usage error', (argv, message) => {
     const err = usage(argv);
     expect(err.message).toMatch(message);

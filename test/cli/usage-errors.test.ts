@@ -1,17 +1,16 @@
 /**
- * The CLI as a user runs it (a child process) when things go wrong: a server that breaks the protocol, and
- * bad input — each gives one clear line on stderr and the documented exit code; plus --help.
+ * The CLI when things go wrong (run in-process: the same command functions the binary calls): a server
+ * that breaks the protocol, and bad input — each gives one clear line on stderr and the documented exit
+ * code; plus --help. The binary's own exit codes: binary.test.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPLAY_EXIT } from '../../src/cli/replay-args.js';
 import { startFakeServer, type FakeServer } from '../simulator/fake-server.js';
-import { REPO_ROOT, runCli, scratchDir, startStack, stderrLines, type CliRun, type Stack } from './support.js';
+import { closedPort, REPO_ROOT, runInProcess, scratchDir, startStack, stderrLines, type CliRun, type Stack } from '../support/cli.js';
 
-const CHILD_TIMEOUT_MS = 60_000;
+const CALL_TIMEOUT_MS = 60_000;
 let stack: Stack;
 let dir: string;
 
@@ -25,10 +24,10 @@ afterAll(async () => {
 });
 
 function replay(args: string[]): Promise<CliRun> {
-  return runCli(['replay', ...args], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+  return runInProcess(['replay', ...args], { cwd: dir });
 }
 
-describe('replay reports a server that breaks the protocol', { timeout: CHILD_TIMEOUT_MS }, () => {
+describe('replay reports a server that breaks the protocol', { timeout: CALL_TIMEOUT_MS }, () => {
   let fake: FakeServer;
   beforeAll(async () => {
     fake = await startFakeServer((conn) => {
@@ -46,7 +45,7 @@ describe('replay reports a server that breaks the protocol', { timeout: CHILD_TI
   });
 
   it.concurrent('exits 1 and prints the violation (stdout report, one stderr line)', async () => {
-    const run = await replay([join(REPO_ROOT, 'fixtures/caller/hello.ulaw'), '--url', fake.url, '--api-key', 'k', '--fast']);
+    const run = await replay([join(REPO_ROOT, 'fixtures/caller/hello.ulaw'), '--url', fake.url, '--api-key', 'k']);
     expect(run.code).toBe(REPLAY_EXIT.violations);
     expect(stderrLines(run)).toHaveLength(1);
     expect(run.stderr).toMatch(/^replay: 1 protocol violation\(s\): \[seq-out-of-order\]/);
@@ -54,7 +53,7 @@ describe('replay reports a server that breaks the protocol', { timeout: CHILD_TI
   });
 });
 
-describe('ending the call early', { timeout: CHILD_TIMEOUT_MS }, () => {
+describe('ending the call early', { timeout: CALL_TIMEOUT_MS }, () => {
   it.concurrent('--timeout reached → hangs up cleanly, prints the report, one stderr line, exit 4', async () => {
     const run = await replay([join(REPO_ROOT, 'fixtures/caller/multi-turn-call.wav'), '--url', stack.url, '--api-key', stack.apiKey, '--client-secret', stack.clientSecret, '--timeout', '2']);
     expect(run.code).toBe(REPLAY_EXIT.timeout);
@@ -64,20 +63,19 @@ describe('ending the call early', { timeout: CHILD_TIMEOUT_MS }, () => {
     expect(run.stdout).toMatch(/close → closed \d/);
   });
 
-  it.concurrent('Ctrl-C (SIGINT) → close transaction, report, exit 130', async () => {
-    let child: ChildProcess | undefined;
+  it.concurrent('Ctrl-C → close transaction, report, exit 130', async () => {
+    let pressCtrlC: (() => void) | undefined;
     const fake = await startFakeServer((conn) => {
       conn.behaveCorrectly();
-      // The session is open: the CLI has its SIGINT handler by now.
+      // The session is open: the CLI has its Ctrl-C handler by now.
       conn.on((msg) => {
-        if (msg.type === 'open') setTimeout(() => child?.kill('SIGINT'), 300);
+        if (msg.type === 'open') setTimeout(() => pressCtrlC?.(), 300);
       });
     });
     try {
-      const run = await runCli(['replay', join(REPO_ROOT, 'fixtures/caller/multi-turn-call.wav'), '--url', fake.url, '--api-key', 'k'], {
+      const run = await runInProcess(['replay', join(REPO_ROOT, 'fixtures/caller/multi-turn-call.wav'), '--url', fake.url, '--api-key', 'k'], {
         cwd: dir,
-        timeoutMs: CHILD_TIMEOUT_MS,
-        onSpawn: (c) => (child = c),
+        onInterruptible: (press) => (pressCtrlC = press),
       });
       expect(run.code, run.stderr).toBe(REPLAY_EXIT.interrupted);
       expect(run.stdout).toMatch(/^Ending: interrupted$/m);
@@ -89,7 +87,7 @@ describe('ending the call early', { timeout: CHILD_TIMEOUT_MS }, () => {
   });
 });
 
-describe('bad input: one clear line on stderr and the documented exit code', { timeout: CHILD_TIMEOUT_MS }, () => {
+describe('bad input: one clear line on stderr and the documented exit code', { timeout: CALL_TIMEOUT_MS }, () => {
   const hello = () => join(REPO_ROOT, 'fixtures/caller/hello.wav');
 
   async function expectOneLineError(run: CliRun, code: number, pattern: RegExp): Promise<void> {
@@ -134,20 +132,11 @@ describe('bad input: one clear line on stderr and the documented exit code', { t
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^Usage: audiohook-realtime replay/);
-    for (const option of ['--url', '--api-key', '--client-secret', '--input', '--dtmf', '--language', '--realtime', '--fast', '--out', '--json', '--timeout']) {
+    for (const option of ['--url', '--api-key', '--client-secret', '--input', '--dtmf', '--language', '--realtime', '--fast', '--out', '--record-call', '--json', '--timeout', '--idle']) {
       expect(run.stdout).toContain(option);
     }
   });
 });
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A 16-bit PCM WAV of silence at `rate` Hz. */
 function pcmWav(rate: number, channels: number, samples: number): Buffer {
@@ -170,26 +159,45 @@ function pcmWav(rate: number, channels: number, samples: number): Buffer {
 }
 
 
-describe('demo usage', { timeout: CHILD_TIMEOUT_MS }, () => {
+describe('demo usage', { timeout: CALL_TIMEOUT_MS }, () => {
   it.concurrent('--help prints the usage on stdout and exits 0', async () => {
-    const help = await runCli(['demo', '--help'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    const help = await runInProcess(['demo', '--help'], { cwd: dir });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm run demo/);
   });
 
   it.concurrent('an unknown option is one line on stderr and exit 2', async () => {
-    const bad = await runCli(['demo', '--nope'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    const bad = await runInProcess(['demo', '--nope'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(stderrLines(bad)).toHaveLength(1);
     expect(bad.stderr).toMatch(/^demo: Unknown option '--nope'/);
   });
+
+  it.concurrent('--out and --record-call naming the same file is one line on stderr and exit 2', async () => {
+    const bad = await runInProcess(['demo', '--out', 'x.wav', '--record-call', 'x.wav'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(stderrLines(bad)).toEqual(['demo: --out and --record-call must name different files']);
+  });
 });
 
-describe('emulator usage', { timeout: CHILD_TIMEOUT_MS }, () => {
+describe('emulator usage', { timeout: CALL_TIMEOUT_MS }, () => {
   it('--help prints the usage on stdout and exits 0 (the serve mode for the emulator alone)', async () => {
-    const help = await runCli(['emulator', '--help'], { cwd: dir, timeoutMs: CHILD_TIMEOUT_MS });
+    const help = await runInProcess(['emulator', '--help'], { cwd: dir });
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');
     expect(help.stdout).toMatch(/^Usage: emulator /);
+  });
+});
+
+describe('the command line itself', () => {
+  it.concurrent('help prints the commands on stdout and exits 0; an unknown command is exit 2 with the usage on stderr', async () => {
+    const help = await runInProcess(['--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: audiohook-realtime <command>/);
+    for (const command of ['serve', 'demo', 'replay', 'emulator']) expect(help.stdout).toContain(`  ${command} `);
+    const unknown = await runInProcess(['nope'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^unknown command "nope"\n\nUsage: audiohook-realtime/);
   });
 });

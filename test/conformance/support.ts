@@ -2,7 +2,7 @@
  * Conformance harness: the real server (createAppServer) on 127.0.0.1:0 with a recording call handler,
  * and helpers to drive the simulator against it.
  */
-import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../../src/audiohook/call.js';
+import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../../src/audiohook/handler.js';
 import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createAppServer, type AppServer } from '../../src/server/http.js';

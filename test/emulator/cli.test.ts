@@ -16,6 +16,17 @@ describe('emulator CLI', () => {
     }
   });
 
+  it('never prints the API keys it accepts', async () => {
+    const lines: string[] = [];
+    const emulator = await runEmulatorCli(['--port', '0', '--speed', 'instant', '--api-key', 'emulator-key-SECRET-4715', '--log-level', 'silent'], (l) => lines.push(l));
+    try {
+      expect(lines.join('\n')).toContain('OPENAI_API_KEY=<a key given with --api-key>');
+      expect(lines.join('\n')).not.toContain('SECRET-4715');
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('serves as an Azure resource with --azure-deployment, realistic with --realistic', async () => {
     const lines: string[] = [];
     const emulator = await runEmulatorCli(['--port', '0', '--realistic', '--azure-deployment', 'rt-prod', '--api-key', 'k-123', '--log-level', 'silent'], (l) => lines.push(l));
@@ -25,6 +36,8 @@ describe('emulator CLI', () => {
       expect(text).toContain(`AZURE_OPENAI_ENDPOINT=https://127.0.0.1:${emulator.port}`);
       expect(text).toContain('AZURE_OPENAI_DEPLOYMENT=rt-prod');
       expect(text).not.toContain('OPENAI_BASE_URL');
+      expect(text).toContain('AZURE_OPENAI_API_KEY=<a key given with --api-key>');
+      expect(text).not.toContain('k-123');
     } finally {
       await emulator.close();
     }

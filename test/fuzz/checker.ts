@@ -5,8 +5,8 @@
  * nothing but pong/event/closed after disconnect, nothing after closed or after the transport closed,
  * audio only between opened (with media) and disconnect, in whole sample frames of ≤ 64,000 bytes.
  */
-import type { ProtocolSocket } from '../../src/audiohook/call.js';
-import { MAX_BINARY_MESSAGE_BYTES, parseServerMessage } from '../../src/audiohook/schemas.js';
+import type { ProtocolSocket } from '../../src/audiohook/handler.js';
+import { MAX_AUDIO_MESSAGE_BYTES, parseServerMessage } from '../../src/audiohook/schemas.js';
 import { FUZZ_SESSION_ID } from './sequence.js';
 
 const AFTER_DISCONNECT = new Set(['pong', 'event', 'closed']);
@@ -118,7 +118,7 @@ export class InvariantChecker {
     if (this.transportGone()) this.fail('audio sent after the transport closed');
     if (!this.opened || this.frameBytes === null) this.fail('audio sent without negotiated media');
     if (this.disconnectReason !== null || this.closedSent) this.fail('audio sent after disconnect/closed');
-    if (data.length === 0 || data.length > MAX_BINARY_MESSAGE_BYTES) this.fail(`audio message of ${data.length} bytes`);
+    if (data.length === 0 || data.length > MAX_AUDIO_MESSAGE_BYTES) this.fail(`audio message of ${data.length} bytes`);
     if (this.frameBytes !== null && data.length % this.frameBytes !== 0) this.fail(`audio of ${data.length} bytes is not whole ${this.frameBytes}-byte frames`);
   }
 }

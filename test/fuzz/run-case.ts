@@ -4,7 +4,7 @@
  * Returns every invariant violation (see checker.ts plus the end-of-session checks here).
  */
 import type { Logger } from 'pino';
-import type { CallControl, CallHandler, CallHandlerFactory, ProtocolSession } from '../../src/audiohook/call.js';
+import type { CallControl, CallHandler, CallHandlerFactory, ProtocolSession } from '../../src/audiohook/handler.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
 import { createSession, SESSION_DEFAULTS } from '../../src/audiohook/session.js';
 import { ManualClock } from '../../src/util/clock.js';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CallHandlerFactory } from '../../src/audiohook/call.js';
+import type { CallHandlerFactory } from '../../src/audiohook/handler.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
 import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';

@@ -3,7 +3,7 @@
  * shared): a correct client pings and streams audio; at the end its output must be exactly what a
  * correct session produces, proving hostile sessions next to it changed nothing.
  */
-import type { CallControl, ProtocolSession } from '../../src/audiohook/call.js';
+import type { CallControl, ProtocolSession } from '../../src/audiohook/handler.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
 import { createSession } from '../../src/audiohook/session.js';
 import { createLogger } from '../../src/log/logger.js';

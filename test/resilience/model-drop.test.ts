@@ -30,8 +30,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('fault 4: the model socket drops mid-call', () => {
-  it('fault 4: model socket 1011 mid-call → reconnects within 2 s and keeps the conversation', async () => {
+describe('the model socket drops mid-call', () => {
+  it('model socket 1011 mid-call → reconnects within 2 s and keeps the conversation', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(ulawSource(hello, { thenSilence: true }));
@@ -76,7 +76,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     expect(await rig.metrics.render()).toMatch(/audiohook_model_reconnects_total [1-9]/);
   });
 
-  it.each([1006, 1001, 1012, 1013])('fault 4: model socket %i mid-call → a new session with the conversation replayed', async (code) => {
+  it.each([1006, 1001, 1012, 1013])('model socket %i mid-call → a new session with the conversation replayed', async (code) => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -91,7 +91,7 @@ describe('fault 4: the model socket drops mid-call', () => {
     await client.close();
   });
 
-  it('fault 4: the reconnect handshake is refused once (503) → retried, the call continues', async () => {
+  it('the reconnect handshake is refused once (503) → retried, the call continues', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -107,8 +107,8 @@ describe('fault 4: the model socket drops mid-call', () => {
   });
 });
 
-describe('fault 4 (decisions, injected clock)', () => {
-  it('fault 4: caller audio during the reconnect is held and flushed after the replay, in order; bot audio of the dead session is dropped', async () => {
+describe('the model socket drops (decisions, injected clock)', () => {
+  it('caller audio during the reconnect is held and flushed after the replay, in order; bot audio of the dead session is dropped', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
     h.model.emit({ type: 'input_audio_buffer.committed', item_id: 'u1', previous_item_id: null });
@@ -139,7 +139,7 @@ describe('fault 4 (decisions, injected clock)', () => {
     expect(h.control.disconnects).toHaveLength(0);
   });
 
-  it('fault 4: reconnects are capped per call → the next drop ends completed with escalation', async () => {
+  it('reconnects are capped per call → the next drop ends completed with escalation', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_MAX_RECONNECTS: '2' } });
     await makeReady(h);
     for (let i = 0; i < 2; i++) {
@@ -157,7 +157,7 @@ describe('fault 4 (decisions, injected clock)', () => {
     });
   });
 
-  it('fault 4: a reconnect that cannot complete within the budget → completed with escalation', async () => {
+  it('a reconnect that cannot complete within the budget → completed with escalation', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_CONNECT_TIMEOUT_MS: '1000', MODEL_RETRY_BUDGET_MS: '2500' } });
     await makeReady(h);
     h.model.drop(1006);

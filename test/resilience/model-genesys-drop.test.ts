@@ -48,8 +48,8 @@ async function droppedCall() {
   return { session, record };
 }
 
-describe('fault 7: the Genesys socket drops without close', () => {
-  it('fault 7: Genesys socket dropped → model socket closed, summary delivered, sessions and handles back to baseline', async () => {
+describe('the Genesys socket drops without close', () => {
+  it('Genesys socket dropped → model socket closed, summary delivered, sessions and handles back to baseline', async () => {
     // A first dropped call warms up what is pooled for the process (webhook keep-alive, TLS session cache).
     await droppedCall();
     await sleep(300);

@@ -29,8 +29,8 @@ afterAll(async () => {
 const retriesLogged = (sessionId: string) =>
   rig.logs.filter((l) => l.msg === 'model connection failed; retrying' && l['sessionId'] === sessionId);
 
-describe('fault 2: model handshake refused or timed out', () => {
-  it('fault 2: HTTP 429 then 503 → retried with backoff while the call is held; the call then proceeds (greeting heard)', async () => {
+describe('model handshake refused or timed out', () => {
+  it('HTTP 429 then 503 → retried with backoff while the call is held; the call then proceeds (greeting heard)', async () => {
     rig.emulator.faults.refuseHandshake(429, { retryAfterSeconds: 1 });
     rig.emulator.faults.refuseHandshake(503);
     const sessionsBefore = rig.emulator.sessions.length;
@@ -46,7 +46,7 @@ describe('fault 2: model handshake refused or timed out', () => {
     client.assertNoViolations();
   });
 
-  it('fault 2: handshake timeout → a new attempt succeeds', async () => {
+  it('handshake timeout → a new attempt succeeds', async () => {
     rig.emulator.faults.delayHandshake(5000);
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -57,7 +57,7 @@ describe('fault 2: model handshake refused or timed out', () => {
     await client.close();
   });
 
-  it('fault 2: 503 beyond the budget → disconnect error with a clear info, fallback summary to the webhook', async () => {
+  it('503 beyond the budget → disconnect error with a clear info, fallback summary to the webhook', async () => {
     rig.emulator.faults.refuseHandshake(503, { count: 50 });
     const sessionsBefore = rig.emulator.sessions.length;
     const client = await rig.call();
@@ -73,7 +73,7 @@ describe('fault 2: model handshake refused or timed out', () => {
     client.assertNoViolations();
   });
 
-  it('fault 2: HTTP 401 is final → no retry, disconnect error at once', async () => {
+  it('HTTP 401 is final → no retry, disconnect error at once', async () => {
     rig.emulator.faults.refuseHandshake(401, { message: 'Incorrect API key provided' });
     const client = await rig.call();
     client.streamAudio(silenceSource());

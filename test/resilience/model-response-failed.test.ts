@@ -28,8 +28,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('fault 3: a response fails with rate_limit_exceeded', () => {
-  it('fault 3: rate-limited greeting → waits the 1.2 s the message names, retries once, the caller hears the reply', async () => {
+describe('a response fails with rate_limit_exceeded', () => {
+  it('rate-limited greeting → waits the 1.2 s the message names, retries once, the caller hears the reply', async () => {
     rig.emulator.faults.onNextSession({ type: 'fail_next_response', retryAfterSeconds: 1.2 });
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
@@ -47,7 +47,7 @@ describe('fault 3: a response fails with rate_limit_exceeded', () => {
     client.assertNoViolations();
   });
 
-  it('fault 3: a wait beyond the limit → completed with ESCALATION_REQUIRED=true, reason model_unavailable', async () => {
+  it('a wait beyond the limit → completed with ESCALATION_REQUIRED=true, reason model_unavailable', async () => {
     rig.emulator.faults.onNextSession({ type: 'fail_next_response', retryAfterSeconds: 30 });
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
@@ -65,7 +65,7 @@ describe('fault 3: a response fails with rate_limit_exceeded', () => {
   });
 });
 
-describe('fault 3 (decision, injected clock)', () => {
+describe('a failed response (decision, injected clock)', () => {
   const failed = (id: string, seconds: number) => ({
     status: 'failed',
     status_details: {
@@ -75,7 +75,7 @@ describe('fault 3 (decision, injected clock)', () => {
     id,
   });
 
-  it('fault 3: the retried response fails again → escalation, no second retry', async () => {
+  it('the retried response fails again → escalation, no second retry', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
     h.model.emit({ type: 'response.created', response: { id: 'r1', status: 'in_progress' } });
@@ -95,7 +95,7 @@ describe('fault 3 (decision, injected clock)', () => {
     expect(h.model.ofType('response.create')).toHaveLength(1);
   });
 
-  it('fault 3: a success in between re-arms the single retry', async () => {
+  it('a success in between re-arms the single retry', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
     h.model.emit({ type: 'response.created', response: { id: 'r1', status: 'in_progress' } });

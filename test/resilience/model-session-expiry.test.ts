@@ -20,7 +20,7 @@ const SCRIPT: CallScript = {
 
 const audioBytes = (frames: readonly { bytes: number }[]) => frames.reduce((n, f) => n + f.bytes, 0);
 
-describe('fault 5: session renewal before the cap', () => {
+describe('model session renewal before the 60-minute cap', () => {
   let rig: WholeCallRig;
   beforeAll(async () => {
     rig = await startWholeCallRig({ script: SCRIPT, env: { MODEL_SESSION_RENEW_AFTER_MS: '1000' } });
@@ -29,7 +29,7 @@ describe('fault 5: session renewal before the cap', () => {
     await rig?.close();
   });
 
-  it('fault 5: renewed once the session is old enough, only after the greeting has fully played, context carried over', async () => {
+  it('renewed once the session is old enough, only after the greeting has fully played, context carried over', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -52,7 +52,7 @@ describe('fault 5: session renewal before the cap', () => {
     client.assertNoViolations();
   });
 
-  it('fault 5: session_expired before a quiet moment → renewed at once, the call goes on', async () => {
+  it('session_expired before a quiet moment → renewed at once, the call goes on', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -69,7 +69,7 @@ describe('fault 5: session renewal before the cap', () => {
   });
 });
 
-describe('fault 5: MAX_CALL_DURATION', () => {
+describe('MAX_CALL_DURATION', () => {
   let rig: WholeCallRig;
   beforeAll(async () => {
     rig = await startWholeCallRig({ script: SCRIPT, env: { MAX_CALL_DURATION: '3' } });
@@ -78,7 +78,7 @@ describe('fault 5: MAX_CALL_DURATION', () => {
     await rig?.close();
   });
 
-  it('fault 5: MAX_CALL_DURATION reached → a goodbye plays, then disconnect completed (max_call_duration) with outputs', async () => {
+  it('MAX_CALL_DURATION reached → a goodbye plays, then disconnect completed (max_call_duration) with outputs', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(silenceSource());
@@ -102,8 +102,8 @@ describe('fault 5: MAX_CALL_DURATION', () => {
   });
 });
 
-describe('fault 5 (decisions, injected clock)', () => {
-  it('fault 5: a due renewal waits while bot audio plays or the caller speaks', async () => {
+describe('session renewal and MAX_CALL_DURATION (decisions, injected clock)', () => {
+  it('a due renewal waits while bot audio plays or the caller speaks', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_SESSION_RENEW_AFTER_MS: '60000' } });
     await makeReady(h);
     h.clock.advance(59_000);
@@ -130,7 +130,7 @@ describe('fault 5 (decisions, injected clock)', () => {
     expect(h.models[0]!.closed).toBe(true);
   });
 
-  it('fault 5: MAX_CALL_DURATION while the model is reconnecting → disconnect completed with outputs at once', async () => {
+  it('MAX_CALL_DURATION while the model is reconnecting → disconnect completed with outputs at once', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MAX_CALL_DURATION: '60', MODEL_CONNECT_TIMEOUT_MS: '30000' } });
     await makeReady(h);
     h.clock.advance(59_000);

@@ -28,8 +28,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('fault 10: server shutdown with a live call (bridge)', () => {
-  it('fault 10: drain time up → disconnect completed with a summary and ESCALATION_REQUIRED=true; webhook record end_reason shutdown', async () => {
+describe('server shutdown with a live call (bridge)', () => {
+  it('drain time up → disconnect completed with a summary and ESCALATION_REQUIRED=true; webhook record end_reason shutdown', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call();
     client.streamAudio(ulawSource(hello, { thenSilence: true }));

@@ -30,8 +30,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-describe('fault 6: the model goes silent', () => {
-  it('fault 6: no reply after the caller spoke → one response.create after the timeout, the reply plays, the call stays usable', async () => {
+describe('the model goes silent', () => {
+  it('no reply after the caller spoke → one response.create after the timeout, the reply plays, the call stays usable', async () => {
     rig.emulator.faults.onNextSession({ type: 'silent' });
     const index = rig.emulator.sessions.length;
     const client = await rig.call({ AI_GREETING: 'false' });
@@ -52,7 +52,7 @@ describe('fault 6: the model goes silent', () => {
     client.assertNoViolations();
   });
 
-  it('fault 6: a model that answers in time gets no extra response.create', async () => {
+  it('a model that answers in time gets no extra response.create', async () => {
     const index = rig.emulator.sessions.length;
     const client = await rig.call({ AI_GREETING: 'false' });
     client.streamAudio(ulawSource(hello, { thenSilence: true }));
@@ -64,8 +64,8 @@ describe('fault 6: the model goes silent', () => {
   });
 });
 
-describe('fault 6 (decisions, injected clock)', () => {
-  it('fault 6: asks once per caller turn, not again while the model stays silent; a reply in time disarms it', async () => {
+describe('the model goes silent (decisions, injected clock)', () => {
+  it('asks once per caller turn, not again while the model stays silent; a reply in time disarms it', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' }, env: { MODEL_RESPONSE_TIMEOUT_MS: '8000' } });
     await makeReady(h);
     h.model.emit({ type: 'input_audio_buffer.committed', item_id: 'u1', previous_item_id: null });

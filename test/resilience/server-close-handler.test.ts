@@ -3,7 +3,7 @@
  * socket; the session clock is a ManualClock so the bound is asserted exactly, not timed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloseCause } from '../../src/audiohook/call.js';
+import type { CloseCause } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
 import { SESSION_DEFAULTS } from '../../src/audiohook/session.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 12: stuck close handler', () => {
+describe('a stuck close handler', () => {
   it('an onClose that never resolves still gets `closed` at the close-handler bound (default 3 s), then the socket closes', async () => {
     const clock = new ManualClock();
     const causes: CloseCause[] = [];

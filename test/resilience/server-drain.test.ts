@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient } from '../../src/simulator/genesys-client.js';
-import { REPO_ROOT, scratchDir } from '../cli/support.js';
+import { REPO_ROOT, scratchDir } from '../support/cli.js';
 
 const TSX_CLI = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
 const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
@@ -69,7 +69,7 @@ async function listeningPort(run: ReturnType<typeof runServe>): Promise<number> 
   }
 }
 
-describe('fault 10: SIGTERM with live calls', () => {
+describe('SIGTERM with live calls', () => {
   it('drains (readyz and upgrades 503), ends the live call at DRAIN_TIMEOUT with disconnect completed + outputs, closed, exit 0', async () => {
     const run = runServe();
     try {

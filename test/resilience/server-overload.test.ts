@@ -4,7 +4,7 @@
  * still flows), is served again once it catches up, and is ended when it stays stalled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallControl, CallHandler, CloseCause } from '../../src/audiohook/call.js';
+import type { CallControl, CallHandler, CloseCause } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 11: MAX_SESSIONS', () => {
+describe('overload: MAX_SESSIONS', () => {
   it('answers 503 "at capacity" beyond MAX_SESSIONS, /readyz 503 at capacity, and recovers when a call ends', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const started = await startApp({ MAX_SESSIONS: '2' }, { metrics });
@@ -45,7 +45,7 @@ describe('fault 11: MAX_SESSIONS', () => {
   });
 });
 
-describe('fault 11: per-message caps', () => {
+describe('overload: per-message caps', () => {
   it('a 70 KB text gets the session\'s disconnect error (not a dropped socket); the close transaction completes', async () => {
     const { app, port } = await startApp();
     apps.push(app);
@@ -74,7 +74,7 @@ describe('fault 11: per-message caps', () => {
   });
 });
 
-describe('fault 11: back-pressure on the Genesys socket', () => {
+describe('overload: back-pressure on the Genesys socket', () => {
   async function startWithControl() {
     const clock = new ManualClock();
     const controls: CallControl[] = [];

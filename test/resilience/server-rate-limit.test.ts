@@ -4,7 +4,7 @@
  * own when the hold ends. The session clock is a ManualClock: the hold is asserted exactly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallControl } from '../../src/audiohook/call.js';
+import type { CallControl } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient, settle, startApp, WAIT_MS } from '../server/support.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
   apps = [];
 });
 
-describe('fault 1 (server side): Genesys 429', () => {
+describe('Genesys 429 (server side)', () => {
   it('holds audio and events for retryAfter while pings are answered, then delivers and resumes', async () => {
     const clock = new ManualClock();
     const controls: CallControl[] = [];

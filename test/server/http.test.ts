@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CallContext } from '../../src/audiohook/call.js';
+import type { CallContext } from '../../src/audiohook/handler.js';
 import { signRequest } from '../../src/audiohook/signature.js';
 import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';

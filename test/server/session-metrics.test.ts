@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallHandlerFactory, SessionOutcome } from '../../src/audiohook/call.js';
+import type { CallHandlerFactory, SessionOutcome } from '../../src/audiohook/handler.js';
 import { NULL_UUID } from '../../src/audiohook/schemas.js';
 import { createSession } from '../../src/audiohook/session.js';
 import { createLogger } from '../../src/log/logger.js';

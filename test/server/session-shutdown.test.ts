@@ -3,7 +3,7 @@
  * on the in-memory harness with a ManualClock.
  */
 import { describe, expect, it } from 'vitest';
-import type { CallHandler } from '../../src/audiohook/call.js';
+import type { CallHandler } from '../../src/audiohook/handler.js';
 import type { ServerMessage } from '../../src/audiohook/schemas.js';
 import { SESSION_DEFAULTS } from '../../src/audiohook/session.js';
 import { bytes, flush, makeHarness, recordingHandler } from '../audiohook/harness.js';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { ProtocolSession } from '../../src/audiohook/call.js';
+import type { ProtocolSession } from '../../src/audiohook/handler.js';
 import { createLogger } from '../../src/log/logger.js';
 import { protocolSocketFor, routeSocketEvents } from '../../src/server/ws-session.js';
 

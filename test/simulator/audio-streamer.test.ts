@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FrameLayout } from '../../src/audio/codec.js';
 import { silenceSource, ulawSource } from '../../src/simulator/audio-source.js';
 import { AudioStreamer, type AudioSink } from '../../src/simulator/audio-streamer.js';
-import type { AudioState } from '../../src/simulator/client-session.js';
+import type { AudioState } from '../../src/simulator/client-contract.js';
 import { callerFrame } from '../../src/simulator/media.js';
 import { ManualClock, type Clock } from '../../src/util/clock.js';
 

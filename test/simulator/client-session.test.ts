@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClientSession, type OpenRequest } from '../../src/simulator/client-session.js';
+import type { OpenRequest } from '../../src/simulator/client-contract.js';
+import { ClientSession } from '../../src/simulator/client-session.js';
 import { L16_STEREO, PCMU_EXTERNAL, PCMU_STEREO } from '../../src/simulator/media.js';
 import { ManualClock } from '../../src/util/clock.js';
 

@@ -1,10 +1,12 @@
 /**
- * Runs the CLI as a user would: a child process of the repo's Node with tsx, from a clean environment
- * (no OPENAI_* keys, no .env: cwd is a fresh temporary directory), plus the bridge + emulator stack the
- * replay tests talk to.
+ * Runs the CLI two ways: in-process (the command functions with buffered streams, a clean environment and
+ * a scripted Ctrl-C) for the logic, and as a user would — a child process of the repo's Node with tsx,
+ * from a clean environment (no OPENAI_* keys, no .env: cwd is a fresh temporary directory) — for the
+ * few smoke tests of the binary. Plus the bridge + emulator stack the replay tests talk to.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,8 @@ import { parseEnv } from '../../src/cli/env.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { serve, type Service } from '../../src/cli/serve.js';
+import { runCommand } from '../../src/cli/commands.js';
+import type { CliIo } from '../../src/cli/io.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX_CLI = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -36,8 +40,41 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** `audiohook-realtime <args>` in `cwd`; kills it (and fails the run) after `timeoutMs`. */
-export function runCli(
+export interface InProcessOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** Called once the command has registered its Ctrl-C handler, with a function that presses Ctrl-C. */
+  onInterruptible?: (pressCtrlC: () => void) => void;
+}
+
+/**
+ * `audiohook-realtime <args>` run in this process: the same command functions the binary calls, with
+ * stdout/stderr captured, the clean environment a child would get and `cwd` for relative paths.
+ */
+export async function runInProcess(args: string[], options: InProcessOptions): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: cleanEnv(options.env ?? {}),
+    cwd: options.cwd,
+    onInterrupt: (handler) => {
+      let armed = true;
+      options.onInterruptible?.(() => {
+        if (!armed) return;
+        armed = false;
+        handler();
+      });
+      return () => (armed = false);
+    },
+  };
+  const code = await runCommand(args, io);
+  return { code, signal: null, stdout, stderr };
+}
+
+/** `audiohook-realtime <args>` as a child process in `cwd`; kills it (and fails the run) after `timeoutMs`. */
+export function runBinary(
   args: string[],
   options: { cwd: string; env?: Record<string, string>; timeoutMs: number; onSpawn?: (child: ChildProcess) => void },
 ): Promise<CliRun> {
@@ -117,4 +154,13 @@ export async function startStack(): Promise<Stack> {
       await emulator.close();
     },
   };
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
