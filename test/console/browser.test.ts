@@ -95,6 +95,8 @@ describe('console sign-in', () => {
 describe('console with transcripts on', () => {
   let app: ConsoleApp;
   let page: Page;
+  /** What the browser says about the page: a CSP violation (inline script or style) shows up here. */
+  const browserMessages: string[] = [];
   beforeAll(async () => {
     // Health figures that move, sampled quickly, so the charts have something to draw.
     let n = 0;
@@ -107,6 +109,9 @@ describe('console with transcripts on', () => {
     };
     app = await start(true, { healthSource, healthIntervalMs: 150 });
     page = await signIn(app);
+    page.on('console', (m) => browserMessages.push(m.text()));
+    page.on('pageerror', (e) => browserMessages.push(`pageerror: ${e.message}`));
+    await page.reload();
     await live(page);
   });
 
@@ -168,6 +173,8 @@ describe('console with transcripts on', () => {
     await expect(page.textContent('#ended-detail [data-fact="output-variables"]')).resolves.toContain('CONVERSATION_SENTIMENT = positive');
     await expect(page.textContent('#ended-detail [data-fact="usage"]')).resolves.toContain('1200 tokens');
     await page.locator('#detail').screenshot({ path: `${OUT}console-ended-call.png` });
+    // The whole app ran under the strict CSP without a violation or an error.
+    expect(browserMessages.filter((m) => /Content Security Policy|pageerror/i.test(m))).toEqual([]);
   });
 
   it('renders HTML in a transcript, a summary and a bot name as text and runs none of it', async () => {
