@@ -1,10 +1,10 @@
 /**
  * The live operations console: what the composition root creates when CONSOLE_TOKEN is set.
  *
- *   const console = createConsoleFromEnv(env, { logger, registry: metrics.registry });
- *   bridge deps:    callEvents: console?.listener      (the bridge publishes CallEvents to it)
- *   HTTP server:    console                            (createAppServer routes /console… to console.handle)
- *   on shutdown:    console?.close()
+ *   const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
+ *   bridge deps:  events: opsConsole.listener   (beside the tracer: callEventListeners in src/cli/serve.ts)
+ *   HTTP server:  console: opsConsole           (createAppServer routes /console… to opsConsole.handle)
+ *   on shutdown:  opsConsole.close()
  *
  * Data flow: CallEvent → ConsoleStore (bounded; transcripts dropped here unless enabled) → ConsoleFeed
  * (bounded, batched SSE) → browsers. Health points come from the metrics registry every minute.
