@@ -12,7 +12,9 @@
  * Choices where the protocol is unverified (not confirmed by a Genesys source), all on the side of keeping a live call up:
  * - audio received while paused (or after our disconnect) is dropped with a debug log, not an error;
  * - unknown message types are ignored (their seq still counts); a duplicate `open` is ignored (RI);
- * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`;
+ * - `update` is answered with `updated {}`; `ping` is answered even before `open` and after `disconnect`
+ *   (within a budget far above Genesys's 5 s rhythm: ping-budget.ts), but after a protocol violation ended
+ *   the session only `close` is answered;
  * - after `disconnect` we stop signalling errors and resync on the client's seq so its `close` is honoured;
  * - empty binary frames are ignored in every state (even before `opened`);
  * - idle watchdog 60 s, open timeout 10 s, close wait after `disconnect` 10 s (all configurable);
@@ -37,6 +39,8 @@ import type {
   SessionState,
 } from './handler.js';
 import { parseDurationMs } from './duration.js';
+import { languageTag } from './language.js';
+import { PingBudget } from './ping-budget.js';
 import { checkClientText } from './inbound.js';
 import { describeOffers, selectMedia, splitIntoMessages } from './media.js';
 import { OutboundHold } from './rate-limit.js';
@@ -117,6 +121,15 @@ class AudioHookSession implements ProtocolSession {
   private shutdownTimer: TimerHandle | undefined;
   /** Genesys 429: outbound audio and events wait until the hold ends. */
   private readonly rateLimit = new OutboundHold<EventEntity[]>();
+  /** Client pings answered at most at this rate (ping-budget.ts). */
+  private readonly pings: PingBudget;
+  /** Protocol violations after our disconnect: not signalled, and logged only the first time. */
+  private unsignalledViolations = 0;
+  /**
+   * Why our disconnect was sent. After a `violation` ended the session nothing more is answered on it
+   * except the client's `close` (the close transaction is how a disconnect is acknowledged, §5.5).
+   */
+  private disconnectCause: 'violation' | 'session' | undefined;
   private rateLimitTimer: TimerHandle | undefined;
   /** What the observer hears when the session finishes. */
   private readonly outcome: SessionOutcome = { opened: false, probe: false, call: false, shutdown: false };
@@ -144,6 +157,7 @@ class AudioHookSession implements ProtocolSession {
     this.control = this.createControl();
 
     this.lastInboundAt = this.clock.now();
+    this.pings = new PingBudget(this.lastInboundAt);
     this.armIdleWatchdog(this.limits.idleTimeoutMs);
     this.openTimer = this.clock.setTimeout(
       () => this.guard('open timeout', () => this.abandon(`no open within ${this.limits.openTimeoutMs} ms`)),
@@ -222,6 +236,10 @@ class AudioHookSession implements ProtocolSession {
 
   private dispatch(envelope: ClientEnvelope, raw: Record<string, unknown>): void {
     const type = envelope.type;
+    if (this.disconnectCause === 'violation' && type !== 'close') {
+      this.log.debug({ type, seq: envelope.seq }, 'session ended by a protocol violation: not answered');
+      return;
+    }
     this.log.debug({ type, seq: envelope.seq }, 'client message');
     if (!isKnownClientType(type)) {
       // Genesys adds message types over time: never fatal (AudioHook spec: unknown message types).
@@ -250,8 +268,7 @@ class AudioHookSession implements ProtocolSession {
       case 'close':
         return this.startCloseTransaction({ kind: 'close', reason: message.parameters.reason });
       case 'ping':
-        this.send('pong', {});
-        return;
+        return this.onPing();
       case 'paused':
         return this.onClientPaused();
       case 'resumed':
@@ -307,12 +324,16 @@ class AudioHookSession implements ProtocolSession {
     this.notify('onOpened', (o) => o.onOpened?.({ latencyMs, probe }));
 
     const inputVariables = p.inputVariables ?? {};
+    const language = languageTag(p.language);
+    if (p.language !== undefined && language === undefined) {
+      this.log.warn({ languageChars: p.language.length }, 'open: language is not a language tag; ignored');
+    }
     this.log.info(
       {
         conversationId: p.conversationId,
         probe,
         media: choice ? describeOffers([choice.offer]) : 'none',
-        language: p.language,
+        language,
         inputVariableKeys: Object.keys(inputVariables),
       },
       probe ? 'connection probe opened' : 'session opened',
@@ -326,7 +347,7 @@ class AudioHookSession implements ProtocolSession {
       conversationId: p.conversationId,
       connectorId: this.options.connectorId,
       participant: p.participant,
-      language: p.language?.toLowerCase(),
+      language,
       inputVariables,
       customConfig: p.customConfig ?? {},
       media: choice!.offer as MediaOffer,
@@ -340,6 +361,17 @@ class AudioHookSession implements ProtocolSession {
     } catch (err) {
       this.log.error({ err }, 'createCall failed; ending the session');
       this.sendDisconnect('error', 'call setup failed');
+    }
+  }
+
+  private onPing(): void {
+    if (this.pings.take(this.clock.now())) {
+      this.send('pong', {});
+      return;
+    }
+    // The first refusal, then every 1,000th: never one line per ping.
+    if (this.pings.refused === 1 || this.pings.refused % 1000 === 0) {
+      this.log.warn({ refused: this.pings.refused }, 'client pinging too fast; ping not answered');
     }
   }
 
@@ -370,7 +402,11 @@ class AudioHookSession implements ProtocolSession {
   private onUpdate(message: ClientMessageOf<'update'>): void {
     // RI's server never answers; `updated {}` is defined and harmless, so we send it (§5.7, [U]).
     this.send('updated', {});
-    const language = message.parameters.language?.toLowerCase();
+    const raw = message.parameters.language;
+    const language = languageTag(raw);
+    if (raw !== undefined && language === undefined) {
+      this.log.warn({ languageChars: raw.length }, 'update: language is not a language tag; ignored');
+    }
     this.log.info({ language }, 'update');
     this.invoke('onUpdate', (h) => h.onUpdate?.(language === undefined ? {} : { language }));
   }
@@ -547,11 +583,12 @@ class AudioHookSession implements ProtocolSession {
 
   private violation(reason: string): void {
     if (!signalsErrors(this.current)) {
-      this.log.warn({ reason, state: this.current }, 'protocol violation (not signalled again)');
+      // Logged once: a peer repeating bad messages must not turn into one log line each.
+      if (this.unsignalledViolations++ === 0) this.log.warn({ reason, state: this.current }, 'protocol violation (not signalled again)');
       return;
     }
     this.log.warn({ reason }, 'protocol violation; disconnecting');
-    this.sendDisconnect('error', reason);
+    if (this.sendDisconnect('error', reason)) this.disconnectCause = 'violation';
   }
 
   /** Sends `disconnect` once (allowed in preparing/opening/active/paused) and awaits the close transaction. */
@@ -565,6 +602,7 @@ class AudioHookSession implements ProtocolSession {
     if (outputVariables !== undefined) parameters.outputVariables = outputVariables;
     if (!this.send('disconnect', parameters)) return false;
     this.disconnectSent = true;
+    this.disconnectCause ??= 'session';
     this.outcome.disconnect = { reason, escalation: outputVariables?.ESCALATION_REQUIRED === 'true' };
     this.setState('disconnecting');
     this.log.info({ reason, info: parameters.info, outputVariableKeys: Object.keys(outputVariables ?? {}) }, 'disconnect sent');

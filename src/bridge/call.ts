@@ -22,6 +22,9 @@ import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
 import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
+import type { CallTools } from '../tools/registry.js';
+import type { ToolTurns } from '../tools/tool-turns.js';
+import { CallBot, createCallToolTurns, type BotRouter } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
@@ -37,6 +40,7 @@ import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaul
 import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
 
 export type { ResilienceEnv };
+export type { BotRouter };
 
 const FAREWELL_PURPOSE = 'farewell';
 
@@ -50,7 +54,9 @@ export interface CallMetrics extends ModelSessionMetrics {
 }
 
 export interface BridgeDeps {
-  env: CallDefaults & ResilienceEnv & BridgeEnv;
+  env: CallDefaults & ResilienceEnv & BridgeEnv & { TOOL_FILLER_AFTER_MS?: number };
+  /** Bot profiles and tools; without it every call is the single bot from env, with no tools. */
+  bots?: BotRouter;
   /** From connectSettingsFromEnv at start-up; an Error (no model configured) ends every call with it. */
   connect: Omit<ConnectSettings, 'model'> | Error;
   connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
@@ -113,6 +119,10 @@ export class CallBridge {
   private usage: UsageTotals = emptyUsage();
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
+  /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
+  private readonly bot: CallBot;
+  private callTools: CallTools | undefined;
+  private toolTurns: ToolTurns | undefined;
   /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
   private speechStoppedAt: number | undefined;
   private botEnding: BotEnding | undefined;
@@ -129,7 +139,8 @@ export class CallBridge {
     private readonly deps: BridgeDeps,
     private readonly track: (work: Promise<void>) => void,
   ) {
-    this.log = context.logger.child({ component: 'bridge' });
+    this.bot = new CallBot(deps.bots?.route(context.connectorId));
+    this.log = context.logger.child({ component: 'bridge', ...(this.bot.name !== '' ? { bot: this.bot.name } : {}) });
     this.clock = deps.clock ?? systemClock;
     this.wallClock = deps.wallClock ?? (() => new Date());
     this.metrics = deps.metrics;
@@ -232,12 +243,17 @@ export class CallBridge {
       sessionId: c.sessionId,
       conversationId: c.conversationId,
       connectorId: c.connectorId,
-      bot: '',
+      bot: this.bot.name,
       instance: this.deps.instance ?? `${hostname()}/${process.pid}`,
     });
     this.events.setActivity('connecting');
+    if (this.bot.refusal !== undefined) {
+      // Refused at the upgrade already; only a reload between the upgrade and `open` gets here.
+      this.fail(this.bot.refusal);
+      return;
+    }
     try {
-      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language);
+      this.config = resolveCallConfig(this.context.inputVariables, this.deps.env, this.context.language, this.bot.profile);
     } catch (err) {
       if (err instanceof InputVariableError) {
         this.log.warn({ variable: err.variable }, 'invalid input variable; ending the call');
@@ -250,13 +266,49 @@ export class CallBridge {
       this.fail(this.deps.connect.message);
       return;
     }
-    const { settings } = this.config;
+    // Immediate unless Data Action contracts must be read (one Platform API round trip, bounded).
+    const tools = this.bot.openTools(this.config.dataActions, this.log);
+    if (tools instanceof Promise) void tools.then((t) => this.startModel(t));
+    else this.startModel(tools);
+  }
+
+  private startModel(tools?: CallTools): void {
+    const connect = this.deps.connect;
+    // Ended while the tools were resolved (hang-up), or refused in start().
+    if (this.isEnding || connect instanceof Error) {
+      tools?.release();
+      return;
+    }
+    this.callTools = tools;
+    const config = this.config!;
+    const settings = tools && tools.definitions.length > 0 ? { ...config.settings, tools: tools.definitions } : config.settings;
+    this.config = { ...config, settings };
+    if (tools) {
+      this.toolTurns = createCallToolTurns({
+        tools,
+        clock: this.clock,
+        fillerAfterMs: this.deps.env.TOOL_FILLER_AFTER_MS ?? 1200,
+        ...(config.language !== undefined ? { language: config.language } : {}),
+        ...(this.bot.profile?.holdingPhrase !== undefined ? { holdingPhrase: this.bot.profile.holdingPhrase } : {}),
+        session: () => this.session,
+        events: this.events,
+        botSpeaking: () => this.pacer.isPlaying(),
+        conversing: () => this.phase.phase === 'conversing',
+        log: this.log,
+      });
+    }
     this.log.info(
-      { model: this.modelName, voice: settings.voice, vad: settings.vad.type, greeting: this.config.greeting.kind },
+      {
+        model: this.modelName,
+        voice: settings.voice,
+        vad: settings.vad.type,
+        greeting: config.greeting.kind,
+        tools: settings.tools?.length ?? 0,
+      },
       'call bridge started',
     );
     this.session = new ModelSession({
-      connect: { ...this.deps.connect, model: settings.model },
+      connect: { ...connect, model: settings.model },
       settings,
       env: this.deps.env,
       logger: this.log,
@@ -333,6 +385,7 @@ export class CallBridge {
       turnDone: ({ response, outOfBand }) => {
         this.usage = addUsage(this.usage, response.usage);
         if (outOfBand || !response.id) return;
+        this.toolTurns?.responseDone(response.status ?? 'completed');
         this.pacer.endResponse(response.id);
         this.botSpeechStopped(response.id);
         if (response.id === this.farewellResponseId) this.farewellDone?.resolve();
@@ -377,11 +430,13 @@ export class CallBridge {
     if (!language || !this.config || !this.phase.allows('languageUpdate')) return;
     let next: CallConfig;
     try {
-      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language);
+      next = resolveCallConfig(this.context.inputVariables, this.deps.env, language, this.bot.profile);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'language update not applied');
       return;
     }
+    // The call keeps the tools it started with.
+    if (this.config.settings.tools) next = { ...next, settings: { ...next.settings, tools: this.config.settings.tools } };
     this.config = next;
     this.log.info({ language }, 'language updated');
     // A session being (re)opened picks the new settings up.
@@ -417,11 +472,18 @@ export class CallBridge {
   // ---------------------------------------------------------------- the bot ends the call
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
+    if (this.toolTurns?.handles(name)) {
+      // Runs off the model-event path: this returns at once (src/tools/tool-turns.ts).
+      if (this.phase.allows('tools')) this.toolTurns.toolCall({ callId, name, arguments: rawArguments });
+      return;
+    }
     if (name !== END_CALL_TOOL && name !== TRANSFER_TOOL) {
       // The model waits for an output: give it the error and ask it to go on, or the caller hears nothing
       // until they speak again.
-      this.log.warn({ tool: name }, 'model called an unknown tool');
-      this.session?.sendToolResult(callId, { error: `unknown tool ${name}: no such function is available` }, true);
+      // The name is the model's (a caller can steer it): cut it before it reaches a log line or the model.
+      const shownName = name.slice(0, 64);
+      this.log.warn({ tool: shownName }, 'model called an unknown tool');
+      this.session?.sendToolResult(callId, { error: `unknown tool ${shownName}: no such function is available` }, true);
       return;
     }
     if (!this.phase.allows('botMayEnd')) return;
@@ -527,6 +589,8 @@ export class CallBridge {
         startedAt: this.startedAt,
         startedMs: this.startedMs,
         model: this.modelName,
+        bot: this.bot.name,
+        tools: () => this.callTools?.records ?? [],
         sink: this.deps.sink,
         stopCallWork: () => this.stopCallWork(),
         summarize: async (request, timeoutMs) => {
@@ -559,6 +623,9 @@ export class CallBridge {
     this.timers.clear();
     this.session?.stop();
     this.farewellDone?.resolve();
+    // Hang-up (or any ending): running tools are cancelled, their results dropped; records say so.
+    this.toolTurns?.close();
+    this.callTools?.release();
   }
 
   private background(work: Promise<void>): void {

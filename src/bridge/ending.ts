@@ -2,8 +2,15 @@
  * One ending path for every way a call ends. `planEnding` (pure) says, per ending, which summary, which
  * outputs and which `disconnect`; `runEnding` runs the single sequence:
  *
- *   stop call work → summary (model, bounded, or the transcript fallback) → output variables →
- *   `disconnect` where the protocol allows → call record to the sink (in the background).
+ *   stop call work → [provisional record to the sink] → summary (model, bounded, or the transcript
+ *   fallback) → output variables → `disconnect` where the protocol allows → call record to the sink (in
+ *   the background).
+ *
+ * The provisional record (fallback summary, transcript and usage so far, `provisional: true`) is what
+ * survives a crash while the model writes the summary: a durable sink (the spool) keeps it without
+ * delivering it and the final record replaces it, so the receiver sees one record per call either way.
+ * Endings that use the fallback summary at once have no such window: their final record goes straight
+ * to the sink.
  *
  * Endings: the bot ended the call or escalated (after its farewell), the model became unavailable, the
  * caller hung up (or the socket dropped), the server is shutting down, or the call failed.
@@ -15,6 +22,7 @@ import type { DisconnectReason } from '../audiohook/schemas.js';
 import type { SummaryOutcome } from '../realtime/model-session.js';
 import type { Clock } from '../util/clock.js';
 import { buildOutputVariables, SERVER_SHUTDOWN, SHUTDOWN_OUTPUT_VARIABLES } from './outputs.js';
+import type { ToolCallRecord } from '../tools/registry.js';
 import { buildCallRecord } from './record.js';
 import { buildSummaryRequest, fallbackSummary, parseSummaryText, responseText, type SummaryResult } from './summary.js';
 import type { Transcript } from './transcript.js';
@@ -119,6 +127,10 @@ export interface EndingCall {
   startedAt: Date;
   startedMs: number;
   model: string;
+  /** The bot profile's name ('' for the single bot from env). */
+  bot?: string;
+  /** The call's tool calls so far (read after stopCallWork, so cancelled ones are included). */
+  tools?: () => readonly ToolCallRecord[];
   sink: CallRecordSink | undefined;
   /** Stops everything the call does (audio, keys, timers, model retries); the model stays for the summary. */
   stopCallWork(): void;
@@ -138,7 +150,14 @@ export interface EndingCall {
  */
 export async function runEnding(call: EndingCall, ending: Ending, plan: EndingPlan): Promise<void> {
   call.stopCallWork();
-  const summary = plan.summary === 'model' ? await modelSummary(call, plan) : fallbackOf(call, plan);
+  const endedAt = call.wallClock();
+  let summary: SummaryResult;
+  if (plan.summary === 'model') {
+    await holdProvisional(call, plan, endedAt);
+    summary = await modelSummary(call, plan);
+  } else {
+    summary = fallbackOf(call, plan);
+  }
   if (plan.disconnect) {
     const outputs = plan.disconnect.outputs
       ? {
@@ -153,7 +172,7 @@ export async function runEnding(call: EndingCall, ending: Ending, plan: EndingPl
       : undefined;
     call.control.disconnect(plan.disconnect.reason, plan.disconnect.info, outputs);
   }
-  call.background(deliverRecord(call, plan, summary, ending));
+  call.background(deliverRecord(call, plan, summary, ending, endedAt));
 }
 
 function fallbackOf(call: EndingCall, plan: EndingPlan): SummaryResult {
@@ -172,17 +191,13 @@ async function modelSummary(call: EndingCall, plan: EndingPlan): Promise<Summary
   return parsed ?? fallbackOf(call, plan);
 }
 
-/**
- * THE RECORD STEP: the one place a call record goes to the sink. A provisional record (written before the
- * summary, replaced here) would be built with the same buildCallRecord and the same idempotency key, and
- * delivered from runEnding before its summary step.
- */
-async function deliverRecord(call: EndingCall, plan: EndingPlan, summary: SummaryResult, ending: Ending): Promise<void> {
-  call.closeModel();
-  const record = buildCallRecord({
+/** The call's record; the provisional and the final one share the key (the call's callId). */
+function recordOf(call: EndingCall, plan: EndingPlan, summary: SummaryResult, endedAt: Date): CallRecord {
+  return buildCallRecord({
+    callId: call.callId,
     context: call.context,
     startedAt: call.startedAt,
-    endedAt: call.wallClock(),
+    endedAt,
     endReason: plan.endReason,
     ...(plan.detail !== undefined ? { endDetail: plan.detail } : {}),
     ...(plan.escalationReason !== undefined ? { escalationReason: plan.escalationReason } : {}),
@@ -190,7 +205,32 @@ async function deliverRecord(call: EndingCall, plan: EndingPlan, summary: Summar
     transcript: call.transcript.turns(),
     usage: call.usage(),
     model: call.model,
+    ...(call.bot !== undefined ? { bot: call.bot } : {}),
+    ...(call.tools ? { tools: call.tools() } : {}),
   });
+}
+
+/**
+ * THE PROVISIONAL STEP: before the model is asked, the record with the fallback summary goes to a durable
+ * sink (awaited: it must be on disk before the window opens). A sink without durability has nothing that
+ * could outlive the process, so there is nothing to do. A failure is logged and the call goes on.
+ */
+async function holdProvisional(call: EndingCall, plan: EndingPlan, endedAt: Date): Promise<void> {
+  if (!call.sink?.holdProvisional) return;
+  try {
+    await call.sink.holdProvisional(recordOf(call, plan, fallbackOf(call, plan), endedAt));
+  } catch (err) {
+    call.log.error({ err, callId: call.callId }, 'provisional call record could not be kept');
+  }
+}
+
+/**
+ * THE RECORD STEP: the one place a final call record goes to the sink; it replaces the provisional one
+ * (same key) when holdProvisional kept one.
+ */
+async function deliverRecord(call: EndingCall, plan: EndingPlan, summary: SummaryResult, ending: Ending, endedAt: Date): Promise<void> {
+  call.closeModel();
+  const record = recordOf(call, plan, summary, endedAt);
   let delivery: DeliveryResult | undefined;
   if (call.sink) {
     try {

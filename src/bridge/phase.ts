@@ -28,14 +28,16 @@ export interface PhaseRules {
   languageUpdate: boolean;
   /** Bot turns are reported to Genesys as `bot_turn_response` events (BOT_TURN_EVENTS). */
   botTurnEvents: boolean;
+  /** The model's calls of configured tools (src/tools) run. */
+  tools: boolean;
 }
 
-//                                  callerAudio dtmf   botAudio botMayEnd bargeIn languageUpdate botTurnEvents
+//                                  callerAudio dtmf   botAudio botMayEnd bargeIn languageUpdate botTurnEvents tools
 export const PHASE_RULES: Readonly<Record<CallPhase, Readonly<PhaseRules>>> = {
-  conversing: rules(true, true, true, true, true, true, true),
-  farewell: /**/ rules(false, false, true, false, true, true, true),
-  ending: /*  */ rules(false, false, false, false, false, false, false),
-  ended: /*   */ rules(false, false, false, false, false, false, false),
+  conversing: rules(true, true, true, true, true, true, true, true),
+  farewell: /**/ rules(false, false, true, false, true, true, true, false),
+  ending: /*  */ rules(false, false, false, false, false, false, false, false),
+  ended: /*   */ rules(false, false, false, false, false, false, false, false),
 };
 
 /** Legal phase changes. Any ending may interrupt a farewell (hang-up, shutdown, model loss, failure). */
@@ -78,6 +80,7 @@ function rules(
   bargeIn: boolean,
   languageUpdate: boolean,
   botTurnEvents: boolean,
+  tools: boolean,
 ): PhaseRules {
-  return { callerAudio, dtmf, botAudio, botMayEnd, bargeIn, languageUpdate, botTurnEvents };
+  return { callerAudio, dtmf, botAudio, botMayEnd, bargeIn, languageUpdate, botTurnEvents, tools };
 }

@@ -5,8 +5,13 @@
  * - deliver(): the record is written durably (see spool-store.ts) BEFORE the first attempt; success deletes
  *   the file; a retryable failure keeps it and retries in the background with capped exponential backoff
  *   plus jitter, until delivered (no retry limit: the file stays until the receiver takes it).
- * - start(): replays every file left by an earlier run, oldest first, with bounded concurrency; corrupt files
- *   are renamed to `.bad` with a warning.
+ * - holdProvisional(): the call has ended but its summary is not written yet. The record (fallback summary,
+ *   transcript so far) is written durably, marked `provisional: true`, and NOT delivered; the final
+ *   deliver() of the same idempotency key replaces the file. So the receiver sees one delivery per call:
+ *   the final record while this process lives, the provisional one (marked) when it died first. A held
+ *   record not replaced within `provisionalTimeoutMs` (the ending path failed) is delivered as it is.
+ * - start(): replays every file left by an earlier run, oldest first, with bounded concurrency (provisional
+ *   records included, still marked); corrupt files are renamed to `.bad` with a warning.
  * - At-least-once: a record may arrive twice (a crash between the receiver's 2xx and our delete, or a replay
  *   racing a late success). Receivers dedupe on `idempotency_key` in the JSON body (also sent as the
  *   `Idempotency-Key` header).
@@ -88,6 +93,11 @@ export interface SpoolingSinkOptions {
   random?: () => number;
   /** Wall time written into each file (`spooled_at`), default now. */
   wallClock?: () => Date;
+  /**
+   * How long a provisional record waits for its final one before it is delivered as it is (a safety net:
+   * every ending path delivers within SUMMARY_TIMEOUT_MS + FAREWELL_TIMEOUT_MS). Default 180 s.
+   */
+  provisionalTimeoutMs?: number;
 }
 
 export interface SpoolStartReport {
@@ -100,6 +110,8 @@ export interface SpoolStartReport {
 }
 
 export interface SpoolingSink extends CallRecordSink {
+  /** See the file comment: durable, marked `provisional: true`, replaced by the final deliver() of its key. */
+  holdProvisional(record: CallRecord): Promise<void>;
   /** Replays what an earlier run left (without waiting for delivery). Throws if the directory is unusable. */
   start(): Promise<SpoolStartReport>;
   /** Records waiting in the spool (being attempted or waiting for a retry). */
@@ -110,8 +122,14 @@ export interface SpoolingSink extends CallRecordSink {
   close(): Promise<void>;
 }
 
+/** `held`: a provisional record on disk, not to be delivered yet; `ready`: deliver (and retry) it. */
+type EntryPhase = 'held' | 'ready';
+
 interface Entry {
   stem: string;
+  phase: EntryPhase;
+  /** Writes to this entry's file, in call order (a provisional write never lands after the final one). */
+  writes: Promise<unknown>;
   path: string;
   key: string | undefined;
   /** Failed attempts so far (drives the backoff). */
@@ -120,6 +138,10 @@ interface Entry {
   generation: number;
   timer: TimerHandle | undefined;
   queued: boolean;
+}
+
+function newEntry(stem: string, path: string, key: string | undefined, phase: EntryPhase): Entry {
+  return { stem, phase, writes: Promise.resolve(), path, key, failures: 0, generation: 0, timer: undefined, queued: false };
 }
 
 type AttemptOutcome = 'delivered' | 'rejected' | 'retry';
@@ -138,6 +160,7 @@ export function createSpoolingSink(options: SpoolingSinkOptions): SpoolingSink {
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const random = options.random ?? Math.random;
   const wallClock = options.wallClock ?? (() => new Date());
+  const provisionalTimeoutMs = options.provisionalTimeoutMs ?? 180_000;
   const count = (outcome: WebhookOutcome) => options.metrics?.webhookDeliveries.inc(outcome);
 
   const entries = new Map<string, Entry>();
@@ -153,6 +176,25 @@ export function createSpoolingSink(options: SpoolingSinkOptions): SpoolingSink {
   }));
 
   const publishDepth = () => options.metrics?.webhookSpoolDepth.set(entries.size);
+
+  /** Writes `record` as the entry's file after any write already under way for it. */
+  function writeEntry(entry: Entry, record: CallRecord): Promise<void> {
+    const write = entry.writes.then(async () => {
+      await ensureDir();
+      await writeDurably(dir, entry.stem, serializeEnvelope(record, wallClock()));
+    });
+    entry.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /** The provisional record's safety net: its final record never came, so deliver it as it is. */
+  function releaseHeld(entry: Entry): void {
+    entry.timer = undefined;
+    if (entry.phase !== 'held' || entries.get(entry.stem) !== entry) return;
+    entry.phase = 'ready';
+    logger.warn({ idempotencyKey: entry.key, waitedMs: provisionalTimeoutMs }, 'no final call record came; delivering the provisional one');
+    enqueue(entry);
+  }
 
   function forget(entry: Entry): void {
     if (entries.get(entry.stem) !== entry) return;
@@ -170,7 +212,7 @@ export function createSpoolingSink(options: SpoolingSinkOptions): SpoolingSink {
   }
 
   function scheduleRetry(entry: Entry): void {
-    if (closed || entry.timer !== undefined || entry.queued || entries.get(entry.stem) !== entry) return;
+    if (closed || entry.phase === 'held' || entry.timer !== undefined || entry.queued || entries.get(entry.stem) !== entry) return;
     const delayMs = spoolRetryDelayMs(entry.failures, schedule, random);
     entry.timer = clock.setTimeout(() => {
       entry.timer = undefined;
@@ -284,22 +326,57 @@ export function createSpoolingSink(options: SpoolingSinkOptions): SpoolingSink {
   }
 
   return {
+    async holdProvisional(record) {
+      const stem = spoolFileStem(record.idempotency_key);
+      const existing = entries.get(stem);
+      // The final record is already in (or on its way): a provisional one must never replace it.
+      if (existing) return;
+      if (entries.size >= maxFiles) {
+        logger.warn({ idempotencyKey: record.idempotency_key, depth: entries.size }, 'spool full: provisional call record not kept');
+        return;
+      }
+      const entry = newEntry(stem, readyPath(dir, stem), record.idempotency_key, 'held');
+      entries.set(stem, entry);
+      publishDepth();
+      try {
+        await writeEntry(entry, { ...record, provisional: true });
+      } catch (err) {
+        logger.error({ err, idempotencyKey: record.idempotency_key }, 'provisional call record could not be spooled');
+        if (entry.phase === 'held') forget(entry);
+        return;
+      }
+      if (entry.phase === 'held' && !closed && entries.get(stem) === entry) {
+        entry.timer = clock.setTimeout(() => releaseHeld(entry), provisionalTimeoutMs);
+      }
+      logger.debug({ idempotencyKey: record.idempotency_key }, 'provisional call record spooled');
+    },
+
     async deliver(record) {
       const stem = spoolFileStem(record.idempotency_key);
       let entry = entries.get(stem);
       if (!entry && entries.size >= maxFiles) return deliverUnspooled(record, `spool full (${maxFiles} files)`);
-      try {
-        await ensureDir();
-        await writeDurably(dir, stem, serializeEnvelope(record, wallClock()));
-      } catch (err) {
-        logger.error({ err, idempotencyKey: record.idempotency_key }, 'summary spool write failed');
-        return deliverUnspooled(record, 'spool write failed');
-      }
-      entry = entries.get(stem);
-      if (!entry) {
-        entry = { stem, path: readyPath(dir, stem), key: record.idempotency_key, failures: 0, generation: 0, timer: undefined, queued: false };
+      const created = !entry;
+      entry ??= newEntry(stem, readyPath(dir, stem), record.idempotency_key, 'ready');
+      if (created) {
         entries.set(stem, entry);
         publishDepth();
+      }
+      const wasHeld = entry.phase === 'held';
+      if (wasHeld) {
+        clock.clearTimeout(entry.timer);
+        entry.timer = undefined;
+        entry.phase = 'ready';
+      }
+      try {
+        await writeEntry(entry, record);
+      } catch (err) {
+        logger.error({ err, idempotencyKey: record.idempotency_key }, 'summary spool write failed');
+        // A provisional file may remain: it is removed only if this attempt delivers the final record;
+        // otherwise the next start delivers the provisional one (so the call is not lost).
+        const result = await deliverUnspooled(record, 'spool write failed');
+        if (result.delivered && wasHeld) await removeEntry(entry.path).catch(() => undefined);
+        if (result.delivered || created || wasHeld) forget(entry);
+        return result;
       }
       entry.generation++;
       const generation = entry.generation;
@@ -328,7 +405,7 @@ export function createSpoolingSink(options: SpoolingSinkOptions): SpoolingSink {
       let replayed = 0;
       for (const { stem, path } of listing.ready) {
         if (entries.has(stem)) continue;
-        const entry: Entry = { stem, path, key: undefined, failures: 0, generation: 0, timer: undefined, queued: false };
+        const entry = newEntry(stem, path, undefined, 'ready');
         entries.set(stem, entry);
         replayed++;
         enqueue(entry);

@@ -26,6 +26,22 @@ export type Greeting = { kind: 'none' } | { kind: 'model' } | { kind: 'text'; te
 export interface CallConfig {
   settings: CallSettings;
   greeting: Greeting;
+  /** Data Actions the flow adds for this call (DATA_ACTION_IDS / DATA_ACTION_DESCRIPTIONS). */
+  dataActions: Array<{ id: string; description?: string }>;
+  /** The call's language (variable, profile or session), e.g. for the tool holding phrase. */
+  language?: string;
+}
+
+/**
+ * The bot profile layer (src/bots BotProfile fits): between Architect input variables and env defaults.
+ * Values were validated when the bots file was loaded.
+ */
+export interface ProfileDefaults {
+  instructions?: string;
+  voice?: string;
+  model?: string;
+  language?: string;
+  greeting?: boolean | string;
 }
 
 /** The env part the bridge resolves calls against. */
@@ -106,14 +122,42 @@ export function parseCustomerData(raw: string): Array<[string, string]> {
   return pairs;
 }
 
-function parseGreeting(vars: Record<string, string>): Greeting {
+function parseGreeting(vars: Record<string, string>, profile: ProfileDefaults | undefined): Greeting {
   const found = pick(vars, ['AI_GREETING']);
-  if (!found) return { kind: 'model' };
+  if (!found) {
+    if (profile?.greeting === false) return { kind: 'none' };
+    if (typeof profile?.greeting === 'string') return { kind: 'text', text: profile.greeting };
+    return { kind: 'model' };
+  }
   const lowered = found.value.toLowerCase();
   if (lowered === 'true') return { kind: 'model' };
   if (lowered === 'false') return { kind: 'none' };
   if (found.value.length > 500) throw new InputVariableError('AI_GREETING', 'must be true, false or a greeting of at most 500 characters');
   return { kind: 'text', text: found.value };
+}
+
+const MAX_DATA_ACTIONS = 10;
+const DATA_ACTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * DATA_ACTION_IDS (also GENESYS_DATA_ACTION_IDS; separated by | , ; or newlines, as flows built for the
+ * connector we replace send them) and DATA_ACTION_DESCRIPTIONS (pipe-separated, in the same order). A
+ * count mismatch is an error naming the variable, not a silent drop of every description.
+ */
+export function parseDataActions(vars: Record<string, string>): Array<{ id: string; description?: string }> {
+  const ids = pick(vars, ['DATA_ACTION_IDS', 'GENESYS_DATA_ACTION_IDS']);
+  if (!ids) return [];
+  const list = ids.value.split(/[|,;\n]/).map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length > MAX_DATA_ACTIONS || list.some((id) => !DATA_ACTION_ID.test(id))) {
+    throw new InputVariableError(ids.name, `must be up to ${MAX_DATA_ACTIONS} Data Action IDs (such as custom_-_0a1b…) separated by "|"`);
+  }
+  const descriptionsRaw = pick(vars, ['DATA_ACTION_DESCRIPTIONS']);
+  const descriptions = descriptionsRaw ? descriptionsRaw.value.split('|').map((s) => s.trim()) : [];
+  if (descriptionsRaw && descriptions.length !== list.length) {
+    throw new InputVariableError('DATA_ACTION_DESCRIPTIONS', `must have one "|"-separated entry per ID in ${ids.name} (${list.length})`);
+  }
+  if (descriptions.some((d) => d.length > 1024)) throw new InputVariableError('DATA_ACTION_DESCRIPTIONS', 'entries must be at most 1024 characters');
+  return list.map((id, i) => (descriptions[i] ? { id, description: descriptions[i] } : { id }));
 }
 
 /** "en-US" → "en" for the transcription hint; names such as "German" give no hint. */
@@ -123,15 +167,28 @@ export function transcriptionLanguageOf(language: string | undefined): string | 
 }
 
 /**
- * Resolves one call. Precedence: new AI_* name, then the legacy name, then env, then code default.
- * `sessionLanguage` is open.parameters.language, used when no language variable is set.
+ * Resolves one call. Precedence: new AI_* name, then the legacy name, then the bot profile (BOTS_FILE),
+ * then env, then code default. `sessionLanguage` is open.parameters.language, used when neither a
+ * language variable nor the profile sets one (a profile's language is deliberate; a flow's session
+ * language is often just the org default).
  */
-export function resolveCallConfig(vars: Record<string, string>, defaults: CallDefaults, sessionLanguage?: string): CallConfig {
+export function resolveCallConfig(
+  vars: Record<string, string>,
+  defaults: CallDefaults,
+  sessionLanguage?: string,
+  profile?: ProfileDefaults,
+): CallConfig {
   const persona =
-    read<string>(vars, ['AI_SYSTEM_PROMPT', 'OPENAI_SYSTEM_PROMPT'], rules.prompt) ?? defaults.OPENAI_INSTRUCTIONS ?? DEFAULT_PERSONA;
-  const voice = read<CallSettings['voice']>(vars, ['AI_VOICE', 'OPENAI_VOICE'], rules.voice) ?? defaults.OPENAI_VOICE;
-  const model = read<string>(vars, ['AI_MODEL', 'OPENAI_MODEL'], rules.model) ?? defaults.OPENAI_MODEL;
-  const languageVar = read<string>(vars, ['AI_LANGUAGE', 'LANGUAGE'], rules.language);
+    read<string>(vars, ['AI_SYSTEM_PROMPT', 'OPENAI_SYSTEM_PROMPT'], rules.prompt) ??
+    profile?.instructions ??
+    defaults.OPENAI_INSTRUCTIONS ??
+    DEFAULT_PERSONA;
+  const voice =
+    read<CallSettings['voice']>(vars, ['AI_VOICE', 'OPENAI_VOICE'], rules.voice) ??
+    (profile?.voice as CallSettings['voice'] | undefined) ??
+    defaults.OPENAI_VOICE;
+  const model = read<string>(vars, ['AI_MODEL', 'OPENAI_MODEL'], rules.model) ?? profile?.model ?? defaults.OPENAI_MODEL;
+  const languageVar = read<string>(vars, ['AI_LANGUAGE', 'LANGUAGE'], rules.language) ?? profile?.language;
   const language = languageVar ?? (sessionLanguage && rules.language.schema.safeParse(sessionLanguage).success ? sessionLanguage : undefined);
   const maxOutputTokens =
     read<number | 'inf'>(vars, ['AI_MAX_OUTPUT_TOKENS', 'OPENAI_MAX_OUTPUT_TOKENS'], rules.maxTokens) ?? 'inf';
@@ -173,5 +230,5 @@ export function resolveCallConfig(vars: Record<string, string>, defaults: CallDe
     ...(transcriptionLanguage ? { transcriptionLanguage } : {}),
     maxOutputTokens,
   };
-  return { settings, greeting: parseGreeting(vars) };
+  return { settings, greeting: parseGreeting(vars, profile), dataActions: parseDataActions(vars), ...(language ? { language } : {}) };
 }

@@ -5,7 +5,8 @@
  * the bot audio to a WAV and prints transcript, summary and output variables.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import type { CallRecord } from '../bridge/webhook.js';
 import { parseEnv } from './env.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { createLogger } from '../log/logger.js';
+import { startOrdersMcpServer, type OrdersMcpServer } from '../mcp-demo/orders-server.js';
 import type { CliIo } from './io.js';
 import { describeFailure, formatReplay, liveProgress, replayCall, type ReplayResult } from './replay.js';
 import { serve } from './serve.js';
@@ -25,7 +27,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The sample calls: caller recording, its cue file, and the emulator script that answers it. */
 const CALLS = {
-  'multi-turn': { audio: 'fixtures/caller/multi-turn-call.wav', cues: 'fixtures/caller/multi-turn-call.cues.json', script: 'fixtures/scripts/order-status.json' },
+  // The order number is really looked up: the bot's get_order_status tool, served by a local MCP server.
+  'multi-turn': { audio: 'fixtures/caller/multi-turn-call.wav', cues: 'fixtures/caller/multi-turn-call.cues.json', script: 'fixtures/scripts/order-status-tool.json' },
   // The interrupt has a short pause inside ("Sorry, wait. Actually…"): a longer VAD silence keeps it one turn.
   'barge-in': { audio: 'fixtures/caller/barge-in-call.wav', cues: 'fixtures/caller/barge-in-call.cues.json', script: 'fixtures/scripts/barge-in.json', env: { VAD_SILENCE_DURATION_MS: '900' } },
 } as const;
@@ -107,8 +110,16 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
   const processEnv = { ...(await readDotEnv(io.cwd)), ...io.env };
   const useOpenAI = Boolean(processEnv.OPENAI_API_KEY || processEnv.AZURE_OPENAI_ENDPOINT);
   let emulator: Emulator | undefined;
+  let orders: OrdersMcpServer | undefined;
+  let botsDir: string | undefined;
   const webhook = await startWebhookReceiver();
   try {
+    // The demo bot acts: its order lookup is a tool on an MCP server started here, on 127.0.0.1.
+    orders = await startOrdersMcpServer();
+    botsDir = await mkdtemp(join(tmpdir(), 'audiohook-demo-'));
+    const botsFile = join(botsDir, 'bots.yaml');
+    await writeFile(botsFile, demoBotsFile(orders.url));
+    say(`Tools: bot "demo" looks orders up with get_order_status on a local MCP server (${orders.url})`);
     let modelEnv: Record<string, string>;
     if (useOpenAI) {
       say('Model: the OpenAI Realtime API (OPENAI_API_KEY is set). The sample caller audio is sent to OpenAI.');
@@ -137,6 +148,7 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
       LOG_LEVEL: processEnv.LOG_LEVEL ?? 'warn',
       BOT_TURN_EVENTS: 'true',
       SUMMARY_WEBHOOK_URL: webhook.url,
+      BOTS_FILE: botsFile,
       CONSOLE_TOKEN: consoleToken,
       // The sample call is a recording, not personal data: show its transcript unless told otherwise.
       CONSOLE_TRANSCRIPTS: processEnv.CONSOLE_TRANSCRIPTS || 'true',
@@ -197,8 +209,28 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } finally {
     await emulator?.close();
+    await orders?.close();
+    if (botsDir) await rm(botsDir, { recursive: true, force: true });
     await webhook.close();
   }
+}
+
+/** The demo deployment's bots file: one bot, on the demo's Connector ID, with the order tool. */
+function demoBotsFile(mcpUrl: string): string {
+  return [
+    'bots:',
+    '  demo:',
+    '    instructions: >-',
+    '      You are [AGENT_NAME], the order assistant of [COMPANY_NAME]. When the caller gives an order number,',
+    '      look it up with get_order_status and tell them its status and delivery estimate in one or two',
+    '      short sentences. Never guess an order status.',
+    '    tools: [orders]',
+    'tools:',
+    '  orders:',
+    '    type: mcp',
+    `    url: ${JSON.stringify(mcpUrl)}`,
+    '',
+  ].join('\n');
 }
 
 /** The demo's stdout is its report (JSON with --json); logs of the bridge and emulator go to stderr. */
@@ -223,6 +255,7 @@ export function formatRecord(record: CallRecord | undefined, scripted: boolean):
     `  Summary:   ${record.summary.summary}`,
     `  Sentiment: ${record.summary.sentiment}; resolved: ${record.summary.resolved}; escalation: ${record.escalation.required}${record.escalation.reason ? ` (${record.escalation.reason})` : ''}`,
     `  Tokens:    ${record.usage.inputTokens} in / ${record.usage.outputTokens} out over ${record.usage.responses} responses`,
+    `  Bot:       ${record.bot || '(from env)'}; tool calls: ${(record.tools ?? []).map((t) => `${t.tool} ${t.outcome} (${t.duration_ms} ms)`).join(', ') || 'none'}`,
     '  Transcript:',
   ];
   for (const turn of record.transcript) lines.push(`    ${turn.role === 'caller' ? 'Caller' : 'Bot   '}: ${turn.text}${turn.truncated ? ' [interrupted]' : ''}`);

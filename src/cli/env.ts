@@ -18,11 +18,12 @@ import { realtimeEnvShape } from '../realtime/env.js';
 import { apiKeysFromEnv } from '../server/api-keys.js';
 import { shutdownEnvShape } from '../server/env-shape.js';
 import { metricsEnvShape } from '../server/metrics.js';
+import { genesysOAuthFromEnv, toolsEnvShape } from '../tools/env.js';
 
 export { ConfigError } from '../config/env.js';
 
 /** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...consoleEnvShape });
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape, ...consoleEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -86,6 +87,16 @@ function modelProblems(env: Env): string[] {
   }
 }
 
+/** Genesys Data Actions need the OAuth client id, secret and a region (or both base URLs) together. */
+function genesysProblems(env: Env): string[] {
+  try {
+    genesysOAuthFromEnv(env);
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
 /** A CA file Node would silently ignore (no PEM certificate in it) fails every model call later: say so now. */
 function caFileProblems(env: Env): string[] {
   if (env.REALTIME_CA_FILE === undefined) return [];
@@ -104,7 +115,7 @@ function rules(forServe: boolean): EnvRules<Env> {
     othersNames: OTHERS_NAMES,
     paths: pathSettings(KNOWN_VARIABLES),
     dependencies: DEPENDENCIES,
-    checks: forServe ? [apiKeyProblems, caFileProblems, modelProblems] : [apiKeyProblems, caFileProblems],
+    checks: forServe ? [apiKeyProblems, caFileProblems, genesysProblems, modelProblems] : [apiKeyProblems, caFileProblems, genesysProblems],
   };
 }
 

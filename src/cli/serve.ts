@@ -2,6 +2,7 @@
  * `serve`: the production entry. Environment → bridge (model connection, webhook) → HTTP server.
  * The Realtime emulator is never used here: with no model configured, start-up fails naming the variables.
  */
+import { BotDirectory } from '../bots/directory.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
@@ -13,6 +14,8 @@ import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection
 import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
+import { genesysOAuthFromEnv } from '../tools/env.js';
+import { GenesysPlatformClient } from '../tools/genesys.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
@@ -33,10 +36,35 @@ export interface Service {
   metrics: Metrics;
   /** The durable summary spool, when SUMMARY_SPOOL_DIR and SUMMARY_WEBHOOK_URL are set (closed on stop). */
   spool?: SpoolingSink;
+  /** Bot profiles (BOTS_FILE) and the tool registry; one bot from env without BOTS_FILE. */
+  bots: BotDirectory;
   /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
   tracing?: Tracing;
   /** The live operations console at /console, when CONSOLE_TOKEN is set (closed on stop). */
   console?: OperationsConsole;
+}
+
+/**
+ * The bots and their tools from env: BOTS_FILE (a bad file or an incomplete Genesys OAuth configuration
+ * stops start-up, naming the problem) and MCP connections started (an unreachable server does not).
+ */
+export async function createBotsFromEnv(env: ServeEnv, logger: Logger, metrics?: Metrics): Promise<BotDirectory> {
+  const oauth = genesysOAuthFromEnv(env);
+  const toolLogger = logger.child({ component: 'tools' });
+  return BotDirectory.create({
+    ...(env.BOTS_FILE ? { file: env.BOTS_FILE } : {}),
+    env: process.env,
+    toolSettings: {
+      timeoutMs: env.TOOL_TIMEOUT_MS,
+      maxCallsPerCall: env.TOOL_MAX_CALLS_PER_CALL,
+      maxOutputChars: env.TOOL_MAX_OUTPUT_CHARS,
+      logArguments: env.TOOL_LOG_ARGUMENTS,
+    },
+    ...(oauth ? { genesys: new GenesysPlatformClient(oauth, { clock: systemClock, logger: toolLogger }) } : {}),
+    clock: systemClock,
+    logger,
+    ...(metrics ? { metrics: metrics.tools } : {}),
+  });
 }
 
 /** The environment plus the spool variables (optional until spoolEnvShape is merged into env.ts). */
@@ -89,14 +117,17 @@ export function createBridgeFromEnv(
     events?: CallEventListener;
     /** The model's handshake health (/readyz, first-refusal log). */
     health?: ModelHealth;
+    /** Bot profiles and their tools; absent: the single bot from env, no tools. */
+    bots?: BotDirectory;
   } = {},
 ): BridgeFactory {
-  const { events, health } = extras;
+  const { events, health, bots } = extras;
   const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool } = delivery;
   return createBridgeFactory({
     env,
     connect,
+    ...(bots ? { bots } : {}),
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
     ...(events ? { events } : {}),
@@ -120,6 +151,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
   for (const warning of options.configWarnings ?? []) logger.warn({ component: 'config' }, warning);
   const metrics = createMetrics();
+  // First: a bad bots file must stop start-up before anything else is started.
+  const bots = await createBotsFromEnv(env, logger, metrics);
   const otelEnv = options.otelEnv ?? process.env;
   // OpenTelemetry is loaded only when an endpoint is configured: without one, calls pay nothing.
   const tracing =
@@ -136,10 +169,11 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
   const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
   const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health });
+  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
   const { spool } = delivery;
   // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
   await spool?.start();
+  let stopReloading: (() => void) | undefined;
   const server = await startServer(env, {
     logger,
     createCall: bridge,
@@ -150,16 +184,27 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
     ...(options.handleSignals === false ? { handleSignals: false } : {}),
     ...(opsConsole ? { console: opsConsole } : {}),
+    ...(bots.hasProfiles
+      ? {
+          refuseConnector: (connectorId: string) => {
+            const route = bots.route(connectorId);
+            return route.ok ? undefined : route.reason;
+          },
+        }
+      : {}),
     // Calls finishing during the drain still spool their records; after that, retry timers stop and
     // whatever is still pending stays on disk for the next start.
     afterClose: async () => {
       await bridge.drain();
       await spool?.close();
+      stopReloading?.();
+      await bots.close();
       await tracing?.shutdown();
       opsConsole?.close();
     },
   });
-  return { server, bridge, metrics, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
+  if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
+  return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
 }
 
 /**

@@ -2,7 +2,12 @@
  * Where a call is in its script: which reply the next response plays. Pure state, no I/O.
  *
  * Order of precedence for a response: the follow-up owed after a tool output, then the cue of the latest
- * caller turn (audio) or matched text item, then the greeting if not yet played, then the fallback.
+ * caller turn (audio) or matched text item, then the greeting if not yet played, then text the response's
+ * instructions quote (a model told to say "…" says it: holding phrases, farewells), then the fallback.
+ *
+ * A follow-up may speak the tool's result: `{{output}}` is the whole function_call_output, `{{output.a.b}}`
+ * a field of it (JSON), e.g. "Order {{output.result.order_id}} is {{output.result.status}}." The audio
+ * stays as the script gives it (a recording, or a tone).
  */
 import { DEFAULT_FALLBACK, type CallScript, type ScriptReply, type ScriptToolCall } from './script.js';
 
@@ -46,16 +51,16 @@ export class ScriptCursor {
   }
 
   /** The client returned a tool's output: the call's follow-up (if any) plays on the next response. */
-  toolOutput(callId: string): void {
+  toolOutput(callId: string, output?: string): void {
     const followUp = this.followUpsByCallId.get(callId);
     if (followUp) {
       this.followUpsByCallId.delete(callId);
-      this.pendingFollowUp = followUp;
+      this.pendingFollowUp = output === undefined ? followUp : withToolOutput(followUp, output);
     }
   }
 
   /** Decides and consumes what the next in-conversation response contains. */
-  planResponse(): PlannedOutput[] {
+  planResponse(instructions?: string): PlannedOutput[] {
     if (this.pendingFollowUp) {
       const reply = this.pendingFollowUp;
       this.pendingFollowUp = null;
@@ -73,6 +78,8 @@ export class ScriptCursor {
       this.greeted = true;
       return [{ kind: 'audio', reply: this.script.greeting }];
     }
+    const quoted = instructions === undefined ? undefined : /"([^"]{1,300})"/.exec(instructions)?.[1];
+    if (quoted) return [{ kind: 'audio', reply: spoken(quoted) }];
     return [{ kind: 'audio', reply: this.script.fallback ?? DEFAULT_FALLBACK }];
   }
 
@@ -84,4 +91,29 @@ export class ScriptCursor {
   idleReply(): ScriptReply {
     return this.script.idle ?? this.script.fallback ?? DEFAULT_FALLBACK;
   }
+}
+
+/** A reply whose audio is a tone as long as the text would take to say (~65 ms per character). */
+function spoken(text: string): ScriptReply {
+  return { audio: { toneMs: Math.max(500, text.length * 65) }, transcript: text };
+}
+
+/** The follow-up with `{{output…}}` filled in from the tool's output. */
+function withToolOutput(reply: ScriptReply, output: string): ScriptReply {
+  if (!reply.transcript.includes('{{output')) return reply;
+  let parsed: unknown = output;
+  try {
+    parsed = JSON.parse(output) as unknown;
+  } catch {
+    // plain text output: only {{output}} resolves
+  }
+  const text = reply.transcript.replace(/\{\{output((?:\.[A-Za-z0-9_-]+)*)\}\}/g, (_m, path: string) => {
+    let value: unknown = parsed;
+    for (const key of path.split('.').filter(Boolean)) {
+      value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    if (value === undefined || value === null) return 'unknown';
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  });
+  return { ...reply, transcript: text };
 }

@@ -65,6 +65,8 @@ export interface EmulatorOptions {
   observer?: EmulatorObserver;
   /** Keep each session's appended input audio (default true); turn off for thousands of long calls. */
   retainInputAudio?: boolean;
+  /** A slow model: out-of-band summary requests start this long after they arrive (default 0). */
+  summaryDelayMs?: number;
 }
 
 export interface Emulator {
@@ -143,6 +145,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         transport: socketTransport(ws),
         ...(options.observer ? { observer: options.observer } : {}),
         ...(options.retainInputAudio !== undefined ? { retainInputAudio: options.retainInputAudio } : {}),
+        ...(options.summaryDelayMs !== undefined ? { summaryDelayMs: options.summaryDelayMs } : {}),
       });
       session.path = verdict.path;
       sessions.push(session);

@@ -36,6 +36,8 @@ export interface SessionOptions {
   realism?: Realism;
   /** Azure mode: the resource's deployments; a transcription model must name one of them. */
   azureDeployments?: readonly string[];
+  /** A slow model: an out-of-band summary request starts this long after it arrives (default 0). */
+  summaryDelayMs?: number;
 }
 
 /** Observes a session's traffic as it happens, e.g. to timestamp hops in a benchmark. */

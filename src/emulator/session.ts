@@ -18,7 +18,7 @@ import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
 import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
 import type { ServerEventBody } from './server-events.js';
 import { defaultSession, mergeSession, sdkSession, type EffectiveSession, type TurnDetectionConfig } from './session-config.js';
-import { textAnswer, type TranscriptLine } from './summary.js';
+import { textAnswer, wantsSummary, type TranscriptLine } from './summary.js';
 import { computeUsage } from './usage.js';
 import { EnergyVad, vadSettings } from './vad.js';
 import type { EmulatorResponseRecord, EmulatorSessionRecord, InputAudioArrival, SessionOptions } from './session-types.js';
@@ -324,7 +324,7 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     let entry: ConversationEntry;
     if (item.type === 'function_call_output') {
       entry = { id, type: item.type, role: null, text: item.output, audioMs: null, truncatedAtMs: null, callId: item.call_id };
-      this.cursor.toolOutput(item.call_id);
+      this.cursor.toolOutput(item.call_id, item.output);
     } else if (item.type === 'function_call') {
       entry = { id, type: item.type, role: null, text: item.arguments, audioMs: null, truncatedAtMs: null, name: item.name, callId: item.call_id ?? newId('call') };
     } else {
@@ -396,15 +396,19 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     }
     const modalities = params.output_modalities ?? this.config.output_modalities;
     if (modalities[0] === 'text') {
-      const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
-      this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      const answer = () => {
+        const text = textAnswer(params.instructions, this.transcriptLines(), this.toolCalls.map((t) => t.name));
+        this.runResponse(() => [{ kind: 'text', text }], params, outOfBand);
+      };
+      const delayMs = outOfBand && wantsSummary(params.instructions) ? (this.options.summaryDelayMs ?? 0) : 0;
+      this.later(delayMs, answer); // cleared by dispose(): a closed session answers nothing
       return;
     }
     if (outOfBand) {
       this.runResponse(() => this.toRunOutputs(this.cursor.planResponse()), params, true);
       return;
     }
-    this.startConversationResponse(() => this.cursor.planResponse(), params);
+    this.startConversationResponse(() => this.cursor.planResponse(params.instructions), params);
   }
 
   private responseCancel(responseId: string | undefined, clientEventId: string | null): void {

@@ -21,6 +21,8 @@ export interface CallSettings {
   /** ISO-639-1 hint for transcription, e.g. "en" (from "en-US"). */
   transcriptionLanguage?: string;
   maxOutputTokens: number | 'inf';
+  /** The call's configured tools (bot profile, per-call Data Actions), after the call-control tools. */
+  tools?: readonly RealtimeFunctionTool[];
 }
 
 export const END_CALL_TOOL = 'end_call';
@@ -95,7 +97,7 @@ export function buildSessionUpdate(settings: CallSettings): SessionUpdateEvent {
         },
         output: { format: { type: 'audio/pcmu' }, voice: settings.voice },
       },
-      tools: CALL_TOOLS,
+      tools: [...CALL_TOOLS, ...(settings.tools ?? [])],
       tool_choice: 'auto',
       max_output_tokens: settings.maxOutputTokens,
     },

@@ -6,6 +6,11 @@
  * is refused (the pacer keeps it and retries), control messages still go out. A queue that stays past
  * the mark for the stall timeout means the peer is gone for practical purposes: the connection is ended,
  * so one stuck peer can hold at most about the high-water mark (plus a few control messages) of memory.
+ *
+ * Every message counts, not only audio: a peer that sends (pings, say) but does not read would otherwise
+ * make us queue its answers without limit. Over `pauseReadingBytes` we stop reading from the peer (it
+ * gets nothing more to answer until it reads), under `resumeReadingBytes` we read again, and at
+ * `hardCapBytes` the connection is ended at once, whatever the stall timer says.
  */
 import type { Clock } from '../util/clock.js';
 
@@ -14,6 +19,25 @@ export interface BackpressureLimits {
   audioHighWaterBytes: number;
   /** Continuous time over the mark after which the connection is ended. */
   stallTimeoutMs: number;
+  /** Queued bytes at which we stop reading from the peer. Default: audioHighWaterBytes. */
+  pauseReadingBytes?: number;
+  /** Queued bytes under which a paused peer is read again. Default: a quarter of pauseReadingBytes. */
+  resumeReadingBytes?: number;
+  /** Queued bytes at which the connection is ended at once. Default: twice audioHighWaterBytes. */
+  hardCapBytes?: number;
+}
+
+export type ReadingVerdict = 'keep' | 'pause' | 'resume' | 'terminate';
+
+/** What to do with reading from the peer, given its send queue and whether reading is paused (pure). */
+export function readingVerdict(bufferedAmount: number, paused: boolean, limits: BackpressureLimits): ReadingVerdict {
+  const hardCap = limits.hardCapBytes ?? limits.audioHighWaterBytes * 2;
+  const pauseAt = limits.pauseReadingBytes ?? limits.audioHighWaterBytes;
+  const resumeBelow = limits.resumeReadingBytes ?? Math.floor(pauseAt / 4);
+  if (bufferedAmount >= hardCap) return 'terminate';
+  if (!paused && bufferedAmount >= pauseAt) return 'pause';
+  if (paused && bufferedAmount < resumeBelow) return 'resume';
+  return 'keep';
 }
 
 /**
@@ -23,6 +47,11 @@ export interface BackpressureLimits {
 export const BACKPRESSURE_DEFAULTS: BackpressureLimits = {
   audioHighWaterBytes: 256 * 1024,
   stallTimeoutMs: 15_000,
+  pauseReadingBytes: 256 * 1024,
+  resumeReadingBytes: 64 * 1024,
+  // Above the audio mark only control messages are queued (each a few KB at most): reaching this means
+  // the peer keeps provoking answers it does not read.
+  hardCapBytes: 512 * 1024,
 };
 
 export type BackpressureVerdict = 'ok' | 'refuse-audio' | 'stalled';
@@ -34,7 +63,7 @@ export class OutboundBackpressure {
 
   constructor(
     private readonly clock: Clock,
-    private readonly limits: BackpressureLimits = BACKPRESSURE_DEFAULTS,
+    readonly limits: BackpressureLimits = BACKPRESSURE_DEFAULTS,
   ) {}
 
   /** Whether the queue is over the mark right now (as of the last observation). */

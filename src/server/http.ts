@@ -7,7 +7,7 @@
  * and those are capped (rejection.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,12 +17,13 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
+import { ConnectionAdmission, connectionBudget, FALLBACK_DESCRIPTOR_LIMIT, readDescriptorLimit } from './connections.js';
 import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import { RejectionScheduler } from './rejection.js';
 import { sessionMetricsObserver } from './session-metrics.js';
-import { connectorIdFor, pathOf } from './routes.js';
+import { connectorIdFor, isValidConnectorId, MAX_CONNECTOR_ID_CHARS, pathOf } from './routes.js';
 import type { AudiohookIds } from './upgrade-headers.js';
 import { protocolSocketFor, routeSocketEvents, watchOutbound, type OutboundWatch } from './ws-session.js';
 
@@ -34,7 +35,12 @@ import { protocolSocketFor, routeSocketEvents, watchOutbound, type OutboundWatch
  * high-water mark (outbound, backpressure.ts): about 0.5 MiB, times MAX_SESSIONS in the worst case.
  */
 export const MAX_WS_PAYLOAD_BYTES = 256 * 1024;
-const HEADERS_TIMEOUT_MS = 10_000;
+/** A client gets this long to send its request headers (an idle or slowloris socket is closed then). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** And this long for the whole request (health and metrics requests have no body worth waiting for). */
+export const REQUEST_TIMEOUT_MS = 15_000;
+/** How often Node enforces the two timeouts above (its default, 30 s, let idle sockets live ~40 s). */
+export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 /** Clients are told to retry a refused upgrade (draining, at capacity) after this many seconds. */
 const RETRY_AFTER_SECONDS = '5';
 /** How often every live socket's send queue is judged, so a stalled peer is ended even when nothing is sent. */
@@ -82,6 +88,13 @@ export interface AppServerOptions {
   backpressure?: BackpressureLimits;
   /** The operations console (src/console): answers requests under /console and returns true, else false. */
   console?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
+  /** The process's descriptor limit (default: read from /proc/self/limits; connections.ts). */
+  descriptorLimit?: number;
+  /**
+   * Bot routing (BOTS_FILE, src/bots): a short reason to refuse a Connector ID with 404, or undefined to
+   * accept it. Asked only after authentication, so an unauthenticated client cannot probe for bots.
+   */
+  refuseConnector?: (connectorId: string) => string | undefined;
   /**
    * The model provider's health (src/realtime/model-health.ts), reported in the /readyz body. A failing
    * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
@@ -115,6 +128,8 @@ export interface AppServer {
   pendingRejections(): number;
   /** Upgrades beyond this many live sessions (plus handshakes in progress) get 503. */
   readonly maxSessions: number;
+  /** server.maxConnections, from the descriptor limit (connections.ts). */
+  readonly maxConnections: number;
 }
 
 export function createAppServer(options: AppServerOptions): AppServer {
@@ -133,19 +148,52 @@ export function createAppServer(options: AppServerOptions): AppServer {
   /** Authenticated upgrades whose WebSocket handshake has not completed yet: they count against capacity. */
   let handshakes = 0;
   const atCapacity = () => sessions.size + handshakes >= maxSessions;
+  /**
+   * Audiohook-Session-Id values (lowercased) of live sessions and authenticated handshakes. A second
+   * upgrade with a live id is refused: a duplicate session is a client bug or an attack, and two calls
+   * sharing one id would share logs and records.
+   */
+  const liveSessionIds = new Set<string>();
   let draining = false;
 
   const remoteOf = (req: IncomingMessage) => {
     const forwarded = req.headers['x-forwarded-for'];
+    const first = env.TRUST_PROXY && typeof forwarded === 'string' ? forwarded.split(',', 1)[0]!.trim() : undefined;
     return {
       remoteAddress: req.socket.remoteAddress,
-      ...(env.TRUST_PROXY && typeof forwarded === 'string' ? { forwardedFor: forwarded.split(',')[0]?.trim() } : {}),
+      // Only behind a trusted proxy, and only an address: the header is the client's to write.
+      ...(first !== undefined ? { forwardedFor: isIP(first) ? first : 'invalid' } : {}),
     };
   };
 
-  const server = createServer((req, res) => handleRequest(req, res));
-  // A client gets 10 s to send its request headers (slow-header clients hold no session either way).
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const descriptorLimit = options.descriptorLimit ?? readDescriptorLimit() ?? FALLBACK_DESCRIPTOR_LIMIT;
+  const budget = connectionBudget(descriptorLimit, maxSessions);
+  if (budget.tooLow) {
+    logger.warn(
+      { descriptorLimit, maxSessions, maxConnections: budget.maxConnections },
+      'descriptor limit too low for MAX_SESSIONS: raise it (ulimit -n) or lower MAX_SESSIONS',
+    );
+  }
+  const admission = new ConnectionAdmission(budget.evictAbove);
+
+  const server = createServer(
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    },
+    (req, res) => {
+      admission.requestStarted(req.socket);
+      res.once('finish', () => admission.requestDone(req.socket));
+      handleRequest(req, res);
+    },
+  );
+  server.maxConnections = budget.maxConnections;
+  server.on('connection', (socket: Socket) => {
+    if (admission.admit(socket) && (admission.evicted === 1 || admission.evicted % 1000 === 0)) {
+      logger.warn({ connections: admission.size, evicted: admission.evicted }, 'connection cap near: evicting idle connections');
+    }
+  });
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url ?? '/');
@@ -191,10 +239,21 @@ export function createAppServer(options: AppServerOptions): AppServer {
     // A reset from the peer must never surface as an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     const target = req.url ?? '/';
+    admission.requestStarted(socket as Socket);
     const connectorId = connectorIdFor(target, env.AUDIOHOOK_PATH);
     if (connectorId === undefined) {
       metrics?.upgradesRefused.inc('not_found');
       writeResponseAndClose(socket, { status: 404 });
+      return;
+    }
+    if (!isValidConnectorId(connectorId)) {
+      // Not an authentication matter: answered at once. Only the length is logged, never the value.
+      metrics?.upgradesRefused.inc('bad_request');
+      logger.warn({ connectorIdChars: connectorId.length, ...remoteOf(req) }, 'audiohook upgrade refused: invalid connector id');
+      writeResponseAndClose(socket, {
+        status: 400,
+        reason: `invalid connector id (at most ${MAX_CONNECTOR_ID_CHARS} characters: letters, digits, '-', '_', '.', '~', '/')`,
+      });
       return;
     }
     if (draining) {
@@ -220,27 +279,47 @@ export function createAppServer(options: AppServerOptions): AppServer {
       );
       return;
     }
+    const unrouted = options.refuseConnector?.(connectorId);
+    if (unrouted !== undefined) {
+      metrics?.upgradesRefused.inc('not_found');
+      logger.warn({ ...outcome.ids, connectorId: connectorId.slice(0, 128), reason: unrouted }, 'audiohook upgrade refused: no bot');
+      writeResponseAndClose(socket, { status: 404, reason: unrouted });
+      return;
+    }
+    // After authentication, so an unauthenticated client learns nothing about which ids are live.
+    const sessionKey = outcome.ids.sessionId.toLowerCase();
+    if (liveSessionIds.has(sessionKey)) {
+      metrics?.upgradesRefused.inc('bad_request');
+      logger.warn({ ...outcome.ids, ...remoteOf(req) }, 'audiohook upgrade refused: session id already live');
+      writeResponseAndClose(socket, { status: 400, reason: 'Audiohook-Session-Id is already in use by a live session' });
+      return;
+    }
+    liveSessionIds.add(sessionKey);
     // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
     handshakes++;
     let handshaking = true;
-    const handshakeDone = () => {
-      if (handshaking) handshakes--;
+    const handshakeDone = (started: boolean) => {
+      if (handshaking) {
+        handshakes--;
+        if (!started) liveSessionIds.delete(sessionKey);
+      }
       handshaking = false;
     };
-    socket.once('close', handshakeDone);
+    socket.once('close', () => handshakeDone(false));
     wss.handleUpgrade(req, socket, head, (ws) => {
-      handshakeDone();
+      handshakeDone(true);
       try {
-        startSession(ws, outcome.ids, connectorId, req);
+        startSession(ws, outcome.ids, connectorId, req, () => liveSessionIds.delete(sessionKey));
       } catch (err) {
         // A bug in session set-up must cost this connection only.
+        liveSessionIds.delete(sessionKey);
         logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
         ws.terminate();
       }
     });
   });
 
-  function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage): void {
+  function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage, release: () => void): void {
     const connectionLog = logger.child({ ...ids });
     const outbound = watchOutbound(
       ws,
@@ -265,6 +344,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
     const forget = () => {
+      release();
       if (sessions.delete(session)) metrics?.activeSessions.dec();
     };
     void session.finished.then(forget, forget);
@@ -273,7 +353,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
   // One sweep for all sockets: a peer that stopped reading is ended even while nothing new is sent to it.
   let sweepTimer: ReturnType<Clock['setTimeout']> | undefined;
   const sweepBackpressure = () => {
-    for (const { outbound } of sessions.values()) outbound.acceptsAudio();
+    for (const { outbound } of sessions.values()) outbound.acceptsAudio(); // judges the whole queue too
     sweepTimer = clock.setTimeout(sweepBackpressure, BACKPRESSURE_SWEEP_MS);
   };
 
@@ -310,6 +390,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
   return {
     server,
     maxSessions,
+    maxConnections: budget.maxConnections,
     get draining() {
       return draining;
     },

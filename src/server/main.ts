@@ -31,6 +31,8 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** The operations console (src/console), routed under /console. */
   console?: AppServerOptions['console'];
+  /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
+  refuseConnector?: (connectorId: string) => string | undefined;
   /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
   model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
   /** The model's health for /readyz (see AppServerOptions.modelStatus). */
@@ -57,6 +59,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
     ...(options.console ? { console: options.console } : {}),
+    ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
   });
   const { port, host } = await app.listen();

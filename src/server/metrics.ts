@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import type { ToolMetrics } from '../tools/metrics.js';
 import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../bridge/webhook.js';
 import { errorCodeLabel } from '../realtime/model-metrics.js';
 
@@ -28,7 +29,7 @@ export const UPGRADE_REFUSALS = ['unauthorized', 'bad_request', 'busy', 'at_capa
 export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** Back-pressure on Genesys sockets: a socket crossed the mark (audio refused), or stayed over it and was ended. */
-export const BACKPRESSURE_EVENTS = ['congested', 'stalled'] as const;
+export const BACKPRESSURE_EVENTS = ['congested', 'stalled', 'reading_paused', 'overflow'] as const;
 export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
 
 export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
@@ -69,6 +70,8 @@ export interface Metrics {
   readonly webhookSpoolDepth: { set(depth: number): void };
   readonly upgradesRefused: LabeledCounter<UpgradeRefusal>;
   readonly outboundBackpressure: LabeledCounter<BackpressureEvent>;
+  /** Tool calls by tool and outcome, their latency, and unreachable tool servers (src/tools). */
+  readonly tools: ToolMetrics;
   /** Prometheus text exposition of every series in this registry. */
   render(): Promise<string>;
 }
@@ -115,6 +118,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const toolCalls = new Counter({
+    name: 'audiohook_tool_calls_total',
+    help: 'Tool calls made by the model, by tool and outcome (ok, error, timeout, cancelled, limited)',
+    labelNames: ['tool', 'outcome'],
+    registers,
+  });
+  const toolSeconds = new Histogram({
+    name: 'audiohook_tool_call_seconds',
+    help: 'Tool call duration, by tool',
+    labelNames: ['tool'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 15],
+    registers,
+  });
+  const toolSourceFailures = new Counter({
+    name: 'audiohook_tool_source_failures_total',
+    help: 'Failed connection attempts to MCP tool servers, by source',
+    labelNames: ['source'],
+    registers,
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -150,10 +173,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     upgradesRefused: labeled('audiohook_upgrades_refused_total', 'AudioHook upgrades refused, by reason', 'reason', UPGRADE_REFUSALS),
     outboundBackpressure: labeled(
       'audiohook_outbound_backpressure_total',
-      'Genesys sockets whose send queue crossed the back-pressure mark (congested) or stayed over it and were ended (stalled)',
+      'Genesys sockets whose send queue crossed the back-pressure mark (congested), stayed over it and were ended (stalled), made us stop reading from the peer (reading_paused) or reached the hard cap and were ended at once (overflow)',
       'event',
       BACKPRESSURE_EVENTS,
     ),
+    tools: {
+      toolCalls: { inc: (tool, outcome) => toolCalls.inc({ tool, outcome }) },
+      toolCallSeconds: { observe: (tool, seconds) => toolSeconds.observe({ tool }, seconds) },
+      toolSourceFailures: { inc: (source) => toolSourceFailures.inc({ source }) },
+    },
     render: () => registry.metrics(),
   };
 }

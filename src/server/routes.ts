@@ -30,3 +30,20 @@ export function pathOf(requestTarget: string): string {
   const queryAt = requestTarget.indexOf('?');
   return queryAt >= 0 ? requestTarget.slice(0, queryAt) : requestTarget;
 }
+
+/** Longest Connector ID accepted (it is repeated on every log line of the call and in the webhook record). */
+export const MAX_CONNECTOR_ID_CHARS = 128;
+/**
+ * Path segments of unreserved URI characters (RFC 3986 §2.3), `/`-separated, no empty, `.` or `..`
+ * segment. [U] Genesys does not document the Connector ID's alphabet; these are the characters that
+ * survive every URL and log unescaped, so a configured ID made of anything else is refused loudly (400)
+ * rather than passed on.
+ */
+const CONNECTOR_ID = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$/;
+
+/** Whether a Connector ID (as connectorIdFor returns it) may be used: '' (the base path) or valid segments. */
+export function isValidConnectorId(id: string): boolean {
+  if (id === '') return true;
+  if (id.length > MAX_CONNECTOR_ID_CHARS || !CONNECTOR_ID.test(id)) return false;
+  return !id.split('/').some((segment) => segment === '.' || segment === '..');
+}

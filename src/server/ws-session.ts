@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import type { ProtocolSession, ProtocolSocket } from '../audiohook/handler.js';
-import type { OutboundBackpressure } from './backpressure.js';
+import { readingVerdict, type OutboundBackpressure } from './backpressure.js';
 import type { BackpressureEvent } from './metrics.js';
 
 /**
@@ -18,6 +18,11 @@ const MESSAGE_TOO_BIG = 1009;
 export interface OutboundWatch {
   /** Judges the send queue now; false while audio must be refused (or the connection was just ended). */
   acceptsAudio(): boolean;
+  /**
+   * After any message was queued, and when a queued one was written: pauses reading from the peer over
+   * the mark, resumes under it, ends the connection at the hard cap. False once the connection is ended.
+   */
+  checkQueue(): boolean;
 }
 
 /**
@@ -32,9 +37,34 @@ export function watchOutbound(
 ): OutboundWatch {
   let refusing = false;
   let ended = false;
+  let paused = false;
+  const checkQueue = (): boolean => {
+    if (ended) return false;
+    const bufferedAmount = ws.bufferedAmount;
+    const verdict = readingVerdict(bufferedAmount, paused, tracker.limits);
+    if (verdict === 'terminate') {
+      ended = true;
+      logger.warn({ bufferedAmount, limit: tracker.limits.hardCapBytes }, 'send queue over the hard cap; ending the connection');
+      report?.('overflow');
+      ws.terminate();
+      return false;
+    }
+    if (verdict === 'pause') {
+      paused = true;
+      logger.warn({ bufferedAmount }, 'peer not reading; no longer reading from it until it catches up');
+      report?.('reading_paused');
+      ws.pause();
+    } else if (verdict === 'resume') {
+      paused = false;
+      logger.info({ bufferedAmount }, 'peer caught up; reading from it again');
+      ws.resume();
+    }
+    return true;
+  };
   return {
+    checkQueue,
     acceptsAudio: () => {
-      if (ended) return false;
+      if (!checkQueue()) return false;
       const bufferedAmount = ws.bufferedAmount;
       const verdict = tracker.observe(bufferedAmount);
       if (verdict === 'stalled') {
@@ -59,12 +89,18 @@ export function watchOutbound(
 
 /** Presents a `ws` WebSocket as the ProtocolSocket the session writes to. */
 export function protocolSocketFor(ws: WebSocket, outbound?: OutboundWatch): ProtocolSocket {
+  // Re-judged when a message has been handed to the kernel, so a paused peer is read again promptly.
+  const written = outbound ? () => void outbound.checkQueue() : undefined;
   return {
     sendText: (text) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(text);
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(text, written);
+      outbound?.checkQueue();
     },
     sendBinary: (data) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(data, { binary: true });
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(data, { binary: true }, written);
+      outbound?.checkQueue();
     },
     close: () => {
       // ws.close() starts the closing handshake; ws terminates the TCP connection itself if the peer

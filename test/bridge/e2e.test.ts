@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeFactory, type BridgeFactory } from '../../src/bridge/call.js';
 import { bridgeEnvSchema } from '../../src/bridge/env.js';
-import { createWebhookSender, signBody, type CallRecord } from '../../src/bridge/webhook.js';
+import { createWebhookSender, verifyWebhookSignature, type CallRecord } from '../../src/bridge/webhook.js';
 import { parseEnv } from '../../src/cli/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
@@ -51,7 +51,7 @@ let app: AppServer;
 let factory: BridgeFactory;
 let url: string;
 let webhook: Server;
-const hooks: Array<{ record: CallRecord; signature: string | undefined; body: string }> = [];
+const hooks: Array<{ record: CallRecord; signature: string | undefined; timestamp: string | undefined; body: string }> = [];
 const clients: GenesysClient[] = [];
 
 beforeAll(async () => {
@@ -62,7 +62,12 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      hooks.push({ record: JSON.parse(body) as CallRecord, signature: req.headers['x-signature'] as string | undefined, body });
+      hooks.push({
+        record: JSON.parse(body) as CallRecord,
+        signature: req.headers['x-signature'] as string | undefined,
+        timestamp: req.headers['x-signature-timestamp'] as string | undefined,
+        body,
+      });
       res.end();
     });
   });
@@ -216,7 +221,9 @@ describe('whole calls through the emulator', () => {
     expect(hook.record.end_reason).toBe('caller_hangup');
     expect(hook.record.summary.summary.length).toBeGreaterThan(0);
     expect(hook.record.summary.source).toBe('model');
-    expect(hook.signature).toBe(signBody(hook.body, WEBHOOK_SECRET));
+    expect(
+      verifyWebhookSignature({ body: hook.body, signature: hook.signature, timestamp: hook.timestamp, secret: WEBHOOK_SECRET, nowMs: Date.now() }),
+    ).toEqual({ ok: true });
   });
 
   it('bad input variable: disconnect error naming it, and no model session', async () => {

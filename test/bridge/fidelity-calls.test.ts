@@ -26,6 +26,11 @@ const SCRIPT: CallScript = {
       followUp: { audio: { toneMs: 800 }, transcript: 'Sorry, I cannot check the weather.' },
     },
     {
+      pattern: 'keypad digits: 8$',
+      toolCall: { name: `lookup_${'x'.repeat(5000)}`, arguments: {} },
+      followUp: { audio: { toneMs: 800 }, transcript: 'Sorry, I cannot do that.' },
+    },
+    {
       pattern: 'keypad digits: 9$',
       toolCall: { name: 'end_call', arguments: { reason: 'caller_done' } },
       followUp: { audio: { toneMs: 800 }, transcript: 'Auf Wiederhören!' },
@@ -126,6 +131,19 @@ describe('replies the caller never hears', () => {
     expect(session.conversation.find((e) => e.type === 'function_call_output')!.text).toContain('lookup_weather');
     await client.waitForServerAudio(audioBefore + 800 * 8, 15_000);
     expect(session.responses.at(-1)).toMatchObject({ status: 'completed', kinds: ['audio'] });
+    await client.close();
+  });
+
+  it("an unknown tool's name (the model's, so the caller's to steer) is cut before it reaches a log or the model", async () => {
+    const { client, session } = await startCall();
+    client.sendDtmf('8#');
+    await waitFor(() => session.conversation.some((e) => e.type === 'function_call_output'), 'the tool output', 10_000);
+    const output = session.conversation.find((e) => e.type === 'function_call_output')!.text ?? '';
+    expect(output).toContain('lookup_x');
+    expect(output.length).toBeLessThan(200);
+    const warned = rig.logs.filter((l) => l['sessionId'] === client.sessionId && l['msg'] === 'model called an unknown tool');
+    expect(warned).toHaveLength(1);
+    expect(String(warned[0]!['tool']).length).toBe(64);
     await client.close();
   });
 

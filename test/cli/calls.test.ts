@@ -282,4 +282,10 @@ describe('demo (offline, real time, the binary)', { timeout: CALL_TIMEOUT_MS + 1
     expect(report.webhook!.end_reason).toBe('bot_ended');
     expect(report.webhook!.transcript.length).toBeGreaterThan(0);
   });
+
+  it("looks the order up through the demo bot's MCP tool and speaks the result", () => {
+    expect(report.webhook!.bot).toBe('demo');
+    expect(report.webhook!.tools).toEqual([expect.objectContaining({ tool: 'get_order_status', bot: 'demo', outcome: 'ok' })]);
+    expect(report.webhook!.transcript.map((t) => t.text).join(' ')).toContain('Order 1234 shipped yesterday and should arrive on Thursday');
+  });
 });

@@ -55,13 +55,17 @@ interface SocketCaseResult {
 
 /** Plays one fuzz case over a real WebSocket, ends with a close (when one can be valid), returns what was wrong. */
 function playOverSocket(fuzzCase: FuzzCase): Promise<SocketCaseResult> {
-  const check = new InvariantChecker();
+  // Cases run concurrently and the server refuses a second live session with one id: each case gets its
+  // own (derived from its index, so a failing case replays identically), written over the generated one.
+  const sessionId = `00000000-0000-4000-8000-${fuzzCase.index.toString(16).padStart(12, '0')}`;
+  const withId = (text: string) => text.replaceAll(FUZZ_SESSION_ID, sessionId);
+  const check = new InvariantChecker(sessionId);
   const sink = check.socket();
   const ws = new WebSocket(`ws://${baseUrl}/audiohook/fuzz`, {
     headers: {
       'X-API-KEY': API_KEY,
       'Audiohook-Organization-Id': FUZZ_ORG_ID,
-      'Audiohook-Session-Id': FUZZ_SESSION_ID,
+      'Audiohook-Session-Id': sessionId,
       'Audiohook-Correlation-Id': FUZZ_CORRELATION_ID,
     },
   });
@@ -91,7 +95,7 @@ function playOverSocket(fuzzCase: FuzzCase): Promise<SocketCaseResult> {
         check.noteClientText(value);
         const ack = acknowledgedSeq(text, value);
         if (ack !== null) lastAcked = ack;
-        ws.send(text);
+        ws.send(withId(text));
       };
       for (const step of fuzzCase.steps) {
         if (ws.readyState !== WebSocket.OPEN) return;

@@ -70,6 +70,9 @@ const INVALID: Record<string, Record<string, string>> = {
   CUSTOMER_DATA: { CUSTOMER_DATA: 'just a value' },
   AGENT_NAME: { AGENT_NAME: 'x'.repeat(101) },
   COMPANY_NAME: { COMPANY_NAME: 'x'.repeat(101) },
+  DATA_ACTION_IDS: { DATA_ACTION_IDS: 'custom_-_a|not an id' },
+  GENESYS_DATA_ACTION_IDS: { GENESYS_DATA_ACTION_IDS: 'custom_-_a|not an id' },
+  DATA_ACTION_DESCRIPTIONS: { DATA_ACTION_IDS: 'custom_-_a|custom_-_b', DATA_ACTION_DESCRIPTIONS: 'one' },
 };
 
 function rejectionOf(vars: Record<string, string>): InputVariableError | undefined {

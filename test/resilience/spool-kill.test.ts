@@ -26,7 +26,7 @@ interface Webhook {
   /** Idempotency keys seen, per mode, in arrival order. */
   seen: Record<Mode, string[]>;
   /** Keys answered 2xx, with the key from the JSON body (must equal the header's). */
-  accepted: Array<{ header: string; body: string }>;
+  accepted: Array<{ header: string; body: string; provisional: boolean; summary: string }>;
   waitFor(predicate: () => boolean, what: string, ms?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -46,7 +46,8 @@ async function startWebhook(): Promise<Webhook> {
       const current = mode;
       seen[current].push(key);
       if (current === 'up') {
-        accepted.push({ header: key, body: (JSON.parse(body) as { idempotency_key: string }).idempotency_key });
+        const record = JSON.parse(body) as { idempotency_key: string; provisional?: boolean; summary: { summary: string } };
+        accepted.push({ header: key, body: record.idempotency_key, provisional: record.provisional === true, summary: record.summary.summary });
         res.writeHead(200).end();
       } else if (seen[current].length % 2 === 0) {
         res.writeHead(503).end(); // down
@@ -150,6 +151,44 @@ describe('resilience: summary spool across kill -9', () => {
     expect([...delivered].sort()).toEqual(expected);
     expect(expected.filter((key) => !delivered.has(key))).toEqual([]); // 0 lost
     expect(webhook.accepted.every((a) => a.header === a.body)).toBe(true); // key in the payload, too
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('provisional records: SIGKILL while summaries are pending; each call delivered exactly once, 0 lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'spool-prov-kill-'));
+    const webhook = await startWebhook();
+    webhook.setMode('up');
+    cleanups.push(() => webhook.close(), () => rm(dir, { recursive: true, force: true }));
+    const keys = Array.from({ length: COUNT }, (_, i) => `prov-${i}:conv-prov-${i}`);
+    const finals = keys.filter((_, i) => i % 2 === 0);
+    const pending = keys.filter((_, i) => i % 2 === 1);
+
+    // Run 1: every call ended (provisional held); half got their final record, half are killed waiting.
+    const first = runChild({ SPOOL_DIR: dir, WEBHOOK_URL: webhook.url, MODE: 'provisional', COUNT: String(COUNT) });
+    const deadline = Date.now() + 15_000;
+    while (!first.stdout().includes('held')) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the held records; child stderr: ${first.stderr()}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    first.proc.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // While it lived, the receiver saw only final records.
+    expect(webhook.accepted.map((a) => a.header).sort()).toEqual([...finals].sort());
+    expect(webhook.accepted.every((a) => !a.provisional && a.summary === 'ok')).toBe(true);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toHaveLength(pending.length);
+
+    // Run 2: the restarted process delivers the provisional records it finds, marked as such.
+    const second = runChild({ SPOOL_DIR: dir, WEBHOOK_URL: webhook.url, MODE: 'replay' });
+    const result = await second.exited;
+    expect(result, `replay child stderr: ${second.stderr()}`).toEqual({ code: 0, signal: null });
+
+    const perKey = new Map<string, number>();
+    for (const a of webhook.accepted) perKey.set(a.header, (perKey.get(a.header) ?? 0) + 1);
+    const lost = keys.filter((k) => !perKey.has(k));
+    const duplicated = [...perKey].filter(([, n]) => n > 1);
+    expect({ delivered: perKey.size, lost: lost.length, duplicated: duplicated.length }).toEqual({ delivered: COUNT, lost: 0, duplicated: 0 });
+    const replayed = webhook.accepted.filter((a) => pending.includes(a.header));
+    expect(replayed.every((a) => a.provisional && a.summary === 'fallback')).toBe(true);
     expect(await readdir(dir)).toEqual([]);
   });
 });

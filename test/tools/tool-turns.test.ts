@@ -1,0 +1,175 @@
+/** Tool turns: concurrency, one reply after all outputs, the holding phrase, barge-in and hang-up. */
+import { describe, expect, it } from 'vitest';
+import { FILLER_PURPOSE, holdingInstructions, ToolTurns, type ToolTurnPort } from '../../src/tools/tool-turns.js';
+import type { CallTools } from '../../src/tools/registry.js';
+import type { ToolCallResult } from '../../src/tools/result.js';
+import { ManualClock } from '../../src/util/clock.js';
+
+/** CallTools whose executions finish when the test says so. */
+function fakeTools(names: string[]) {
+  const waiting = new Map<string, (r: ToolCallResult) => void>();
+  let released = false;
+  const tools: CallTools = {
+    bot: 'sales',
+    definitions: [],
+    records: [],
+    has: (n) => names.includes(n),
+    execute: (_name, _args, options) =>
+      new Promise<ToolCallResult>((resolve) => {
+        waiting.set(options!.toolCallId!, resolve);
+      }),
+    release: () => {
+      released = true;
+      for (const [id, resolve] of waiting) {
+        waiting.delete(id);
+        resolve({ outcome: 'cancelled', output: '{"ok":false}', durationMs: 1 });
+      }
+    },
+  };
+  const finish = async (callId: string, output = '{"ok":true}') => {
+    waiting.get(callId)!({ outcome: 'ok', output, durationMs: 5 });
+    waiting.delete(callId);
+    await new Promise((r) => setImmediate(r));
+  };
+  return { tools, finish, released: () => released };
+}
+
+function recordingPort(state = { caller: false, bot: false }) {
+  const log: string[] = [];
+  const port: ToolTurnPort = {
+    sendToolResult: (id, output) => log.push(`result ${id} ${output}`),
+    requestReply: () => log.push('reply'),
+    say: (instructions, purpose) => log.push(`say[${purpose}] ${instructions}`),
+    callerSpeaking: () => state.caller,
+    botSpeaking: () => state.bot,
+    handlesItself: (n) => n === 'end_call',
+    started: (e) => log.push(`started ${e.name}`),
+    finished: (e) => log.push(`finished ${e.name} ${e.outcome}`),
+  };
+  return { port, log, state };
+}
+
+const setup = (opts: { holdingPhrase?: string; state?: { caller: boolean; bot: boolean } } = {}) => {
+  const clock = new ManualClock();
+  const fake = fakeTools(['lookup', 'orders', 'end_call']);
+  const rec = recordingPort(opts.state);
+  const turns = new ToolTurns({ tools: fake.tools, port: rec.port, clock, fillerAfterMs: 1200, language: 'de-DE', ...(opts.holdingPhrase ? { holdingPhrase: opts.holdingPhrase } : {}) });
+  return { clock, fake, rec, turns };
+};
+
+describe('tool turns', () => {
+  it('leaves call-control tools to the bridge', () => {
+    const { turns } = setup();
+    expect(turns.handles('lookup')).toBe(true);
+    expect(turns.handles('end_call')).toBe(false);
+    expect(turns.handles('unknown')).toBe(false);
+  });
+
+  it('runs calls concurrently and requests one reply after all outputs', async () => {
+    const { fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.toolCall({ callId: 'c2', name: 'orders', arguments: '{}' });
+    turns.responseDone('completed');
+    expect(turns.pending).toBe(2);
+    await fake.finish('c2', '{"b":2}');
+    expect(rec.log).toEqual(['started lookup', 'started orders', 'finished orders ok', 'result c2 {"b":2}']);
+    await fake.finish('c1', '{"a":1}');
+    expect(rec.log.slice(-3)).toEqual(['finished lookup ok', 'result c1 {"a":1}', 'reply']);
+    expect(rec.log.filter((l) => l === 'reply')).toHaveLength(1);
+  });
+
+  it('runs a call only once the response that asked for it has completed', async () => {
+    const { fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    expect(rec.log).toEqual([]);
+    turns.responseDone('completed');
+    expect(rec.log).toEqual(['started lookup']);
+    await fake.finish('c1');
+    expect(rec.log.at(-1)).toBe('reply');
+  });
+
+  it('drops, unrun, the calls of a response that was cancelled (barge-in) or cut short', () => {
+    const dropped: string[] = [];
+    const clock = new ManualClock();
+    const fake = fakeTools(['refund']);
+    const rec = recordingPort();
+    const turns = new ToolTurns({ tools: fake.tools, port: rec.port, clock, fillerAfterMs: 1200, dropped: (names, status) => dropped.push(`${names.join(',')} ${status}`) });
+    turns.toolCall({ callId: 'c1', name: 'refund', arguments: '{"order_id":"1"' });
+    turns.responseDone('cancelled');
+    turns.toolCall({ callId: 'c2', name: 'refund', arguments: '{}' });
+    turns.responseDone('incomplete');
+    clock.advance(5000);
+    expect(rec.log).toEqual([]);
+    expect(turns.pending).toBe(0);
+    expect(dropped).toEqual(['refund cancelled', 'refund incomplete']);
+  });
+
+  it('says the holding phrase once after fillerAfterMs, in the call language', async () => {
+    const { clock, fake, rec, turns } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
+    clock.advance(1199);
+    expect(rec.log.some((l) => l.startsWith('say'))).toBe(false);
+    clock.advance(1);
+    expect(rec.log.at(-1)).toBe(`say[${FILLER_PURPOSE}] ${holdingInstructions('de-DE', undefined)}`);
+    expect(rec.log.at(-1)).toContain('in de-DE');
+    clock.advance(5000);
+    expect(rec.log.filter((l) => l.startsWith('say'))).toHaveLength(1);
+    turns.responseDone(); // the filler finished
+    await fake.finish('c1');
+    expect(rec.log.at(-1)).toBe('reply');
+  });
+
+  it('no holding phrase for a fast tool, nor over the caller or the bot', async () => {
+    const fast = setup();
+    fast.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    fast.turns.responseDone();
+    await fast.fake.finish('c1');
+    fast.clock.advance(5000);
+    expect(fast.rec.log.some((l) => l.startsWith('say'))).toBe(false);
+
+    const state = { caller: true, bot: false };
+    const busy = setup({ state });
+    busy.turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    busy.turns.responseDone();
+    busy.clock.advance(2000);
+    expect(busy.rec.log.some((l) => l.startsWith('say'))).toBe(false);
+    // Once the caller stops and the tool is still running, the phrase follows (once).
+    state.caller = false;
+    busy.clock.advance(250);
+    expect(busy.rec.log.filter((l) => l.startsWith('say'))).toHaveLength(1);
+    busy.clock.advance(5000);
+    expect(busy.rec.log.filter((l) => l.startsWith('say'))).toHaveLength(1);
+  });
+
+  it("uses the bot's own holding phrase verbatim", () => {
+    const { clock, rec, turns } = setup({ holdingPhrase: 'Einen Moment bitte.' });
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
+    clock.advance(1200);
+    expect(rec.log.at(-1)).toBe(`say[${FILLER_PURPOSE}] Say exactly this to the caller, and nothing else: "Einen Moment bitte."`);
+  });
+
+  it('a barge-in does not cancel the tool: its result still goes back, the reply after the current response', async () => {
+    const { fake, rec, turns, clock } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
+    clock.advance(1200); // filler said, then the caller barges in; the model answers the caller
+    turns.responseDone();
+    await fake.finish('c1', '{"x":1}');
+    expect(rec.log.slice(-2)).toEqual(['result c1 {"x":1}', 'reply']);
+  });
+
+  it('hang-up cancels running tools and drops their results', async () => {
+    const { fake, rec, turns, clock } = setup();
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone();
+    turns.close();
+    await new Promise((r) => setImmediate(r));
+    expect(fake.released()).toBe(true);
+    expect(rec.log).toEqual(['started lookup', 'finished lookup cancelled']);
+    clock.advance(5000);
+    turns.toolCall({ callId: 'c2', name: 'lookup', arguments: '{}' });
+    expect(rec.log).toHaveLength(2);
+  });
+});
