@@ -13,6 +13,7 @@ import { spoolEnvShape } from '../bridge/spool.js';
 import { consoleEnvShape } from '../console/env.js';
 import { ConfigError, parseEnvironment, serverEnvShape, type EnvCheck, type EnvRules } from '../config/env.js';
 import { pathKindByName, type PathKind } from '../config/paths.js';
+import { fleetEnvShape } from '../fleet/env.js';
 import { connectSettingsFromEnv } from '../realtime/connection.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { apiKeysFromEnv } from '../server/api-keys.js';
@@ -22,8 +23,8 @@ import { genesysOAuthFromEnv, toolsEnvShape } from '../tools/env.js';
 
 export { ConfigError } from '../config/env.js';
 
-/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook). */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape, ...consoleEnvShape });
+/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook), tools, fleet (REDIS_URL), console. */
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape, ...fleetEnvShape, ...consoleEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -36,7 +37,7 @@ export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
  */
 export const OUR_PREFIXES = [
   'OPENAI_', 'AZURE_OPENAI_', 'GENESYS_', 'AUDIOHOOK_', 'AI_', 'VAD_', 'MODEL_', 'SUMMARY_', 'TOOL_', 'CONSOLE_', 'REDIS_',
-  'BOT_', 'BOTS_', 'DTMF_', 'FAREWELL_', 'METRICS_', 'REALTIME_', 'DRAIN_', 'NOISE_', 'MAX_',
+  'BOT_', 'BOTS_', 'DTMF_', 'FAREWELL_', 'METRICS_', 'REALTIME_', 'DRAIN_', 'NOISE_', 'MAX_', 'OUTBOX_',
 ] as const;
 
 /** Variables with our prefixes that the SDKs we use read themselves (openai, node-redis). */
@@ -62,6 +63,9 @@ const DEPENDENCIES = [
   { setting: 'SUMMARY_WEBHOOK_TIMEOUT_MS', needs: 'SUMMARY_WEBHOOK_URL' },
   { setting: 'SUMMARY_WEBHOOK_RETRIES', needs: 'SUMMARY_WEBHOOK_URL' },
   { setting: 'AZURE_OPENAI_API_VERSION', needs: 'AZURE_OPENAI_ENDPOINT' },
+  ...['REDIS_CA_FILE', 'REDIS_CA_CERT', 'REDIS_KEY_PREFIX', 'INSTANCE_ID', 'MAX_FLEET_SESSIONS', 'OUTBOX_CLAIM_IDLE_MS', 'OUTBOX_MAX_ATTEMPTS', 'OUTBOX_MAX_LEN', 'OUTBOX_PROVISIONAL_GRACE_MS'].map(
+    (setting) => ({ setting, needs: 'REDIS_URL' }),
+  ),
   { setting: 'CONSOLE_TRANSCRIPTS', needs: 'CONSOLE_TOKEN' },
   { setting: 'CONSOLE_MAX_ENDED_CALLS', needs: 'CONSOLE_TOKEN' },
 ].filter((d) => KNOWN_VARIABLES.includes(d.setting) && KNOWN_VARIABLES.includes(d.needs));

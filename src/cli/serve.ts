@@ -9,6 +9,7 @@ import { createWebhookSender, type CallRecord, type CallRecordSink, type Deliver
 import type { CallEventListener } from '../bridge/call-events.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
+import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
 import { ModelHealth } from '../realtime/model-health.js';
@@ -42,6 +43,8 @@ export interface Service {
   tracing?: Tracing;
   /** The live operations console at /console, when CONSOLE_TOKEN is set (closed on stop). */
   console?: OperationsConsole;
+  /** Fleet mode, when REDIS_URL is set: shared nonces, live-call registry, the outbox (closed on stop). */
+  fleet?: Fleet;
 }
 
 /**
@@ -73,15 +76,13 @@ export type ServeEnv = Env & Partial<SpoolEnv>;
 export interface CallRecordDelivery {
   sink?: CallRecordSink;
   spool?: SpoolingSink;
+  /** Fleet mode's durable outbox (REDIS_URL), in place of the file spool. */
+  outbox?: RedisOutbox;
 }
 
-/**
- * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; the webhook sender (best-effort: its few
- * retries, then lost) without SUMMARY_SPOOL_DIR; otherwise the sender wrapped in the durable spool
- * (at-least-once). The spool is not started here: `start()` replays earlier files.
- */
-export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?: Metrics, tracing?: Tracing): CallRecordDelivery {
-  if (!env.SUMMARY_WEBHOOK_URL) return {};
+/** The webhook sender (best-effort on its own: a few retries, then lost), or none without SUMMARY_WEBHOOK_URL. */
+export function createRecordSender(env: ServeEnv, logger: Logger, tracing?: Tracing): CallRecordSink | undefined {
+  if (!env.SUMMARY_WEBHOOK_URL) return undefined;
   const plainSender = createWebhookSender({
     url: env.SUMMARY_WEBHOOK_URL,
     ...(env.SUMMARY_WEBHOOK_SECRET ? { secret: env.SUMMARY_WEBHOOK_SECRET } : {}),
@@ -92,8 +93,29 @@ export function createCallRecordDelivery(env: ServeEnv, logger: Logger, metrics?
     // Traced: each POST carries the call's W3C traceparent (src/telemetry/).
     ...(tracing ? { fetchImpl: tracing.calls.wrapFetch(fetch) } : {}),
   });
-  // Inside the spool, so every attempt it makes (also its later retries) is a span.
-  const sender = tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
+  // Inside the spool or the outbox, so every attempt they make (also later retries) is a span.
+  return tracing ? tracing.calls.wrapSink(plainSender) : plainSender;
+}
+
+/**
+ * Where call records go: nowhere without SUMMARY_WEBHOOK_URL; with REDIS_URL, the fleet's durable outbox
+ * (a Redis Stream every instance consumes, src/fleet/outbox.ts; it wraps the sender itself); else the
+ * sender wrapped in the file spool with SUMMARY_SPOOL_DIR (at-least-once), or the sender alone
+ * (best-effort). The spool is not started here: `start()` replays earlier files.
+ */
+export function createCallRecordDelivery(
+  env: ServeEnv,
+  logger: Logger,
+  metrics?: Metrics,
+  tracing?: Tracing,
+  fleet?: Fleet,
+): CallRecordDelivery {
+  if (fleet?.outbox) {
+    if (env.SUMMARY_SPOOL_DIR) logger.warn('REDIS_URL is set: call records go to the shared outbox; SUMMARY_SPOOL_DIR is not used');
+    return { sink: fleet.outbox, outbox: fleet.outbox };
+  }
+  const sender = createRecordSender(env, logger, tracing);
+  if (!sender) return {};
   if (!env.SUMMARY_SPOOL_DIR) return { sink: sender };
   const spool = createSpoolingSink({
     dir: env.SUMMARY_SPOOL_DIR,
@@ -123,7 +145,7 @@ export function createBridgeFromEnv(
 ): BridgeFactory {
   const { events, health, bots } = extras;
   const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
-  const { sink, spool } = delivery;
+  const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
     env,
     connect,
@@ -131,8 +153,8 @@ export function createBridgeFromEnv(
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
     ...(events ? { events } : {}),
-    // The spool counts webhook outcomes itself (including its later retries); count here only without it.
-    onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool ? undefined : result),
+    // The spool and the outbox count webhook outcomes themselves (including later retries); count here only without them.
+    onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool || outbox ? undefined : result),
   });
 }
 
@@ -159,52 +181,64 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     tracesUrlFromEnv(otelEnv) === undefined
       ? undefined
       : (await import('../telemetry/tracing.js')).createTracing({ env: otelEnv, logger: logger.child({ component: 'tracing' }) });
-  const delivery = createCallRecordDelivery(env, logger, metrics, tracing);
-  const model = modelStartupInfo(env);
-  const health = new ModelHealth({
-    provider: model.provider,
-    logger: logger.child({ component: 'model-health' }),
-    onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
-  });
-  // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
-  const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
-  const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
-  const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
-  const { spool } = delivery;
-  // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
-  await spool?.start();
-  let stopReloading: (() => void) | undefined;
-  const server = await startServer(env, {
-    logger,
-    createCall: bridge,
-    shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
-    metrics,
-    model,
-    modelStatus: () => health.status(),
-    ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
-    ...(options.handleSignals === false ? { handleSignals: false } : {}),
-    ...(opsConsole ? { console: opsConsole } : {}),
-    ...(bots.hasProfiles
-      ? {
-          refuseConnector: (connectorId: string) => {
-            const route = bots.route(connectorId);
-            return route.ok ? undefined : route.reason;
-          },
-        }
-      : {}),
-    // Calls finishing during the drain still spool their records; after that, retry timers stop and
-    // whatever is still pending stays on disk for the next start.
-    afterClose: async () => {
-      await bridge.drain();
-      await spool?.close();
-      stopReloading?.();
-      await bots.close();
-      await tracing?.shutdown();
-      opsConsole?.close();
-    },
-  });
-  if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
-  return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
+  // Fleet mode before the bridge: the outbox, if any, is the call-record sink.
+  const fleetSender = env.REDIS_URL ? createRecordSender(env, logger, tracing) : undefined;
+  const fleet = env.REDIS_URL
+    ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(fleetSender ? { sender: fleetSender } : {}) })
+    : undefined;
+  try {
+    const delivery = createCallRecordDelivery(env, logger, metrics, tracing, fleet);
+    const model = modelStartupInfo(env);
+    const health = new ModelHealth({
+      provider: model.provider,
+      logger: logger.child({ component: 'model-health' }),
+      onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
+    });
+    // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
+    const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
+    const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
+    const { spool } = delivery;
+    // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
+    await spool?.start();
+    let stopReloading: (() => void) | undefined;
+    const server = await startServer(env, {
+      logger,
+      createCall: bridge,
+      shutdownOutputVariables: SHUTDOWN_OUTPUT_VARIABLES,
+      metrics,
+      model,
+      modelStatus: () => health.status(),
+      ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
+      ...(options.handleSignals === false ? { handleSignals: false } : {}),
+      ...(opsConsole ? { console: opsConsole } : {}),
+      ...(bots.hasProfiles
+        ? {
+            refuseConnector: (connectorId: string) => {
+              const route = bots.route(connectorId);
+              return route.ok ? undefined : route.reason;
+            },
+          }
+        : {}),
+      ...(fleet ? { nonceStore: fleet.nonceStore, fleet: fleet.registry } : {}),
+      // Calls finishing during the drain still spool their records; after that, retry timers stop and
+      // whatever is still pending stays on disk (or in the shared outbox, for another instance) for later.
+      afterClose: async () => {
+        await bridge.drain();
+        await spool?.close();
+        await fleet?.close();
+        stopReloading?.();
+        await bots.close();
+        await tracing?.shutdown();
+        opsConsole?.close();
+      },
+    });
+    if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
+    return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
+  } catch (err) {
+    await fleet?.close();
+    throw err;
+  }
 }
 
 /**

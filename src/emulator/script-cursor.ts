@@ -78,7 +78,10 @@ export class ScriptCursor {
       this.greeted = true;
       return [{ kind: 'audio', reply: this.script.greeting }];
     }
-    const quoted = instructions === undefined ? undefined : /"([^"]{1,300})"/.exec(instructions)?.[1];
+    // Only the reply's own request (the last paragraph) counts: a bridge keeps the call's persona before it,
+    // and a quote inside the persona ("keypad digits: 1234") is not something to say now.
+    const request = instructions?.split(/\n\s*\n/).at(-1);
+    const quoted = request === undefined ? undefined : /"([^"]{1,300})"/.exec(request)?.[1];
     if (quoted) return [{ kind: 'audio', reply: spoken(quoted) }];
     return [{ kind: 'audio', reply: this.script.fallback ?? DEFAULT_FALLBACK }];
   }

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { verifySignature, type SignatureFailureReason } from '../audiohook/signature.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { ApiKeyRing, type ApiKeyConfig } from './api-keys.js';
-import { NonceCache } from './nonce-cache.js';
+import { NonceCache, type NonceStore } from './nonce-cache.js';
 import { parseUpgradeHeaders, readIds, type AudiohookIds } from './upgrade-headers.js';
 
 export interface AuthRequest {
@@ -44,8 +44,12 @@ export interface AuthenticatorOptions {
   clock?: Clock;
   /** Wall-clock milliseconds since the epoch, for signature times. */
   wallClockMs?: () => number;
-  nonceCache?: NonceCache;
+  /** Default: an in-memory NonceCache on `clock`. */
+  nonceCache?: NonceStore;
 }
+
+/** Synchronous with an in-memory cache; a fleet-wide store (REDIS_URL) makes the replay check asynchronous. */
+export type Authenticate = (request: AuthRequest) => AuthOutcome | Promise<AuthOutcome>;
 
 const PUBLIC_REASONS: Record<SignatureFailureReason | 'replayed', string> = {
   missing: 'signature required',
@@ -84,11 +88,13 @@ export function authorityCandidates(host: string | undefined, forwardedHost: str
   return [...new Set(all)];
 }
 
-export function createAuthenticator(options: AuthenticatorOptions): (request: AuthRequest) => AuthOutcome {
+export function createAuthenticator(options: AuthenticatorOptions & { nonceCache?: NonceCache }): (request: AuthRequest) => AuthOutcome;
+export function createAuthenticator(options: AuthenticatorOptions): Authenticate;
+export function createAuthenticator(options: AuthenticatorOptions): Authenticate {
   const ring = new ApiKeyRing(options.keys);
   const clock = options.clock ?? systemClock;
   const wallClockMs = options.wallClockMs ?? Date.now;
-  const nonces = options.nonceCache ?? new NonceCache({ clock });
+  const nonces: NonceStore = options.nonceCache ?? new NonceCache({ clock });
 
   return (request) => {
     const parsed = parseUpgradeHeaders(request.headers);
@@ -128,8 +134,11 @@ export function createAuthenticator(options: AuthenticatorOptions): (request: Au
         failures.push(result);
         continue;
       }
-      if (!nonces.remember(result.nonce)) return unauthorized(PUBLIC_REASONS.replayed, 'replayed nonce');
-      return { ok: true, ids, signed: true };
+      const fresh = nonces.remember(result.nonce);
+      const decide = (isFresh: boolean): AuthOutcome =>
+        isFresh ? { ok: true, ids, signed: true } : unauthorized(PUBLIC_REASONS.replayed, 'replayed nonce');
+      // Only a fleet-wide store answers later (src/fleet/nonce-store.ts); it never rejects (see there).
+      return typeof fresh === 'boolean' ? decide(fresh) : fresh.then(decide);
     }
     // Every secret was tried; the first failure explains it (they differ only when the key has two secrets).
     const failure = failures[0] ?? { reason: 'mismatch' as const, detail: 'no key to verify with' };

@@ -15,12 +15,13 @@ import type { CallHandlerFactory, ProtocolSession, SessionOptions } from '../aud
 import { createSession } from '../audiohook/session.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { apiKeysFromEnv } from './api-keys.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type AuthOutcome } from './auth.js';
 import { BACKPRESSURE_DEFAULTS, OutboundBackpressure, type BackpressureLimits } from './backpressure.js';
 import { ConnectionAdmission, connectionBudget, FALLBACK_DESCRIPTOR_LIMIT, readDescriptorLimit } from './connections.js';
 import { DEFAULT_MAX_SESSIONS, type ServerEnv } from './env-shape.js';
 import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
+import type { NonceStore } from './nonce-cache.js';
 import { RejectionScheduler } from './rejection.js';
 import { sessionMetricsObserver } from './session-metrics.js';
 import { connectorIdFor, isValidConnectorId, MAX_CONNECTOR_ID_CHARS, pathOf } from './routes.js';
@@ -100,6 +101,24 @@ export interface AppServerOptions {
    * model keeps /readyz at 200 (the reason is in the body): a shared bad key must not empty the fleet.
    */
   modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
+  /** Signature nonces: default an in-memory cache; fleet-wide with REDIS_URL (src/fleet/nonce-store.ts). */
+  nonceStore?: NonceStore;
+  /** Fleet mode (REDIS_URL, src/fleet): fleet-wide admission and live-session registration. */
+  fleet?: FleetHooks;
+}
+
+/** What the server asks of the fleet (src/fleet/registry.ts); all synchronous, none may throw. */
+export interface FleetHooks {
+  /** False when the fleet-wide cap (MAX_FLEET_SESSIONS) is reached: the upgrade gets 503. */
+  admit(): boolean;
+  sessionStarted(ids: AudiohookIds): void;
+  sessionEnded(ids: AudiohookIds): void;
+}
+
+/** An upgrade whose authentication answered asynchronously (the fleet-wide replay check), re-entering onUpgrade. */
+interface AuthenticatedLater {
+  outcome: AuthOutcome;
+  startedAt: number;
 }
 
 export interface CloseOptions {
@@ -140,6 +159,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     trustProxy: env.TRUST_PROXY,
     clock,
     wallClockMs: options.wallClockMs,
+    ...(options.nonceStore ? { nonceCache: options.nonceStore } : {}),
   });
   const rejections = new RejectionScheduler({ clock, maxPending: options.maxPendingRejections });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES, perMessageDeflate: false });
@@ -235,7 +255,13 @@ export function createAppServer(options: AppServerOptions): AppServer {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 Not Found\n');
   }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head));
+
+  /**
+   * One upgrade. Called again with `later` when authentication answered asynchronously: every check
+   * before it is made again (draining and capacity may have changed while Valkey answered).
+   */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, later?: AuthenticatedLater): void {
     // A reset from the peer must never surface as an unhandled 'error'.
     socket.on('error', () => socket.destroy());
     const target = req.url ?? '/';
@@ -268,8 +294,19 @@ export function createAppServer(options: AppServerOptions): AppServer {
       writeResponseAndClose(socket, { status: 503, reason: 'at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
       return;
     }
-    const startedAt = clock.now();
-    const outcome = authenticate({ url: target, headers: req.headers });
+    if (options.fleet && !options.fleet.admit()) {
+      metrics?.upgradesRefused.inc('fleet_capacity');
+      logger.warn({ activeSessions: sessions.size, ...remoteOf(req) }, 'audiohook upgrade refused: fleet at capacity');
+      writeResponseAndClose(socket, { status: 503, reason: 'fleet at capacity', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      return;
+    }
+    const startedAt = later?.startedAt ?? clock.now();
+    const checked = later?.outcome ?? authenticate({ url: target, headers: req.headers });
+    if (checked instanceof Promise) {
+      awaitAuthentication(checked, req, socket, head, startedAt);
+      return;
+    }
+    const outcome = checked;
     if (!outcome.ok) {
       const delivery = rejections.reject(socket, startedAt, { status: outcome.status, reason: outcome.reason });
       metrics?.upgradesRefused.inc(delivery === 'overflow' ? 'busy' : outcome.status === 401 ? 'unauthorized' : 'bad_request');
@@ -317,7 +354,23 @@ export function createAppServer(options: AppServerOptions): AppServer {
         ws.terminate();
       }
     });
-  });
+  }
+
+  /** A fleet-wide replay check is in flight: the upgrade holds a capacity slot meanwhile. */
+  function awaitAuthentication(pending: Promise<AuthOutcome>, req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void {
+    handshakes++;
+    pending.then(
+      (outcome) => {
+        handshakes--;
+        if (!socket.destroyed) onUpgrade(req, socket, head, { outcome, startedAt });
+      },
+      (err: unknown) => {
+        handshakes--;
+        logger.error({ err, ...remoteOf(req) }, 'upgrade authentication failed unexpectedly');
+        writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      },
+    );
+  }
 
   function startSession(ws: WebSocket, ids: AudiohookIds, connectorId: string, req: IncomingMessage, release: () => void): void {
     const connectionLog = logger.child({ ...ids });
@@ -341,6 +394,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     });
     sessions.set(session, { ws, outbound });
     metrics?.activeSessions.inc();
+    if (options.fleet) registerInFleet(options.fleet, ids, session);
     connectionLog.info({ connectorId, ...remoteOf(req) }, 'audiohook connection accepted');
     routeSocketEvents(ws, session, connectionLog);
     const forget = () => {
@@ -348,6 +402,12 @@ export function createAppServer(options: AppServerOptions): AppServer {
       if (sessions.delete(session)) metrics?.activeSessions.dec();
     };
     void session.finished.then(forget, forget);
+  }
+
+  function registerInFleet(fleet: FleetHooks, ids: AudiohookIds, session: ProtocolSession): void {
+    fleet.sessionStarted(ids);
+    const ended = () => fleet.sessionEnded(ids);
+    void session.finished.then(ended, ended);
   }
 
   // One sweep for all sockets: a peer that stopped reading is ended even while nothing new is sent to it.

@@ -4,7 +4,8 @@
  */
 import type { CallHandlerFactory } from '../audiohook/handler.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { createAppServer, type AppServer, type AppServerOptions } from './http.js';
+import { createAppServer, type AppServer, type AppServerOptions, type FleetHooks } from './http.js';
+import type { NonceStore } from './nonce-cache.js';
 import { DEFAULT_DRAIN_TIMEOUT, type ServerEnv } from './env-shape.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -37,6 +38,9 @@ export interface StartServerOptions {
   model?: { provider: string; model: string; voice: string; transcription: string; notes: string[] };
   /** The model's health for /readyz (see AppServerOptions.modelStatus). */
   modelStatus?: AppServerOptions['modelStatus'];
+  /** Fleet mode (REDIS_URL): the fleet-wide nonce store and admission/registration hooks (src/fleet). */
+  nonceStore?: NonceStore;
+  fleet?: FleetHooks;
 }
 
 export interface RunningServer {
@@ -61,6 +65,8 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.console ? { console: options.console } : {}),
     ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
+    ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   const { port, host } = await app.listen();
   const model = options.model;

@@ -24,8 +24,11 @@ export const SESSION_END_REASONS = [
 ] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
-/** Why an AudioHook upgrade was refused (busy: too many failed upgrades already waiting for their answer). */
-export const UPGRADE_REFUSALS = ['unauthorized', 'bad_request', 'busy', 'at_capacity', 'draining', 'not_found'] as const;
+/**
+ * Why an AudioHook upgrade was refused (busy: too many failed upgrades already waiting for their answer;
+ * fleet_capacity: MAX_FLEET_SESSIONS reached across the fleet, src/fleet).
+ */
+export const UPGRADE_REFUSALS = ['unauthorized', 'bad_request', 'busy', 'at_capacity', 'fleet_capacity', 'draining', 'not_found'] as const;
 export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 
 /** Back-pressure on Genesys sockets: a socket crossed the mark (audio refused), or stayed over it and was ended. */

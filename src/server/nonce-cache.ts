@@ -8,6 +8,15 @@ import type { Clock } from '../util/clock.js';
 export const DEFAULT_NONCE_TTL_MS = 15_000;
 export const DEFAULT_NONCE_CAPACITY = 10_000;
 
+/**
+ * Where the authenticator records nonces: this in-memory cache (one instance), or a fleet-wide store
+ * (src/fleet/nonce-store.ts, with REDIS_URL) that answers asynchronously.
+ */
+export interface NonceStore {
+  /** Records the nonce. False when it was already used within the TTL (a replay). */
+  remember(nonce: string): boolean | Promise<boolean>;
+}
+
 export interface NonceCacheOptions {
   clock: Clock;
   ttlMs?: number;
@@ -19,7 +28,7 @@ export interface NonceCacheOptions {
   capacity?: number;
 }
 
-export class NonceCache {
+export class NonceCache implements NonceStore {
   private readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly capacity: number;

@@ -77,7 +77,7 @@ describe('path settings', () => {
   });
 
   it('path settings derive from the schema names, so later settings (BOTS_FILE) are checked too', () => {
-    expect(pathSettings(KNOWN_VARIABLES)).toEqual({ REALTIME_CA_FILE: 'readable-file', SUMMARY_SPOOL_DIR: 'writable-directory', BOTS_FILE: 'readable-file' });
+    expect(pathSettings(KNOWN_VARIABLES)).toEqual({ REALTIME_CA_FILE: 'readable-file', SUMMARY_SPOOL_DIR: 'writable-directory', BOTS_FILE: 'readable-file', REDIS_CA_FILE: 'readable-file' });
     const extended = envSchema.extend({ BOTS_FILE: z.string().optional() });
     const names = Object.keys(extended.shape);
     const rules = { prefixes: ['BOTS_'], paths: pathSettings(names) };

@@ -46,4 +46,16 @@ describe('emulator tool scripts', () => {
     });
     expect(cursor.planResponse('Say goodbye.')[0]).toMatchObject({ reply: { transcript: 'Sorry, could you say that again?' } });
   });
+
+  it("ignores a quote in the call's persona that precedes the reply's own request", () => {
+    const cursor = new ScriptCursor(script);
+    cursor.planResponse();
+    const persona = 'You are Anna. Keypad input arrives as a message like "The caller pressed the keypad digits: 1234".';
+    expect(cursor.planResponse(`${persona}\n\nIn one short sentence, say goodbye to the caller.`)[0]).toMatchObject({
+      reply: { transcript: 'Sorry, could you say that again?' },
+    });
+    expect(cursor.planResponse(`${persona}\n\nSay exactly this to the caller: "Goodbye."`)[0]).toMatchObject({
+      reply: { transcript: 'Goodbye.' },
+    });
+  });
 });
