@@ -13,6 +13,11 @@ export function parseDurationMs(text: string): number | null {
   return Math.round(seconds * 1_000_000) / 1000;
 }
 
+/** The audio a `resumed` or `discarded` reports as lost: where the gap starts and how long it is (0 when malformed). */
+export function streamGapMs(parameters: { start: string; discarded: string }): { startMs: number; discardedMs: number } {
+  return { startMs: parseDurationMs(parameters.start) ?? 0, discardedMs: parseDurationMs(parameters.discarded) ?? 0 };
+}
+
 /** Formats milliseconds as `PT<s>.<mmm>S` with exactly three decimals. */
 export function formatDurationMs(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`duration must be a finite non-negative number, got ${ms}`);

@@ -2,8 +2,11 @@
  * Validation of one client text message up to its envelope (AudioHook spec: message envelope, mirroring the reference
  * server): size, JSON, envelope shape (version "2", UUID id, seq, serverseq, position grammar,
  * parameters), id == session id, seq == last + 1, serverseq <= our last sent seq.
- * Pure: the caller owns the counters. Reasons are short and never echo message content.
+ * Pure: the caller owns the counters. Reasons are short and never echo message content. Also: a client
+ * `error` read into what the call hears.
  */
+import { parseDurationMs } from './duration.js';
+import type { ClientErrorInfo } from './handler.js';
 import { clientEnvelopeSchema, describeZodError, MAX_TEXT_MESSAGE_CHARS, type ClientEnvelope } from './schemas.js';
 
 export interface EnvelopeExpectations {
@@ -74,4 +77,12 @@ export function checkClientText(text: string, expect: EnvelopeExpectations): Env
     };
   }
   return { ok: true, envelope, raw };
+}
+
+/** A client `error`'s parameters as the call hears them, `retryAfter` in ms when it is a valid duration. */
+export function clientErrorInfo(parameters: { code: number; message: string; retryAfter?: string | undefined }): ClientErrorInfo {
+  const info: ClientErrorInfo = { code: parameters.code, message: parameters.message };
+  const retryAfterMs = parameters.retryAfter === undefined ? null : parseDurationMs(parameters.retryAfter);
+  if (retryAfterMs !== null) info.retryAfterMs = retryAfterMs;
+  return info;
 }

@@ -16,3 +16,9 @@ export function languageTag(value: string | undefined): string | undefined {
   const lower = value.toLowerCase();
   return LANGUAGE_TAG.test(lower) ? lower : undefined;
 }
+
+/** A client's `language` parameter: its tag, or how long the rejected value was (the value itself is not logged). */
+export function clientLanguage(value: string | undefined): { tag: string | undefined; ignoredChars?: number } {
+  const tag = languageTag(value);
+  return value !== undefined && tag === undefined ? { tag, ignoredChars: value.length } : { tag };
+}

@@ -1,11 +1,13 @@
 /**
  * One AudioHook protocol session over one ProtocolSocket (the AudioHook protocol spec).
  *
- * The session owns the protocol: validation of every client message, the state table (state.ts), the one
- * ordered writer (writer.ts), media negotiation (media.ts), the stream timeline, the open/close/disconnect
- * transactions and the watchdogs. The call logic plugs in through CallHandler/CallControl (handler.ts) and
- * can never crash the session: its callbacks are wrapped, and an exception ends the call with
- * `disconnect error`.
+ * The session runs the protocol's transactions — open, pause/resume, disconnect, close — over its state
+ * table (state.ts). Its helpers each own one part: client message checks (inbound.ts, inbound-audio.ts),
+ * the answer to `open` (open-negotiation.ts), everything sent with the 429 hold (outbound.ts), the
+ * deadlines on the peer (watchdogs.ts) and on the call logic (handler-deadlines.ts), what may go into our
+ * `disconnect` (disconnect-request.ts). The call logic plugs in through CallHandler/CallControl
+ * (handler.ts) and can never crash the session: its callbacks are wrapped, and an exception ends the call
+ * with `disconnect error`.
  *
  * No `ws` import and no real timers: the server feeds socket events in, time comes from the injected Clock.
  *
@@ -23,66 +25,27 @@
  *   `closed` is due are sent first if the hold has ended, otherwise dropped (the limit is honoured).
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { bytesPerSampleFrame, channelAsUlaw, ulawToLayout } from '../audio/codec.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import type {
-  CallContext,
-  CallControl,
-  CallHandler,
-  ClientErrorInfo,
-  CloseCause,
-  ProtocolSession,
-  SessionObserver,
-  SessionOptions,
-  SessionOutcome,
-  SessionState,
-} from './handler.js';
-import { parseDurationMs } from './duration.js';
-import { languageTag } from './language.js';
+import type { CallControl, CallHandler, CloseCause, ProtocolSession, SessionObserver, SessionOptions, SessionOutcome, SessionState } from './handler.js';
+import { checkedDisconnectRequest, disconnectParameters, type DisconnectRequest } from './disconnect-request.js';
+import { parseDurationMs, streamGapMs } from './duration.js';
+import { askHandlerToShutdown, awaitCloseHandler } from './handler-deadlines.js';
+import { clientLanguage } from './language.js';
 import { PingBudget } from './ping-budget.js';
-import { checkClientText } from './inbound.js';
-import { describeOffers, selectMedia, splitIntoMessages } from './media.js';
-import { OutboundHold } from './rate-limit.js';
-import {
-  clientMessageSchema,
-  describeZodError,
-  DISCONNECT_REASONS,
-  isKnownClientType,
-  NULL_UUID,
-  serverParametersSchemas,
-  type ClientEnvelope,
-  type ClientMessageOf,
-  type DisconnectReason,
-  type EventEntity,
-  type MediaOffer,
-  type ServerMessageType,
-  type ServerParameters,
-  type UsableMedia,
-} from './schemas.js';
-import { binaryDisposition, canTransition, clientMessageDisposition, maySend, signalsErrors } from './state.js';
+import { checkClientText, clientErrorInfo } from './inbound.js';
+import { judgeInboundAudio } from './inbound-audio.js';
+import { describeOffers } from './media.js';
+import { callContextFor, negotiateOpen } from './open-negotiation.js';
+import { Outbound } from './outbound.js';
+import { clientMessageSchema, describeZodError, isKnownClientType, type ClientEnvelope, type ClientMessageOf, type UsableMedia } from './schemas.js';
+import { canTransition, clientMessageDisposition, maySend, signalsErrors } from './state.js';
 import { StreamTimeline } from './timeline.js';
+import { Watchdogs } from './watchdogs.js';
 import { ServerMessageWriter } from './writer.js';
-
-export const SESSION_DEFAULTS = {
-  closeHandlerTimeoutMs: 3_000,
-  /** [U] Genesys pings about every 5 s; a minute of silence means the peer is gone. */
-  idleTimeoutMs: 60_000,
-  /** Genesys sends `open` right after connecting; 10 s without it is not a Genesys client. */
-  openTimeoutMs: 10_000,
-  /** Mirrors the client's own 10 s close-transaction timeout (RI default, [U] for production). */
-  disconnectCloseTimeoutMs: 10_000,
-  /** Bound on awaiting CallHandler.onShutdown before the session sends its own shutdown disconnect. */
-  shutdownHandlerTimeoutMs: 3_000,
-} as const;
+import { sessionLimits, type SessionLimits } from './session-limits.js';
 
 /** Close code reported to CallHandler.onClose when the session itself closed the socket (timeouts). */
 export const SERVER_CLOSED_SOCKET_CODE = 1000;
-
-/** `disconnect.info` is for humans in Genesys logs; keep it short. */
-const MAX_INFO_CHARS = 400;
-
-const outputVariablesSchema = z.record(z.string(), z.unknown());
 
 export function createSession(options: SessionOptions): ProtocolSession {
   return new AudioHookSession(options);
@@ -93,34 +56,23 @@ class AudioHookSession implements ProtocolSession {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly writer: ServerMessageWriter;
+  private readonly outbound: Outbound;
+  private readonly watchdogs: Watchdogs;
   private readonly timeline = new StreamTimeline();
-  private readonly limits: {
-    closeHandlerTimeoutMs: number;
-    idleTimeoutMs: number;
-    openTimeoutMs: number;
-    disconnectCloseTimeoutMs: number;
-    shutdownHandlerTimeoutMs: number;
-  };
+  private readonly limits: SessionLimits;
   private readonly control: CallControl;
 
   private layout: UsableMedia | null = null;
   private handler: CallHandler | null = null;
   private closeHandlerCalled = false;
-  private pauseRequested = false;
-  private resumeRequested = false;
   private disconnectSent = false;
   /** The transport is gone (closed by either side): nothing more can be sent. */
   private socketGone = false;
-  private socketCloseRequested = false;
   private ending = false;
   private done = false;
   private droppedAudioFrames = 0;
-  /** sendAudio calls refused because the socket was over its back-pressure bound. */
-  private refusedAudioSends = 0;
   private shutdownRequested = false;
   private shutdownTimer: TimerHandle | undefined;
-  /** Genesys 429: outbound audio and events wait until the hold ends. */
-  private readonly rateLimit = new OutboundHold<EventEntity[]>();
   /** Client pings answered at most at this rate (ping-budget.ts). */
   private readonly pings: PingBudget;
   /** Protocol violations after our disconnect: not signalled, and logged only the first time. */
@@ -130,39 +82,44 @@ class AudioHookSession implements ProtocolSession {
    * except the client's `close` (the close transaction is how a disconnect is acknowledged, §5.5).
    */
   private disconnectCause: 'violation' | 'session' | undefined;
-  private rateLimitTimer: TimerHandle | undefined;
   /** What the observer hears when the session finishes. */
   private readonly outcome: SessionOutcome = { opened: false, probe: false, call: false, shutdown: false };
 
   private lastInboundAt: number;
-  private idleTimer: TimerHandle | undefined;
-  private openTimer: TimerHandle | undefined;
-  private closeWaitTimer: TimerHandle | undefined;
 
   readonly finished: Promise<void>;
   private resolveFinished!: () => void;
 
   constructor(private readonly options: SessionOptions) {
     this.clock = options.clock ?? systemClock;
-    this.limits = {
-      closeHandlerTimeoutMs: options.closeHandlerTimeoutMs ?? SESSION_DEFAULTS.closeHandlerTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs ?? SESSION_DEFAULTS.idleTimeoutMs,
-      openTimeoutMs: options.openTimeoutMs ?? SESSION_DEFAULTS.openTimeoutMs,
-      disconnectCloseTimeoutMs: options.disconnectCloseTimeoutMs ?? SESSION_DEFAULTS.disconnectCloseTimeoutMs,
-      shutdownHandlerTimeoutMs: options.shutdownHandlerTimeoutMs ?? SESSION_DEFAULTS.shutdownHandlerTimeoutMs,
-    };
+    this.limits = sessionLimits(options);
     this.log = options.logger.child({ sessionId: options.sessionId, correlationId: options.correlationId });
     this.writer = new ServerMessageWriter(options.sessionId, (text) => options.socket.sendText(text));
+    this.outbound = new Outbound({
+      socket: options.socket,
+      writer: this.writer,
+      clock: this.clock,
+      log: this.log,
+      state: () => this.current,
+      socketGone: () => this.socketGone,
+      layout: () => this.layout,
+      guard: (what, run) => this.guard(what, run),
+    });
+    this.watchdogs = new Watchdogs({
+      clock: this.clock,
+      idleTimeoutMs: this.limits.idleTimeoutMs,
+      openTimeoutMs: this.limits.openTimeoutMs,
+      disconnectCloseTimeoutMs: this.limits.disconnectCloseTimeoutMs,
+      state: () => this.current,
+      lastInboundAt: () => this.lastInboundAt,
+      expire: (what, reason) => this.guard(what, () => this.abandon(reason)),
+    });
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.control = this.createControl();
 
     this.lastInboundAt = this.clock.now();
     this.pings = new PingBudget(this.lastInboundAt);
-    this.armIdleWatchdog(this.limits.idleTimeoutMs);
-    this.openTimer = this.clock.setTimeout(
-      () => this.guard('open timeout', () => this.abandon(`no open within ${this.limits.openTimeoutMs} ms`)),
-      this.limits.openTimeoutMs,
-    );
+    this.watchdogs.start();
   }
 
   get state(): SessionState {
@@ -290,31 +247,19 @@ class AudioHookSession implements ProtocolSession {
 
   private onOpen(message: ClientMessageOf<'open'>, raw: Record<string, unknown>): void {
     this.setState('opening');
-    const p = message.parameters;
-    if (p.organizationId.toLowerCase() !== this.options.organizationId.toLowerCase()) {
-      this.log.warn('open rejected: organizationId differs from the Audiohook-Organization-Id header');
-      this.sendDisconnect('unauthorized', 'organizationId does not match the Audiohook-Organization-Id header');
+    const decision = negotiateOpen(message, raw, {
+      organizationId: this.options.organizationId,
+      ...(this.options.supportedLanguages ? { supportedLanguages: this.options.supportedLanguages } : {}),
+    });
+    if (!decision.ok) {
+      const { message: text, offered } = decision.log;
+      if (offered === undefined) this.log.warn(text);
+      else this.log.warn({ offered }, text);
+      this.sendDisconnect({ reason: decision.reason, info: decision.info });
       return;
     }
-    // A connection probe (integration activation) uses the null conversation id (and participant id).
-    const probe = p.conversationId === NULL_UUID;
-    // The raw offers, not zod's copies: `opened` must echo the offered entry verbatim (§5.2).
-    const rawOffers = (raw.parameters as { media: unknown[] }).media;
-    const choice = selectMedia(rawOffers);
-    if (choice === null && !probe) {
-      this.log.warn({ offered: describeOffers(rawOffers) }, 'open rejected: no usable media');
-      this.sendDisconnect(
-        'error',
-        `no usable media offered (need PCMU or L16 at 8000 Hz with the external channel); offered: ${describeOffers(rawOffers)}`,
-      );
-      return;
-    }
-    const opened: ServerParameters<'opened'> = {
-      startPaused: false,
-      media: choice ? [choice.offer as MediaOffer] : [],
-    };
-    if (p.supportedLanguages === true) opened.supportedLanguages = [...(this.options.supportedLanguages ?? [])];
-    if (!this.send('opened', opened)) return;
+    const { probe, choice, language } = decision;
+    if (!this.outbound.send('opened', decision.opened)) return;
     this.layout = choice?.layout ?? null;
     this.setState('active');
     this.outcome.opened = true;
@@ -323,10 +268,10 @@ class AudioHookSession implements ProtocolSession {
     const latencyMs = this.clock.now() - this.lastInboundAt;
     this.notify('onOpened', (o) => o.onOpened?.({ latencyMs, probe }));
 
+    const p = message.parameters;
     const inputVariables = p.inputVariables ?? {};
-    const language = languageTag(p.language);
-    if (p.language !== undefined && language === undefined) {
-      this.log.warn({ languageChars: p.language.length }, 'open: language is not a language tag; ignored');
+    if (decision.languageIgnoredChars !== undefined) {
+      this.log.warn({ languageChars: decision.languageIgnoredChars }, 'open: language is not a language tag; ignored');
     }
     this.log.info(
       {
@@ -340,33 +285,23 @@ class AudioHookSession implements ProtocolSession {
     );
     if (probe || !this.options.createCall) return;
 
-    const context: CallContext = {
-      sessionId: this.options.sessionId,
-      correlationId: this.options.correlationId,
-      organizationId: p.organizationId,
-      conversationId: p.conversationId,
-      connectorId: this.options.connectorId,
-      participant: p.participant,
-      language,
-      inputVariables,
-      customConfig: p.customConfig ?? {},
-      media: choice!.offer as MediaOffer,
-      layout: choice!.layout,
+    const context = callContextFor(message, choice!, language, {
+      options: this.options,
       logger: this.log.child({ conversationId: p.conversationId }),
       openedAt: this.clock.now(),
-    };
+    });
     try {
       this.handler = this.options.createCall(context, this.control);
       this.outcome.call = true;
     } catch (err) {
       this.log.error({ err }, 'createCall failed; ending the session');
-      this.sendDisconnect('error', 'call setup failed');
+      this.sendDisconnect({ reason: 'error', info: 'call setup failed' });
     }
   }
 
   private onPing(): void {
     if (this.pings.take(this.clock.now())) {
-      this.send('pong', {});
+      this.outbound.send('pong', {});
       return;
     }
     // The first refusal, then every 1,000th: never one line per ping.
@@ -376,8 +311,7 @@ class AudioHookSession implements ProtocolSession {
   }
 
   private onClientPaused(): void {
-    this.pauseRequested = false;
-    this.resumeRequested = false;
+    this.outbound.clientPaused();
     // A `paused` while already paused answers a `resume` during a client-side pause (§5.6): stay paused.
     if (this.current !== 'active') return;
     this.setState('paused');
@@ -386,10 +320,9 @@ class AudioHookSession implements ProtocolSession {
   }
 
   private onClientResumed(message: ClientMessageOf<'resumed'>): void {
-    const startMs = parseDurationMs(message.parameters.start) ?? 0;
-    const discardedMs = parseDurationMs(message.parameters.discarded) ?? 0;
+    const { startMs, discardedMs } = streamGapMs(message.parameters);
     this.timeline.skip(discardedMs);
-    this.resumeRequested = false;
+    this.outbound.clientResumed();
     if (this.current !== 'paused') {
       this.log.debug({ startMs, discardedMs }, 'resumed while not paused');
       return;
@@ -401,31 +334,25 @@ class AudioHookSession implements ProtocolSession {
 
   private onUpdate(message: ClientMessageOf<'update'>): void {
     // RI's server never answers; `updated {}` is defined and harmless, so we send it (§5.7, [U]).
-    this.send('updated', {});
-    const raw = message.parameters.language;
-    const language = languageTag(raw);
-    if (raw !== undefined && language === undefined) {
-      this.log.warn({ languageChars: raw.length }, 'update: language is not a language tag; ignored');
-    }
+    this.outbound.send('updated', {});
+    const { tag: language, ignoredChars } = clientLanguage(message.parameters.language);
+    if (ignoredChars !== undefined) this.log.warn({ languageChars: ignoredChars }, 'update: language is not a language tag; ignored');
     this.log.info({ language }, 'update');
     this.invoke('onUpdate', (h) => h.onUpdate?.(language === undefined ? {} : { language }));
   }
 
   private onDiscarded(message: ClientMessageOf<'discarded'>): void {
-    const startMs = parseDurationMs(message.parameters.start) ?? 0;
-    const discardedMs = parseDurationMs(message.parameters.discarded) ?? 0;
+    const { startMs, discardedMs } = streamGapMs(message.parameters);
     this.timeline.skip(discardedMs);
     this.log.info({ startMs, discardedMs }, 'client discarded audio');
     this.invoke('onDiscarded', (h) => h.onDiscarded?.({ startMs, discardedMs }));
   }
 
   private onClientError(message: ClientMessageOf<'error'>): void {
-    const { code, message: text, retryAfter } = message.parameters;
-    const info: ClientErrorInfo = { code, message: text };
-    const retryAfterMs = retryAfter === undefined ? null : parseDurationMs(retryAfter);
-    if (retryAfterMs !== null) info.retryAfterMs = retryAfterMs;
+    const info = clientErrorInfo(message.parameters);
+    const { code, message: text } = info;
     if (code === 429) {
-      this.holdOutbound(info.retryAfterMs);
+      if (this.current !== 'closed') this.outbound.holdFor(info.retryAfterMs);
     } else if (code >= 400 && code < 500) {
       // A 4xx means Genesys found fault with what we sent: a bug on our side.
       this.log.warn({ code, clientMessage: text }, 'CLIENT REPORTS A PROTOCOL ERROR IN OUR MESSAGES');
@@ -446,29 +373,19 @@ class AudioHookSession implements ProtocolSession {
   // ---------------------------------------------------------------- inbound audio
 
   private processBinary(data: Uint8Array): void {
-    if (data.length === 0) return;
-    const disposition = binaryDisposition(this.current);
-    if (disposition === 'violation') {
-      this.violation('audio received before the session was opened');
-      return;
-    }
-    if (disposition === 'drop' || this.layout === null) {
+    const audio = judgeInboundAudio(data, this.current, this.layout);
+    if (audio.kind === 'empty') return;
+    if (audio.kind === 'violation') return this.violation(audio.reason);
+    if (audio.kind === 'dropped') {
       // Paused: Genesys may have had a frame in flight when it sent `paused`; dropping beats killing the call.
       this.droppedAudioFrames++;
       this.log.debug({ state: this.current, bytes: data.length, dropped: this.droppedAudioFrames }, 'audio dropped');
       return;
     }
-    const layout = this.layout;
-    const frameBytes = bytesPerSampleFrame(layout);
-    if (data.length % frameBytes !== 0) {
-      this.violation(`audio message of ${data.length} bytes is not a whole number of ${frameBytes}-byte sample frames`);
-      return;
-    }
     const positionMs = this.timeline.positionMs;
-    this.timeline.addSamples(data.length / frameBytes);
-    const handler = this.handler;
-    if (!handler?.onAudio) return;
-    const ulaw = channelAsUlaw(data, layout, 'external');
+    this.timeline.addSamples(audio.sampleFrames);
+    if (!this.handler?.onAudio) return;
+    const ulaw = audio.ulaw();
     if (ulaw === null) return; // cannot happen: selectMedia only picks layouts with the external channel
     this.invoke('onAudio', (h) => h.onAudio?.(ulaw, positionMs));
   }
@@ -484,14 +401,6 @@ class AudioHookSession implements ProtocolSession {
       return;
     }
     this.log.info({ timeoutMs: this.limits.shutdownHandlerTimeoutMs }, 'server shutdown: asking the call to end');
-    let pending: Promise<unknown>;
-    try {
-      pending = Promise.resolve(handler.onShutdown());
-    } catch (err) {
-      this.log.error({ err }, 'call handler onShutdown threw');
-      this.sendShutdownDisconnect();
-      return;
-    }
     const finish = () =>
       this.guard('shutdown', () => {
         this.clock.clearTimeout(this.shutdownTimer);
@@ -500,11 +409,9 @@ class AudioHookSession implements ProtocolSession {
         this.log.warn('call handler did not disconnect at shutdown; sending the shutdown disconnect');
         this.sendShutdownDisconnect();
       });
-    this.shutdownTimer = this.clock.setTimeout(finish, this.limits.shutdownHandlerTimeoutMs);
-    pending.then(finish, (err: unknown) => {
-      this.log.error({ err }, 'call handler onShutdown failed');
-      finish();
-    });
+    const timer = askHandlerToShutdown(() => handler.onShutdown?.(), finish, this.clock, this.limits.shutdownHandlerTimeoutMs, this.log);
+    if (timer === 'threw') this.sendShutdownDisconnect();
+    else this.shutdownTimer = timer;
   }
 
   private sendShutdownDisconnect(): void {
@@ -512,7 +419,7 @@ class AudioHookSession implements ProtocolSession {
     // `completed`, not `error`, so the Architect flow takes its success path; the variables are the call
     // logic's (SessionOptions.shutdownOutputVariables), this layer does not know their names.
     const outputs = this.options.shutdownOutputVariables;
-    this.sendDisconnect('completed', 'server shutting down', outputs ? { ...outputs } : undefined);
+    this.sendDisconnect({ reason: 'completed', info: 'server shutting down', ...(outputs ? { outputVariables: { ...outputs } } : {}) });
   }
 
   // ---------------------------------------------------------------- close, disconnect, teardown
@@ -524,10 +431,10 @@ class AudioHookSession implements ProtocolSession {
     this.log.info({ reason: cause.reason }, 'client close; closing session');
     void this.runCloseHandler(cause).then(() =>
       this.guard('close transaction', () => {
-        this.releaseHeldEvents(this.rateLimit.isHeld(this.clock.now()) ? 'drop' : 'send');
-        this.send('closed', {});
+        this.outbound.releaseHeldEventsForClose();
+        this.outbound.send('closed', {});
         this.setState('closed');
-        this.closeSocket();
+        this.outbound.closeSocket();
         this.complete();
       }),
     );
@@ -547,7 +454,7 @@ class AudioHookSession implements ProtocolSession {
   private abandon(reason: string): void {
     if (this.current === 'closed' || this.current === 'closing') return;
     this.log.warn({ reason, state: this.current }, 'closing the socket');
-    this.closeSocket();
+    this.outbound.closeSocket();
     this.socketGone = true;
     this.endWithoutClose({ kind: 'socket', code: SERVER_CLOSED_SOCKET_CODE });
   }
@@ -557,28 +464,7 @@ class AudioHookSession implements ProtocolSession {
     const handler = this.handler;
     if (!handler || this.closeHandlerCalled) return;
     this.closeHandlerCalled = true;
-    let settled: Promise<'done' | 'failed'>;
-    try {
-      settled = Promise.resolve(handler.onClose(cause)).then(
-        () => 'done' as const,
-        (err: unknown) => {
-          this.log.error({ err }, 'call handler onClose failed');
-          return 'failed' as const;
-        },
-      );
-    } catch (err) {
-      this.log.error({ err }, 'call handler onClose threw');
-      return;
-    }
-    let timer: TimerHandle | undefined;
-    const bound = new Promise<'timeout'>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve('timeout'), this.limits.closeHandlerTimeoutMs);
-    });
-    const outcome = await Promise.race([settled, bound]);
-    this.clock.clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.log.warn({ timeoutMs: this.limits.closeHandlerTimeoutMs }, 'call handler onClose did not finish in time; closing anyway');
-    }
+    await awaitCloseHandler(handler, cause, this.clock, this.limits.closeHandlerTimeoutMs, this.log);
   }
 
   private violation(reason: string): void {
@@ -588,55 +474,33 @@ class AudioHookSession implements ProtocolSession {
       return;
     }
     this.log.warn({ reason }, 'protocol violation; disconnecting');
-    if (this.sendDisconnect('error', reason)) this.disconnectCause = 'violation';
+    if (this.sendDisconnect({ reason: 'error', info: reason })) this.disconnectCause = 'violation';
   }
 
   /** Sends `disconnect` once (allowed in preparing/opening/active/paused) and awaits the close transaction. */
-  private sendDisconnect(reason: DisconnectReason, info?: string, outputVariables?: Record<string, string>): boolean {
+  private sendDisconnect(request: DisconnectRequest): boolean {
+    const { reason, outputVariables } = request;
     if (this.disconnectSent) {
       this.log.warn({ reason }, 'disconnect already sent; not sending another');
       return false;
     }
-    const parameters: ServerParameters<'disconnect'> = { reason };
-    if (info !== undefined) parameters.info = info.length > MAX_INFO_CHARS ? `${info.slice(0, MAX_INFO_CHARS)}…` : info;
-    if (outputVariables !== undefined) parameters.outputVariables = outputVariables;
-    if (!this.send('disconnect', parameters)) return false;
+    const parameters = disconnectParameters(request);
+    if (!this.outbound.send('disconnect', parameters)) return false;
     this.disconnectSent = true;
     this.disconnectCause ??= 'session';
     this.outcome.disconnect = { reason, escalation: outputVariables?.ESCALATION_REQUIRED === 'true' };
     this.setState('disconnecting');
     this.log.info({ reason, info: parameters.info, outputVariableKeys: Object.keys(outputVariables ?? {}) }, 'disconnect sent');
-    this.closeWaitTimer = this.clock.setTimeout(
-      () => this.guard('close wait', () => this.abandon(`no close within ${this.limits.disconnectCloseTimeoutMs} ms of disconnect`)),
-      this.limits.disconnectCloseTimeoutMs,
-    );
+    this.watchdogs.disconnectSent();
     return true;
-  }
-
-  private closeSocket(): void {
-    if (this.socketGone || this.socketCloseRequested) return;
-    this.socketCloseRequested = true;
-    try {
-      this.options.socket.close();
-    } catch (err) {
-      this.log.error({ err }, 'socket close failed');
-    }
   }
 
   private complete(): void {
     if (this.done) return;
     this.done = true;
     this.clearTimers();
-    const unsentEvents = this.rateLimit.takeAll().length;
-    this.log.debug(
-      {
-        receivedMs: this.timeline.positionMs,
-        droppedAudioFrames: this.droppedAudioFrames,
-        refusedAudioSends: this.refusedAudioSends,
-        droppedHeldEvents: this.rateLimit.dropped + unsentEvents,
-      },
-      'session finished',
-    );
+    const unsent = this.outbound.finish();
+    this.log.debug({ receivedMs: this.timeline.positionMs, droppedAudioFrames: this.droppedAudioFrames, ...unsent }, 'session finished');
     this.notify('onEnded', (o) => o.onEnded?.({ ...this.outcome }));
     this.resolveFinished();
   }
@@ -653,56 +517,17 @@ class AudioHookSession implements ProtocolSession {
   }
 
   private clearTimers(): void {
-    this.clock.clearTimeout(this.idleTimer);
-    this.clock.clearTimeout(this.openTimer);
-    this.clock.clearTimeout(this.closeWaitTimer);
-    this.clock.clearTimeout(this.rateLimitTimer);
+    this.watchdogs.stop();
+    this.outbound.stopHoldTimer();
     this.clock.clearTimeout(this.shutdownTimer);
-    this.idleTimer = this.openTimer = this.closeWaitTimer = this.rateLimitTimer = this.shutdownTimer = undefined;
-  }
-
-  // ---------------------------------------------------------------- watchdogs
-
-  /** Re-armed lazily (not per message) so a 5-frames-per-second stream does not churn timers. */
-  private armIdleWatchdog(delayMs: number): void {
-    this.idleTimer = this.clock.setTimeout(() => this.guard('idle watchdog', () => this.checkIdle()), delayMs);
-  }
-
-  private checkIdle(): void {
-    this.idleTimer = undefined;
-    if (this.current === 'closing' || this.current === 'closed') return;
-    const idleMs = this.clock.now() - this.lastInboundAt;
-    if (idleMs >= this.limits.idleTimeoutMs) this.abandon(`nothing received from the client for ${idleMs} ms`);
-    else this.armIdleWatchdog(this.limits.idleTimeoutMs - idleMs);
-  }
-
-  // ---------------------------------------------------------------- outbound
-
-  /** The only path for JSON messages: state-checked, then the ordered writer assigns seq/clientseq. */
-  private send<T extends ServerMessageType>(type: T, parameters: ServerParameters<T>): boolean {
-    if (this.socketGone) return false;
-    if (!maySend(type, this.current)) {
-      this.log.warn({ type, state: this.current }, 'not sending: message not allowed in this state');
-      return false;
-    }
-    try {
-      const message = this.writer.send(type, parameters);
-      this.log.debug({ type, seq: message.seq, clientseq: message.clientseq }, 'server message');
-      return true;
-    } catch (err) {
-      this.log.error({ err, type }, 'socket send failed');
-      return false;
-    }
+    this.shutdownTimer = undefined;
   }
 
   private setState(next: SessionState): void {
     if (next === this.current) return;
     if (!canTransition(this.current, next)) throw new Error(`illegal state transition ${this.current} → ${next}`);
     this.log.debug({ from: this.current, to: next }, 'state');
-    if (this.current === 'preparing') {
-      this.clock.clearTimeout(this.openTimer);
-      this.openTimer = undefined;
-    }
+    if (this.current === 'preparing') this.watchdogs.opened();
     this.current = next;
   }
 
@@ -714,7 +539,7 @@ class AudioHookSession implements ProtocolSession {
       run(handler);
     } catch (err) {
       this.log.error({ err, callback }, 'call handler threw; ending the call');
-      this.sendDisconnect('error', 'internal error in call handler');
+      this.sendDisconnect({ reason: 'error', info: 'internal error in call handler' });
     }
   }
 
@@ -725,7 +550,7 @@ class AudioHookSession implements ProtocolSession {
     } catch (err) {
       this.log.error({ err, what }, 'internal session error');
       try {
-        if (signalsErrors(this.current)) this.sendDisconnect('error', 'internal server error');
+        if (signalsErrors(this.current)) this.sendDisconnect({ reason: 'error', info: 'internal server error' });
       } catch (inner) {
         this.log.error({ err: inner }, 'could not signal the internal error');
       }
@@ -744,137 +569,20 @@ class AudioHookSession implements ProtocolSession {
         return session.socketGone ? 0 : session.options.socket.bufferedAmount;
       },
       get rateLimitedUntil() {
-        return session.rateLimit.heldUntil(session.clock.now());
+        return session.outbound.heldUntil();
       },
-      sendAudio: (ulaw) => this.sendAudio(ulaw),
-      sendEvent: (entities) => this.sendEvent(entities),
+      sendAudio: (ulaw) => this.outbound.sendAudio(ulaw),
+      sendEvent: (entities) => this.outbound.sendEvent(entities),
       disconnect: (reason, info, outputVariables) =>
-        this.guard('disconnect', () => this.disconnectFromCall(reason, info, outputVariables)),
-      pause: () => this.guard('pause', () => this.pause()),
-      resume: () => this.guard('resume', () => this.resume()),
-    };
-  }
-
-  private sendAudio(ulaw: Uint8Array): boolean {
-    const layout = this.layout;
-    if (this.socketGone || layout === null || this.pauseRequested || !maySend('audio', this.current)) return false;
-    if (this.rateLimit.isHeld(this.clock.now())) return false;
-    // Back-pressure: the peer is not reading; the caller keeps its audio, control messages still flow.
-    if (this.options.socket.acceptsAudio === false) {
-      this.refusedAudioSends++;
-      return false;
-    }
-    if (!(ulaw instanceof Uint8Array)) {
-      this.log.error('sendAudio needs a Uint8Array of μ-law bytes');
-      return false;
-    }
-    if (ulaw.length === 0) return true;
-    try {
-      for (const part of splitIntoMessages(ulawToLayout(ulaw, layout), layout)) this.options.socket.sendBinary(part);
-      return true;
-    } catch (err) {
-      this.log.error({ err }, 'sending audio failed');
-      return false;
-    }
-  }
-
-  private sendEvent(entities: EventEntity[]): boolean {
-    if (this.socketGone || !maySend('event', this.current)) return false;
-    const parsed = serverParametersSchemas.event.safeParse({ entities });
-    if (!parsed.success) {
-      this.log.error({ problem: describeZodError(parsed.error) }, 'invalid event entities; not sent');
-      return false;
-    }
-    if (this.rateLimit.isHeld(this.clock.now())) {
-      const overflow = this.rateLimit.enqueue(parsed.data.entities);
-      if (overflow) this.log.warn({ droppedHeldEvents: this.rateLimit.dropped }, 'rate-limit event queue full; dropped the oldest event');
-      return true;
-    }
-    // Keep the order: anything still held (the release timer may not have fired yet) goes first.
-    this.releaseHeldEvents('send');
-    return this.send('event', parsed.data);
-  }
-
-  // ---------------------------------------------------------------- Genesys rate limiting (429)
-
-  /** Holds outbound audio and events (see rate-limit.ts); a later 429 extends the hold. */
-  private holdOutbound(retryAfterMs: number | undefined): void {
-    if (this.current === 'closed') return;
-    const now = this.clock.now();
-    const until = this.rateLimit.extend(now, retryAfterMs);
-    this.log.info({ code: 429, retryAfterMs, holdMs: until - now }, 'client rate limit (429); holding audio and events');
-    this.clock.clearTimeout(this.rateLimitTimer);
-    this.rateLimitTimer = undefined;
-    if (until <= now) return;
-    this.rateLimitTimer = this.clock.setTimeout(
-      () =>
-        this.guard('rate-limit hold end', () => {
-          this.rateLimitTimer = undefined;
-          this.log.debug({ heldEvents: this.rateLimit.queued }, 'rate-limit hold ended');
-          this.releaseHeldEvents('send');
+        this.guard('disconnect', () => {
+          if (this.disconnectSent || !maySend('disconnect', this.current)) {
+            this.log.info({ reason, state: this.current }, 'disconnect requested but not sendable in this state; ignored');
+            return;
+          }
+          this.sendDisconnect(checkedDisconnectRequest(reason, info, outputVariables, this.log));
         }),
-      until - now,
-    );
-  }
-
-  /** Sends (in order) or drops the held events; events no longer allowed in this state are dropped. */
-  private releaseHeldEvents(action: 'send' | 'drop'): void {
-    if (this.rateLimit.queued === 0) return;
-    const held = this.rateLimit.takeAll();
-    let unsent = 0;
-    for (const entities of held) {
-      if (action === 'drop' || this.socketGone || !maySend('event', this.current) || !this.send('event', { entities })) unsent++;
-    }
-    if (unsent > 0) this.log.warn({ unsent, state: this.current }, 'held events dropped');
-  }
-
-  private disconnectFromCall(reason: DisconnectReason, info: unknown, outputVariables: unknown): void {
-    if (this.disconnectSent || !maySend('disconnect', this.current)) {
-      this.log.info({ reason, state: this.current }, 'disconnect requested but not sendable in this state; ignored');
-      return;
-    }
-    let safeReason: DisconnectReason = reason;
-    if (!DISCONNECT_REASONS.includes(reason)) {
-      this.log.error({ reason }, 'invalid disconnect reason; sending "error" instead');
-      safeReason = 'error';
-    }
-    let safeInfo: string | undefined;
-    if (typeof info === 'string') safeInfo = info;
-    else if (info !== undefined) this.log.error('disconnect info must be a string; dropped');
-    this.sendDisconnect(safeReason, safeInfo, this.validOutputVariables(outputVariables));
-  }
-
-  /** Architect outputs are strings only (§8.2): invalid entries are dropped with an error log, never coerced. */
-  private validOutputVariables(value: unknown): Record<string, string> | undefined {
-    if (value === undefined) return undefined;
-    const parsed = outputVariablesSchema.safeParse(value);
-    if (!parsed.success) {
-      this.log.error('outputVariables must be an object of strings; sending disconnect without them');
-      return undefined;
-    }
-    const valid: Record<string, string> = {};
-    const rejectedKeys: string[] = [];
-    for (const [key, v] of Object.entries(parsed.data)) {
-      if (typeof v === 'string') valid[key] = v;
-      else rejectedKeys.push(key);
-    }
-    if (rejectedKeys.length > 0) {
-      this.log.error({ rejectedKeys }, 'outputVariables values must be strings; these keys were dropped');
-    }
-    return valid;
-  }
-
-  private pause(): void {
-    if (this.current !== 'active' || this.pauseRequested) return;
-    if (this.send('pause', {})) this.pauseRequested = true;
-  }
-
-  private resume(): void {
-    if (this.current === 'paused' && !this.resumeRequested) {
-      if (this.send('resume', {})) this.resumeRequested = true;
-    } else if (this.current === 'active' && this.pauseRequested) {
-      // Cancels a pause the client has not confirmed yet.
-      if (this.send('resume', {})) this.pauseRequested = false;
-    }
+      pause: () => this.guard('pause', () => this.outbound.pause()),
+      resume: () => this.guard('resume', () => this.outbound.resume()),
+    };
   }
 }

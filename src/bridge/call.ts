@@ -19,63 +19,27 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CallContext, CallControl, CallHandler, CallHandlerFactory, ClientErrorInfo, CloseCause } from '../audiohook/handler.js';
 import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
-import type { ConnectSettings, ModelConnection } from '../realtime/connection.js';
-import { ModelSession, type ModelSessionListener, type ModelSessionMetrics, type ResilienceEnv } from '../realtime/model-session.js';
+import { ModelSession, type ModelSessionListener, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import type { CallTools } from '../tools/registry.js';
 import type { ToolTurns } from '../tools/tool-turns.js';
 import { CallBot, createCallToolTurns, type BotRouter } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
+import { TimerScope } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
-import type { CallEventListener } from './call-events.js';
+import { BotSpeech } from './bot-speech.js';
+import type { BridgeDeps, CallMetrics } from './bridge-deps.js';
 import { CallEventPublisher } from './call-publisher.js';
-import { DtmfCollector, dtmfItem } from './dtmf.js';
+import { KeypadRelay } from './dtmf.js';
+import { Farewell, FAREWELL_PURPOSE, MAX_DURATION_FAREWELL, toolEnding, type BotEnding } from './farewell.js';
+import { greetingPrompt } from './instructions.js';
 import { planEnding, runEnding, type Ending } from './ending.js';
-import type { BridgeEnv } from './env.js';
 import { CallPhaseState } from './phase.js';
-import { Transcript } from './transcript.js';
-import { addTranscriptionUsage, addUsage, emptyUsage, type UsageTotals } from './usage.js';
-import { InputVariableError, resolveCallConfig, type CallConfig, type CallDefaults } from './variables.js';
-import type { CallRecord, CallRecordSink, DeliveryResult } from './webhook.js';
+import { ConversationLog } from './conversation-log.js';
+import { InputVariableError, resolveCallConfig, type CallConfig } from './variables.js';
 
 export type { ResilienceEnv };
 export type { BotRouter };
-
-const FAREWELL_PURPOSE = 'farewell';
-
-/**
- * The metric series a call feeds: a subset of src/server/metrics.ts `Metrics`, declared here so the bridge
- * depends on nothing above it.
- */
-export interface CallMetrics extends ModelSessionMetrics {
-  bargeIns: { inc(): void };
-  firstBotAudioSeconds: { observe(seconds: number): void };
-}
-
-export interface BridgeDeps {
-  env: CallDefaults & ResilienceEnv & BridgeEnv & { TOOL_FILLER_AFTER_MS?: number };
-  /** Bot profiles and tools; without it every call is the single bot from env, with no tools. */
-  bots?: BotRouter;
-  /** From connectSettingsFromEnv at start-up; an Error (no model configured) ends every call with it. */
-  connect: Omit<ConnectSettings, 'model'> | Error;
-  connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
-  createPacer?: (options: OutboundPacerOptions) => OutboundPacer;
-  /** Where call records go (the summary webhook); none → records are only logged as delivered=false. */
-  sink?: CallRecordSink;
-  clock?: Clock;
-  wallClock?: () => Date;
-  /** Observes each finished call (after the webhook attempt): metrics, tests. */
-  onCallFinished?: (record: CallRecord, delivery: DeliveryResult | undefined) => void;
-  /** Per-call counters and latencies (barge-ins, model connect time, reconnects, errors…). */
-  metrics?: CallMetrics;
-  /** Call milestones (call-events.ts) for the console, traces and tests. */
-  events?: CallEventListener;
-  /** The instance carrying the calls, for call.started (default hostname/pid). */
-  instance?: string;
-  /** [0, 1) for backoff jitter; Math.random by default. */
-  random?: () => number;
-}
 
 export interface BridgeFactory extends CallHandlerFactory {
   /** Resolves when every call's background work (summary, webhook) is done: graceful shutdown. */
@@ -97,9 +61,6 @@ export function createBridgeFactory(deps: BridgeDeps): BridgeFactory {
   return factory;
 }
 
-/** A bot ending decided by the conversation (tool call, max duration), waiting for its farewell. */
-type BotEnding = Extract<Ending, { kind: 'bot_ended' | 'escalated' }>;
-
 export class CallBridge {
   /** Unique per call (an AudioHook session id can be reused by a client). */
   readonly callId = randomUUID();
@@ -113,23 +74,18 @@ export class CallBridge {
   private readonly timers: TimerScope;
   private readonly phase = new CallPhaseState();
   private readonly pacer: OutboundPacer;
-  private readonly dtmf: DtmfCollector;
+  private readonly keypad: KeypadRelay;
   private readonly bargeIn: BargeIn;
-  private readonly transcript = new Transcript();
-  private usage: UsageTotals = emptyUsage();
+  private readonly conversation: ConversationLog;
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
   /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
   private readonly bot: CallBot;
   private callTools: CallTools | undefined;
   private toolTurns: ToolTurns | undefined;
-  /** VAD speech_stopped time, until the first bot audio frame after it goes out (latency metric). */
-  private speechStoppedAt: number | undefined;
   private botEnding: BotEnding | undefined;
-  private farewellDone: Deferred<void> | undefined;
-  private farewellResponseId: string | undefined;
-  /** Responses whose audio started reaching the pacer (bot.speech_started published). */
-  private readonly speaking = new Set<string>();
+  private readonly farewell = new Farewell();
+  private readonly botSpeech: BotSpeech;
   /** The caller's last words, committed when the call closed mid-utterance (awaited before the summary). */
   private lastWords: Promise<void> | undefined;
 
@@ -148,20 +104,38 @@ export class CallBridge {
     this.startedAt = this.wallClock();
     this.startedMs = this.clock.now();
     this.timers = new TimerScope(this.clock);
+    this.conversation = new ConversationLog({
+      events: this.events,
+      control: this.control,
+      botTurnEvents: () => deps.env.BOT_TURN_EVENTS && this.phase.allows('botTurnEvents'),
+    });
+    this.botSpeech = new BotSpeech({
+      clock: this.clock,
+      events: this.events,
+      phase: this.phase,
+      ...(this.metrics ? { firstBotAudioSeconds: this.metrics.firstBotAudioSeconds } : {}),
+    });
     const createPacer = deps.createPacer ?? ((o: OutboundPacerOptions) => new OutboundPacer(o));
     this.pacer = createPacer({
       clock: this.clock,
-      send: (frame) => this.sendBotAudio(frame),
+      send: (frame) => {
+        const sent = this.control.sendAudio(frame);
+        if (sent) this.botSpeech.frameSent();
+        return sent;
+      },
       onOverflow: (info) => this.log.warn(info, 'outbound audio queue full; oldest audio dropped'),
     });
-    this.dtmf = new DtmfCollector({
+    this.keypad = new KeypadRelay({
       clock: this.clock,
       interDigitTimeoutMs: deps.env.DTMF_INTER_DIGIT_TIMEOUT_MS,
-      onDigits: (digits) => this.onDtmfEntry(digits),
+      model: () => this.session,
+      accepting: () => this.phase.allows('dtmf'),
+      onEntry: (count) => this.events.publish({ type: 'dtmf', count }),
+      log: this.log,
     });
     this.bargeIn = new BargeIn({
       pacer: this.pacer,
-      transcript: this.transcript,
+      transcript: this.conversation.transcript,
       control: this.control,
       model: () => this.session,
       log: this.log,
@@ -185,12 +159,13 @@ export class CallBridge {
         // Once the bot is ending the call, caller audio could only start new turns that cut the farewell.
         if (this.phase.allows('callerAudio')) this.session?.appendAudio(ulaw);
       }),
-      onDtmf: guard('onDtmf', (digit: string) => {
-        if (this.phase.allows('dtmf')) this.dtmf.push(digit);
-      }),
+      onDtmf: guard('onDtmf', (digit: string) => this.keypad.push(digit)),
       onPlaybackStarted: guard('onPlaybackStarted', () => this.pacer.playbackStarted()),
       onPlaybackCompleted: guard('onPlaybackCompleted', () => this.pacer.playbackCompleted()),
-      onClientError: guard('onClientError', (error: ClientErrorInfo) => this.onClientError(error)),
+      // A 429's hold is the protocol session's (it refuses our audio meanwhile): here it is only logged.
+      onClientError: guard('onClientError', (error: ClientErrorInfo) =>
+        this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error'),
+      ),
       // A Genesys pause (e.g. secure pause for card numbers): no relaying, and a half-utterance never becomes a turn.
       onPaused: guard('onPaused', () => {
         this.log.info('stream paused by Genesys; caller audio not relayed');
@@ -313,7 +288,7 @@ export class CallBridge {
       env: this.deps.env,
       logger: this.log,
       listener: this.modelListener(),
-      conversation: () => this.transcript.replayTurns(),
+      conversation: () => this.conversation.transcript.replayTurns(),
       botAudioOutstanding: () => this.pacer.isPlaying(),
       clock: this.clock,
       ...(this.deps.connectModel ? { connectModel: this.deps.connectModel } : {}),
@@ -339,90 +314,56 @@ export class CallBridge {
         // and a reply cut before its end is marked so the replay says so.
         this.pacer.dropAll();
         for (const item of this.pacer.playingItems()) {
-          if (unfinished.has(item.responseId)) this.transcript.markTruncated(item.itemId);
+          if (unfinished.has(item.responseId)) this.conversation.transcript.markTruncated(item.itemId);
         }
-        for (const id of unfinished) this.botSpeechStopped(id);
+        for (const id of unfinished) this.botSpeech.stopped(id);
       },
       unavailable: ({ cause, everReady, fatal }) => this.onModelUnavailable(cause, everReady, fatal),
-      responseCreated: ({ responseId, purpose }) => {
-        if (purpose === FAREWELL_PURPOSE) this.farewellResponseId = responseId;
-      },
+      responseCreated: ({ responseId, purpose }) => this.farewell.responseCreated(responseId, purpose),
       audio: ({ responseId, itemId, audio }) => {
         if (this.bargeIn.isDiscarded(responseId) || !this.phase.allows('botAudio')) return;
-        if (!this.speaking.has(responseId)) {
-          this.speaking.add(responseId);
-          this.events.publish({ type: 'bot.speech_started', responseId });
-          this.events.setActivity('bot_speaking');
-        }
+        this.botSpeech.audioQueued(responseId);
         this.pacer.enqueue(responseId, itemId, audio);
       },
-      botTranscript: (event) => this.onBotTranscript(event.response_id, event.item_id, event.transcript),
-      itemAdded: ({ itemId, previousItemId, role }) => this.transcript.itemAdded(itemId, previousItemId, role),
-      inputCommitted: (event) => this.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
-      callerTranscript: (event) => {
-        this.usage = addTranscriptionUsage(this.usage, event.usage);
-        this.transcript.callerText(event.item_id, event.transcript);
-        if (event.transcript.trim() !== '') this.events.publish({ type: 'transcript', role: 'caller', text: event.transcript });
-      },
+      botTranscript: (event) => this.conversation.botTranscript(event.item_id, event.transcript, this.bargeIn.wasCut(event.response_id, event.item_id)),
+      itemAdded: ({ itemId, previousItemId, role }) => this.conversation.transcript.itemAdded(itemId, previousItemId, role),
+      inputCommitted: (event) => this.conversation.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
+      callerTranscript: (event) => this.conversation.callerTranscript(event.item_id, event.transcript, event.usage),
       speechStarted: () => {
-        this.speechStoppedAt = undefined;
+        this.botSpeech.callerStartedSpeaking();
         this.events.publish({ type: 'caller.speech_started' });
         if (this.phase.phase === 'conversing') this.events.setActivity('caller_speaking');
         if (this.phase.allows('bargeIn')) {
           const interrupted = this.bargeIn.onCallerSpeech();
           if (interrupted) {
             this.events.publish({ type: 'barge_in', ...(interrupted.responseId !== undefined ? { responseId: interrupted.responseId } : {}) });
-            for (const id of interrupted.responseIds) this.botSpeechStopped(id);
+            for (const id of interrupted.responseIds) this.botSpeech.stopped(id);
           }
         }
       },
       speechStopped: () => {
-        this.speechStoppedAt = this.clock.now();
+        this.botSpeech.callerStoppedSpeaking();
         this.events.publish({ type: 'caller.speech_stopped' });
         if (this.phase.phase === 'conversing') this.events.setActivity('listening');
       },
       toolCall: ({ name, callId, arguments: args }) => this.onToolCall(name, callId, args),
       turnDone: ({ response, outOfBand }) => {
-        this.usage = addUsage(this.usage, response.usage);
+        this.conversation.responseDone(response.usage);
         if (outOfBand || !response.id) return;
         this.toolTurns?.responseDone(response.status ?? 'completed');
         this.pacer.endResponse(response.id);
-        this.botSpeechStopped(response.id);
-        if (response.id === this.farewellResponseId) this.farewellDone?.resolve();
+        this.botSpeech.stopped(response.id);
+        this.farewell.responseDone(response.id);
       },
     };
   }
 
-  private botSpeechStopped(responseId: string): void {
-    if (!this.speaking.delete(responseId)) return;
-    this.events.publish({ type: 'bot.speech_stopped', responseId });
-    if (this.speaking.size === 0 && this.events.currentActivity === 'bot_speaking' && this.phase.phase === 'conversing') {
-      this.events.setActivity('listening');
-    }
-  }
-
   private greet(): void {
-    const greeting = this.config!.greeting;
-    if (greeting.kind === 'none') return;
-    const text =
-      greeting.kind === 'text'
-        ? `The caller has just been connected. Greet them by saying exactly: "${greeting.text}"`
-        : 'The caller has just been connected. Greet them briefly and ask how you can help.';
+    const text = greetingPrompt(this.config!.greeting);
+    if (text === undefined) return;
     this.session!.addItem({ type: 'message', role: 'system', content: [{ type: 'input_text', text }] });
     this.session!.requestReply();
     this.events.setActivity('greeting');
-  }
-
-  private onBotTranscript(responseId: string, itemId: string, text: string): void {
-    this.transcript.botText(itemId, text);
-    if (this.bargeIn.wasCut(responseId, itemId)) {
-      this.transcript.markTruncated(itemId);
-      return;
-    }
-    if (text.trim() !== '') this.events.publish({ type: 'transcript', role: 'bot', text });
-    if (this.deps.env.BOT_TURN_EVENTS && text.trim() !== '' && this.phase.allows('botTurnEvents')) {
-      this.control.sendEvent([{ type: 'bot_turn_response', data: { disposition: 'match', text: text.trim() } }]);
-    }
   }
 
   /** AudioHook `update` with a new language: re-send the session with that language's instructions. */
@@ -443,32 +384,6 @@ export class CallBridge {
     this.session?.updateSettings(next.settings);
   }
 
-  private onDtmfEntry(digits: string): void {
-    const session = this.session;
-    if (!session?.isReady || !this.phase.allows('dtmf')) {
-      this.log.debug('keypad entry before the model was ready; ignored');
-      return;
-    }
-    this.log.info({ length: digits.length }, 'keypad entry sent to the model');
-    this.events.publish({ type: 'dtmf', count: digits.length });
-    session.addItem(dtmfItem(digits));
-    session.requestReply();
-  }
-
-  /** Genesys errors are logged; a 429's hold is the protocol session's (it refuses our audio meanwhile). */
-  private onClientError(error: ClientErrorInfo): void {
-    this.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'Genesys reported an error');
-  }
-
-  private sendBotAudio(frame: Uint8Array): boolean {
-    const sent = this.control.sendAudio(frame);
-    if (sent && this.speechStoppedAt !== undefined) {
-      this.metrics?.firstBotAudioSeconds.observe((this.clock.now() - this.speechStoppedAt) / 1000);
-      this.speechStoppedAt = undefined;
-    }
-    return sent;
-  }
-
   // ---------------------------------------------------------------- the bot ends the call
 
   private onToolCall(name: string, callId: string, rawArguments: string): void {
@@ -487,53 +402,34 @@ export class CallBridge {
       return;
     }
     if (!this.phase.allows('botMayEnd')) return;
-    let reason = '';
-    try {
-      const parsed = JSON.parse(rawArguments) as { reason?: unknown };
-      if (typeof parsed.reason === 'string') reason = parsed.reason.trim().slice(0, 500);
-    } catch {
-      // keep the empty reason: ending the call must not depend on well-formed arguments
-    }
-    const kind = name === TRANSFER_TOOL ? 'escalated' : 'bot_ended';
     this.log.info({ tool: name }, 'model requested the end of the call');
     this.session?.sendToolResult(callId, { ok: true });
-    this.sayFarewell(
-      { kind, reason: reason || (kind === 'escalated' ? 'transfer requested' : 'conversation complete') },
-      kind === 'escalated'
-        ? 'In one short sentence, tell the caller you are transferring them to a colleague now.'
-        : 'In one short sentence, say goodbye to the caller.',
-    );
+    const { ending, instructions } = toolEnding(name === TRANSFER_TOOL, rawArguments);
+    this.sayFarewell(ending, instructions);
   }
 
   /** MAX_CALL_DURATION reached: a polite goodbye, then `completed` with outputs. */
   private onMaxCallDuration(): void {
     if (!this.phase.allows('botMayEnd')) return;
     this.log.info({ seconds: this.deps.env.MAX_CALL_DURATION }, 'maximum call duration reached; ending the call');
-    this.sayFarewell(
-      { kind: 'bot_ended', reason: 'max_call_duration', detail: 'max_call_duration' },
-      'The call has reached its maximum length. In one or two short sentences, apologise that you have to end ' +
-        'the call now, and say goodbye.',
-    );
+    this.sayFarewell({ kind: 'bot_ended', reason: 'max_call_duration', detail: 'max_call_duration' }, MAX_DURATION_FAREWELL);
   }
 
   /** Asks for the farewell, then ends the call once it has played (or at once if the model is unusable). */
   private sayFarewell(ending: BotEnding, instructions: string): void {
     if (!this.phase.moveTo('farewell')) return;
     this.botEnding = ending;
-    this.dtmf.stop();
+    this.keypad.stop();
     this.session?.windDown();
-    this.farewellDone = deferred<void>();
+    this.farewell.begin();
     // The reply's instructions replace the session's: keep the call's own (persona, language) in them.
     if (this.session?.isReady) this.session.say(`${this.config!.settings.instructions}\n\n${instructions}`, FAREWELL_PURPOSE);
-    else this.farewellDone.resolve();
+    else this.farewell.abandon();
     this.background(this.finishBotEnded(ending));
   }
 
   private async finishBotEnded(ending: BotEnding): Promise<void> {
-    const limit = this.deps.env.FAREWELL_TIMEOUT_MS;
-    const deadline = this.clock.now() + limit;
-    const farewellHeard = await within(this.clock, this.farewellDone!.promise, limit);
-    const drained = await within(this.clock, this.pacer.whenDrained(), Math.max(0, deadline - this.clock.now()));
+    const { farewellHeard, drained } = await this.farewell.played(this.clock, () => this.pacer.whenDrained(), this.deps.env.FAREWELL_TIMEOUT_MS);
     if (!farewellHeard || !drained) this.log.warn({ farewellHeard, drained }, 'farewell did not finish in time');
     // The caller hung up or the model failed meanwhile: that ending reports (end() refuses a second one).
     await this.end(ending);
@@ -548,7 +444,7 @@ export class CallBridge {
   private onModelUnavailable(cause: string, everReady: boolean, fatal: boolean): void {
     if (this.isEnding) return;
     if (this.phase.phase === 'farewell' && !fatal) {
-      this.farewellDone?.resolve();
+      this.farewell.abandon();
       return;
     }
     if (!everReady) {
@@ -584,8 +480,8 @@ export class CallBridge {
         wallClock: this.wallClock,
         context: this.context,
         control: this.control,
-        transcript: this.transcript,
-        usage: () => this.usage,
+        transcript: this.conversation.transcript,
+        usage: () => this.conversation.usage,
         startedAt: this.startedAt,
         startedMs: this.startedMs,
         model: this.modelName,
@@ -618,11 +514,11 @@ export class CallBridge {
    * timers). A model connection attempt in progress is abandoned; a ready session stays for the summary.
    */
   private stopCallWork(): void {
-    this.dtmf.stop();
+    this.keypad.stop();
     this.pacer.stop();
     this.timers.clear();
     this.session?.stop();
-    this.farewellDone?.resolve();
+    this.farewell.abandon();
     // Hang-up (or any ending): running tools are cancelled, their results dropped; records say so.
     this.toolTurns?.close();
     this.callTools?.release();

@@ -3,6 +3,7 @@
  * the inter-digit timeout does. Digits may be PINs: never log them above debug, and not even there by default.
  */
 import type { ConversationItemCreateEvent } from 'openai/resources/realtime/realtime';
+import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 export const DTMF_DIGITS = /^[0-9*#A-D]$/;
@@ -70,4 +71,55 @@ export function dtmfItemEvent(digits: string): ConversationItemCreateEvent {
 
 export function dtmfItem(digits: string): ConversationItemCreateEvent['item'] {
   return { type: 'message', role: 'user', content: [{ type: 'input_text', text: `The caller pressed the keypad digits: ${digits}` }] };
+}
+
+/** What the keypad relay needs of the model session. */
+export interface KeypadModel {
+  readonly isReady: boolean;
+  addItem(item: ConversationItemCreateEvent['item']): void;
+  requestReply(): void;
+}
+
+export interface KeypadRelayOptions {
+  clock: Clock;
+  interDigitTimeoutMs?: number;
+  model: () => KeypadModel | undefined;
+  /** The call still takes keypad input (its phase allows it). */
+  accepting: () => boolean;
+  /** Told the length of each entry given to the model (never the digits). */
+  onEntry: (count: number) => void;
+  log: Logger;
+}
+
+/** The call's keypad: digits gathered into entries, each given to the model as caller input with a reply asked for. */
+export class KeypadRelay {
+  private readonly collector: DtmfCollector;
+
+  constructor(private readonly o: KeypadRelayOptions) {
+    this.collector = new DtmfCollector({
+      clock: o.clock,
+      ...(o.interDigitTimeoutMs !== undefined ? { interDigitTimeoutMs: o.interDigitTimeoutMs } : {}),
+      onDigits: (digits) => this.relay(digits),
+    });
+  }
+
+  push(digit: string): void {
+    if (this.o.accepting()) this.collector.push(digit);
+  }
+
+  stop(): void {
+    this.collector.stop();
+  }
+
+  private relay(digits: string): void {
+    const model = this.o.model();
+    if (!model?.isReady || !this.o.accepting()) {
+      this.o.log.debug('keypad entry before the model was ready; ignored');
+      return;
+    }
+    this.o.log.info({ length: digits.length }, 'keypad entry sent to the model');
+    this.o.onEntry(digits.length);
+    model.addItem(dtmfItem(digits));
+    model.requestReply();
+  }
 }

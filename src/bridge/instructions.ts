@@ -3,6 +3,7 @@
  * call-control guidance the end_call / transfer_to_agent tools rely on, language and caller context.
  */
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
+import type { Greeting } from './variables.js';
 
 export const DEFAULT_PERSONA =
   'You are [AGENT_NAME], a friendly and efficient voice assistant answering phone calls for [COMPANY_NAME]. ' +
@@ -48,4 +49,12 @@ export function composeInstructions(parts: InstructionParts): string {
     sections.push(`Known information about this caller (use it to help them; do not read it all out):\n${lines}`);
   }
   return sections.join('\n\n');
+}
+
+/** What the model is told when the caller is connected; undefined when the caller speaks first. */
+export function greetingPrompt(greeting: Greeting): string | undefined {
+  if (greeting.kind === 'none') return undefined;
+  return greeting.kind === 'text'
+    ? `The caller has just been connected. Greet them by saying exactly: "${greeting.text}"`
+    : 'The caller has just been connected. Greet them briefly and ask how you can help.';
 }

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
 import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer } from '../server/main.js';
-import { createMetrics, type Metrics } from '../server/metrics.js';
+import { countCallTokens, createMetrics, type Metrics } from '../server/metrics.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
 import { GenesysPlatformClient } from '../tools/genesys.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
@@ -160,12 +160,7 @@ export function createBridgeFromEnv(
 
 /** Per-call usage and (without the spool) the webhook outcome; the session itself is counted by the server. */
 function recordCallMetrics(metrics: Metrics, record: CallRecord, delivery: DeliveryResult | undefined): void {
-  const u = record.usage;
-  metrics.tokens.inc('input_text', u.inputTextTokens);
-  metrics.tokens.inc('input_audio', u.inputAudioTokens);
-  metrics.tokens.inc('input_cached', u.cachedTokens);
-  metrics.tokens.inc('output_text', u.outputTextTokens);
-  metrics.tokens.inc('output_audio', u.outputAudioTokens);
+  countCallTokens(metrics.tokens, record.usage);
   if (delivery) metrics.webhookDeliveries.inc(delivery.delivered ? 'delivered' : 'failed');
 }
 

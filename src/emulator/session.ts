@@ -12,7 +12,8 @@ import { newId } from './ids.js';
 import type { Speed } from './pacing.js';
 import { parseClientEvent } from './parse-client-event.js';
 import { TIDY, type Realism } from './realism.js';
-import { itemProblem, itemShape, retrievedItem, transcriptionEvents, transcriptionFailedEvent, truncatedText, userAudioItem, type ConversationEntry } from './conversation.js';
+import { itemProblem, itemShape, transcriptionEvents, transcriptionFailedEvent, userAudioItem, type ConversationEntry } from './conversation.js';
+import { deleteItem, retrieveItem, truncateItem, type ItemEditResult } from './item-edits.js';
 import { ResponseRun, type RunOutput, type RunStatus } from './response-run.js';
 import type { CallScript, ReplyAudioResolver, ScriptReply } from './script.js';
 import { ScriptCursor, type PlannedOutput } from './script-cursor.js';
@@ -150,11 +151,11 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
       case 'conversation.item.create':
         return this.itemCreate(event.item, event.previous_item_id ?? null, clientEventId);
       case 'conversation.item.retrieve':
-        return this.itemRetrieve(event.item_id, clientEventId);
+        return this.reply(retrieveItem(this.conversation, event.item_id, clientEventId));
       case 'conversation.item.truncate':
-        return this.truncate(event.item_id, event.content_index, event.audio_end_ms, clientEventId);
+        return this.reply(truncateItem(this.conversation, { itemId: event.item_id, contentIndex: event.content_index, audioEndMs: event.audio_end_ms }, clientEventId));
       case 'conversation.item.delete':
-        return this.itemDelete(event.item_id, clientEventId);
+        return this.reply(deleteItem(this.conversation, event.item_id, clientEventId));
       case 'response.create':
         return this.responseCreate(event.response ?? {}, clientEventId);
       case 'response.cancel':
@@ -339,44 +340,10 @@ export class EmulatorSession implements EmulatorSessionRecord, FaultTarget {
     this.emit({ type: 'conversation.item.done', previous_item_id: previous, item: shape });
   }
 
-  private itemRetrieve(itemId: string, clientEventId: string | null): void {
-    const entry = this.findItem(itemId);
-    if (!entry) {
-      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
-      return;
-    }
-    this.emit({ type: 'conversation.item.retrieved', item: retrievedItem(entry) });
-  }
-
-  private itemDelete(itemId: string, clientEventId: string | null): void {
-    const index = this.conversation.findIndex((e) => e.id === itemId);
-    if (index < 0) {
-      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
-      return;
-    }
-    this.conversation.splice(index, 1);
-    this.emit({ type: 'conversation.item.deleted', item_id: itemId });
-  }
-
-  private truncate(itemId: string, contentIndex: number, audioEndMs: number, clientEventId: string | null): void {
-    const entry = this.findItem(itemId);
-    if (!entry) {
-      this.sendError(invalidRequest('item_not_found', `Item with item_id not found: ${itemId}`, 'item_id', clientEventId));
-      return;
-    }
-    if (entry.role !== 'assistant' || entry.audioMs === null || contentIndex !== 0) {
-      this.sendError(invalidRequest('invalid_value', 'Only assistant messages with audio content can be truncated.', 'item_id', clientEventId));
-      return;
-    }
-    const have = Math.floor(entry.audioMs);
-    if (audioEndMs > have) {
-      // No stable code for this one in OpenAI's error reference); the message is OpenAI's.
-      this.sendError(invalidRequest('invalid_value', `Audio content of ${have}ms is already shorter than ${audioEndMs}ms`, 'audio_end_ms', clientEventId));
-      return;
-    }
-    entry.truncatedAtMs = audioEndMs;
-    entry.text = truncatedText(entry.text, audioEndMs, have);
-    this.emit({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs });
+  /** Sends an item edit's answer or its error. */
+  private reply(result: ItemEditResult): void {
+    if (result.ok) this.emit(result.event);
+    else this.sendError(result.error);
   }
 
   // ---- responses ------------------------------------------------------------------------------------

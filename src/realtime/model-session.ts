@@ -26,7 +26,7 @@ import type {
   ResponseCreateEvent,
 } from 'openai/resources/realtime/realtime';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { deferred, TimerScope, within, type Deferred } from '../util/timers.js';
+import { TimerScope, within } from '../util/timers.js';
 import { isFinalErrorCode, isRetryableCloseCode, parseRetryAfterMs } from './backoff.js';
 import { connectRealtime, type ConnectSettings, type ModelConnection, type ModelConnectionError } from './connection.js';
 import type { ModelSessionListener, ReplyOptions, ResilienceEnv, ServerEvent, SummaryOutcome } from './model-events.js';
@@ -36,6 +36,7 @@ import { renewalDecision } from './renewal.js';
 import { buildReplayItems, callerAwaitsReply, type ReplayTurn } from './replay.js';
 import { CallerInput } from './caller-input.js';
 import { LastWords } from './last-words.js';
+import { OutOfBandRequests } from './out-of-band.js';
 import { ReplyRecoveryGate } from './reply-recovery.js';
 import { ResponseScheduler } from './response-scheduler.js';
 import { buildSessionUpdate, checkSessionUpdated, serverInterruptsResponses, type CallSettings } from './session-config.js';
@@ -97,10 +98,7 @@ export class ModelSession {
   private readonly lastWords = new LastWords();
   /** metadata.purpose of running responses that set one. */
   private readonly purposes = new Map<string, string>();
-  private outOfBand: { eventId: string; purpose: string; done: Deferred<SummaryOutcome> } | undefined;
-  private outOfBandSeq = 0;
-  /** Purposes of out-of-band requests made on this call: their late events are never conversation turns. */
-  private readonly outOfBandPurposes = new Set<string>();
+  private readonly outOfBand = new OutOfBandRequests();
   private windingDown = false;
   private stopped = false;
   /** Settles the connection attempt in progress (the call ended meanwhile). */
@@ -242,17 +240,9 @@ export class ModelSession {
       conn.send({ type: 'response.cancel' });
       await within(this.clock, this.scheduler.whenIdle(), Math.min(CANCEL_SETTLE_MS, timeoutMs));
     }
-    if (!this.ready || !this.conn) return { outcome: 'unavailable' };
-    const purpose = String((request.response?.metadata as Record<string, unknown> | null | undefined)?.['purpose'] ?? 'out_of_band');
-    const eventId = `${purpose}_${++this.outOfBandSeq}`;
-    const done = deferred<SummaryOutcome>();
-    this.outOfBand = { eventId, purpose, done };
-    this.outOfBandPurposes.add(purpose);
-    this.conn.send({ ...request, event_id: eventId });
-    let result: SummaryOutcome = { outcome: 'timeout' };
-    await within(this.clock, done.promise.then((r) => (result = r)), Math.max(0, deadline - this.clock.now()));
-    this.outOfBand = undefined;
-    return result;
+    const current = this.conn;
+    if (!this.ready || !current) return { outcome: 'unavailable' };
+    return this.outOfBand.run(request, (event) => current.send(event), this.clock, deadline);
   }
 
   /**
@@ -345,7 +335,7 @@ export class ModelSession {
     this.timers.cancel(this.renewalTimer);
     this.timers.cancel(this.responseTimer);
     this.timers.cancel(this.retryTimer);
-    this.outOfBand?.done.resolve({ outcome: 'unavailable' });
+    this.outOfBand.connectionLost();
     this.lastWords.abandon();
     this.scheduler.reset();
   }
@@ -434,7 +424,7 @@ export class ModelSession {
       sessionAgeMs: this.clock.now() - this.sessionReadyAt,
       renewAfterMs: this.options.env.MODEL_SESSION_RENEW_AFTER_MS,
       botAudioOutstanding: this.options.botAudioOutstanding(),
-      responseActive: this.scheduler.busy || this.outOfBand !== undefined,
+      responseActive: this.scheduler.busy || this.outOfBand.pending,
       callerSpeaking: this.callerSpeaking,
     });
     if (decision === 'renew_now') this.replace('renewal', 'session age limit approaching');
@@ -449,7 +439,7 @@ export class ModelSession {
       case 'response.created': {
         const response = event.response;
         const purpose = purposeOf(response);
-        if (!response.id || (purpose !== undefined && this.outOfBandPurposes.has(purpose))) return;
+        if (!response.id || this.outOfBand.owns(purpose)) return;
         this.timers.cancel(this.responseTimer);
         this.scheduler.created(response.id);
         if (purpose !== undefined) this.purposes.set(response.id, purpose);
@@ -508,9 +498,9 @@ export class ModelSession {
 
   private onResponseDone(response: RealtimeResponse): void {
     const purpose = purposeOf(response);
-    if (purpose !== undefined && this.outOfBandPurposes.has(purpose)) {
+    if (this.outOfBand.owns(purpose)) {
       this.listener.turnDone?.({ response, purpose, outOfBand: true });
-      this.outOfBand?.done.resolve(response.status === 'completed' ? { outcome: 'done', response } : { outcome: 'failed' });
+      this.outOfBand.responseDone(response);
       return;
     }
     const oneOff = response.id !== undefined && this.purposes.has(response.id);
@@ -570,10 +560,7 @@ export class ModelSession {
     }
     // Any other error about one of our requests: that request will not start (nothing waits on it).
     this.scheduler.rejected(error.clientEventId, false);
-    if (this.outOfBand && error.clientEventId === this.outOfBand.eventId) {
-      this.outOfBand.done.resolve({ outcome: 'failed' });
-      return;
-    }
+    if (this.outOfBand.rejected(error.clientEventId)) return;
     if (code && BENIGN_MODEL_ERRORS.has(code)) {
       this.log.debug({ code }, 'benign model error');
       return;

@@ -57,7 +57,7 @@ export const SHUTDOWN_DEFAULTS = {
   socketCloseWaitMs: 1_000,
 } as const;
 
-/** Session limits the server may set for every session (defaults in SESSION_DEFAULTS, session.ts). */
+/** Session limits the server may set for every session (defaults in SESSION_DEFAULTS, session-limits.ts). */
 export type SessionLimits = Pick<
   SessionOptions,
   'closeHandlerTimeoutMs' | 'shutdownHandlerTimeoutMs' | 'idleTimeoutMs' | 'openTimeoutMs' | 'disconnectCloseTimeoutMs'

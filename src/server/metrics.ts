@@ -9,6 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import type { UsageTotals } from '../bridge/usage.js';
 import type { ToolMetrics } from '../tools/metrics.js';
 import { WEBHOOK_OUTCOMES, type WebhookOutcome } from '../bridge/webhook.js';
 import { errorCodeLabel } from '../realtime/model-metrics.js';
@@ -35,8 +36,28 @@ export type UpgradeRefusal = (typeof UPGRADE_REFUSALS)[number];
 export const BACKPRESSURE_EVENTS = ['congested', 'stalled', 'reading_paused', 'overflow'] as const;
 export type BackpressureEvent = (typeof BACKPRESSURE_EVENTS)[number];
 
-export const TOKEN_KINDS = ['input_text', 'input_audio', 'input_cached', 'output_text', 'output_audio'] as const;
+/** The caller-transcription model is billed separately from the conversation model, so it has its own kinds. */
+export const TOKEN_KINDS = [
+  'input_text',
+  'input_audio',
+  'input_cached',
+  'output_text',
+  'output_audio',
+  'transcription_input',
+  'transcription_output',
+] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+/** Adds one finished call's token usage (conversation and transcription models) to the counter. */
+export function countCallTokens(tokens: LabeledCounter<TokenKind>, usage: UsageTotals): void {
+  tokens.inc('input_text', usage.inputTextTokens);
+  tokens.inc('input_audio', usage.inputAudioTokens);
+  tokens.inc('input_cached', usage.cachedTokens);
+  tokens.inc('output_text', usage.outputTextTokens);
+  tokens.inc('output_audio', usage.outputAudioTokens);
+  tokens.inc('transcription_input', usage.transcriptionInputTokens);
+  tokens.inc('transcription_output', usage.transcriptionOutputTokens);
+}
 
 export { WEBHOOK_OUTCOMES, type WebhookOutcome };
 
@@ -165,7 +186,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     genesysRateLimited: counter('audiohook_genesys_rate_limited_total', 'Rate-limit (429) errors from Genesys'),
     modelErrors: labeled('audiohook_model_errors_total', 'Realtime model errors, by error code', 'code', []),
     modelReconnects: counter('audiohook_model_reconnects_total', 'Realtime model sessions re-established mid-call'),
-    tokens: labeled('audiohook_tokens_total', 'Realtime model tokens used, by kind', 'kind', TOKEN_KINDS),
+    tokens: labeled('audiohook_tokens_total', 'Realtime and transcription model tokens used, by kind', 'kind', TOKEN_KINDS),
     webhookDeliveries: labeled(
       'audiohook_webhook_deliveries_total',
       'Summary webhook delivery attempts, by outcome',

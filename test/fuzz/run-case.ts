@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { CallControl, CallHandler, CallHandlerFactory, ProtocolSession } from '../../src/audiohook/handler.js';
 import { formatDurationMs } from '../../src/audiohook/duration.js';
-import { createSession, SESSION_DEFAULTS } from '../../src/audiohook/session.js';
+import { createSession } from '../../src/audiohook/session.js';
+import { SESSION_DEFAULTS } from '../../src/audiohook/session-limits.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { InvariantChecker } from './checker.js';
 import { mutate } from './mutate.js';

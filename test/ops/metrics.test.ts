@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
-import { createMetrics, errorCodeLabel, metricsRequestAllowed, SESSION_END_REASONS } from '../../src/server/metrics.js';
+import { countCallTokens, createMetrics, errorCodeLabel, metricsRequestAllowed, SESSION_END_REASONS } from '../../src/server/metrics.js';
+import { emptyUsage } from '../../src/bridge/usage.js';
 import { sample } from '../support/prometheus.js';
 
 
@@ -55,6 +56,19 @@ describe('createMetrics', () => {
     expect(sample(text, 'audiohook_tokens_total{kind="input_cached"}')).toBe(0);
     expect(sample(text, 'audiohook_webhook_deliveries_total{outcome="failed"}')).toBe(0);
     expect(text).toContain('# TYPE audiohook_first_bot_audio_seconds histogram');
+  });
+
+  it('counts a finished call\'s transcription tokens next to the conversation model\'s', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const usage = { ...emptyUsage(), inputAudioTokens: 90, outputAudioTokens: 200, transcriptions: 2, transcriptionInputTokens: 30, transcriptionOutputTokens: 8 };
+    countCallTokens(metrics.tokens, usage);
+    countCallTokens(metrics.tokens, usage);
+
+    const text = await metrics.render();
+    expect(sample(text, 'audiohook_tokens_total{kind="transcription_input"}')).toBe(60);
+    expect(sample(text, 'audiohook_tokens_total{kind="transcription_output"}')).toBe(16);
+    expect(sample(text, 'audiohook_tokens_total{kind="input_audio"}')).toBe(180);
+    expect(sample(text, 'audiohook_tokens_total{kind="output_audio"}')).toBe(400);
   });
 
   it('keeps each instance separate and leaves the global registry alone', async () => {

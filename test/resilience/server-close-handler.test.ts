@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloseCause } from '../../src/audiohook/handler.js';
 import type { AppServer } from '../../src/server/http.js';
-import { SESSION_DEFAULTS } from '../../src/audiohook/session.js';
+import { SESSION_DEFAULTS } from '../../src/audiohook/session-limits.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { RawClient, settle, startApp, WAIT_MS } from '../server/support.js';
 

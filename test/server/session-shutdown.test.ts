@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallHandler } from '../../src/audiohook/handler.js';
 import type { ServerMessage } from '../../src/audiohook/schemas.js';
-import { SESSION_DEFAULTS } from '../../src/audiohook/session.js';
+import { SESSION_DEFAULTS } from '../../src/audiohook/session-limits.js';
 import { bytes, flush, makeHarness, recordingHandler } from '../audiohook/harness.js';
 
 const disconnectOf = (messages: ServerMessage[]) => messages.find((m) => m.type === 'disconnect');
