@@ -59,7 +59,14 @@ export type CaMode = 'file' | 'node-extra';
 /** Outside the repository: profiles are large and per machine. */
 export const PROFILE_DIR = resolve(tmpdir(), 'audiohook-bench-profiles');
 
-export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode; profile?: boolean }): Promise<BridgeProcess> {
+export async function startBridgeProcess(options: {
+  emulatorBaseURL: string;
+  caFile: string;
+  caMode?: CaMode;
+  profile?: boolean;
+  /** More variables for the bridge (e.g. CONSOLE_TOKEN for the console comparison). */
+  env?: Record<string, string>;
+}): Promise<BridgeProcess> {
   const port = await freePort();
   const useCli = existsSync(CLI_ENTRY);
   const entry = useCli ? CLI_ENTRY : FALLBACK_ENTRY;
@@ -79,6 +86,7 @@ export async function startBridgeProcess(options: { emulatorBaseURL: string; caF
     // The sweep looks for where the bridge itself breaks; the production admission cap (default 500) would
     // refuse the larger steps with 503 before that.
     MAX_SESSIONS: '100000',
+    ...options.env,
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {

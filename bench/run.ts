@@ -11,7 +11,9 @@
  *        --steps 100,250 (the sweep's call counts), --no-write (print only), --ca node-extra (trust the emulator CA through NODE_EXTRA_CA_CERTS
  *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list), --profile (the
  *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits), --priority (run
- *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields).
+ *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields),
+ *        --console (only the operations console comparison: the bridge's per-call CPU with ten open
+ *        consoles versus none; writes bench/results.console.json).
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, setPriority, totalmem } from 'node:os';
@@ -20,10 +22,11 @@ import { startEmulator, type CallScript, type Emulator } from '../src/emulator/i
 import { createLogger } from '../src/log/logger.js';
 import { buildDist, REPO_ROOT, startBridgeProcess, type BridgeProcess, type CaMode } from './bridge-process.js';
 import { runCodecBench } from './codec.js';
+import { BENCH_CONSOLE_TOKEN, openConsoles, type ConsoleCost, type OpenConsoles } from './console.js';
 import { MAX_CALLS } from './frame-tag.js';
 import { conversationalVoice, FRAME_MS, interruptingVoice, LoadWorld, mapLimit, sleep, type BenchCall, type VoicePolicy } from './load.js';
 import { machineInfo } from './machine.js';
-import { renderLatestRun, spliceLatestRun } from './markdown.js';
+import { consoleCostLine, renderLatestRun, spliceLatestRun } from './markdown.js';
 import { openFilesLimit, ProcSampler, readProcSample } from './proc.js';
 import { fetchSelfReport } from './prom.js';
 import { evaluateTargets, stepPassed, type BenchResults, type StepResult } from './results.js';
@@ -38,10 +41,12 @@ interface Plan {
   windowMs: number;
   steps: number[];
   codecMsPerCase: number;
+  /** Calls carried while the console comparison measures the bridge's CPU. */
+  consoleCalls: number;
 }
 
-const QUICK: Plan = { mode: 'quick', sequentialOpens: 20, concurrentOpens: 100, lightCalls: 10, bargeInCalls: 20, windowMs: 6000, steps: [50, 100], codecMsPerCase: 300 };
-const FULL: Plan = { mode: 'full', sequentialOpens: 100, concurrentOpens: 500, lightCalls: 10, bargeInCalls: 50, windowMs: 15_000, steps: [100, 250, 500, 1000, 2000, 4000], codecMsPerCase: 1000 };
+const QUICK: Plan = { mode: 'quick', sequentialOpens: 20, concurrentOpens: 100, lightCalls: 10, bargeInCalls: 20, windowMs: 6000, steps: [50, 100], codecMsPerCase: 300, consoleCalls: 30 };
+const FULL: Plan = { mode: 'full', sequentialOpens: 100, concurrentOpens: 500, lightCalls: 10, bargeInCalls: 50, windowMs: 15_000, steps: [100, 250, 500, 1000, 2000, 4000], codecMsPerCase: 1000, consoleCalls: 100 };
 
 const EMULATOR_DELTA_MS = 100;
 /** File descriptors the harness needs per call (simulator socket + emulator socket), plus slack. */
@@ -77,7 +82,7 @@ function parseArgs(argv: string[]) {
   if (steps?.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--steps must be a comma-separated list of call counts');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
+  return { consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -120,6 +125,29 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    // The console comparison on a bridge of its own (CONSOLE_TOKEN set), calls routed through `world`.
+    const consoleCost = async (): Promise<ConsoleCost> => {
+      await bridge?.stop();
+      bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, env: { CONSOLE_TOKEN: BENCH_CONSOLE_TOKEN, CONSOLE_TRANSCRIPTS: 'true' } });
+      world = new LoadWorld(bridge.url);
+      if (priority !== null) raisePriority(bridge.pid);
+      await sleep(1000);
+      log(`console cost: ${plan.consoleCalls} calls without consoles, with ${CONSOLES}, without again…`);
+      const cost = await measureConsoleCost(world, bridge, plan.consoleCalls, plan.windowMs);
+      log(`  ${consoleCostLine(cost)}`);
+      await bridge.stop();
+      bridge = undefined;
+      return cost;
+    };
+    if (args.consoleOnly) {
+      const cost = await consoleCost();
+      if (args.write) {
+        writeFileSync(resolve(REPO_ROOT, 'bench/results.console.json'), `${JSON.stringify({ date, machine, consoleCost: cost }, null, 2)}\n`);
+        log('wrote bench/results.console.json');
+      }
+      return;
+    }
+
     bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
     world = new LoadWorld(bridge.url);
     if (priority !== null) raisePriority(bridge.pid);
@@ -171,9 +199,12 @@ async function main(): Promise<void> {
     };
     log(`  reaction ${JSON.stringify(bargeIn.reactionMs)}, stale bytes ${bargeIn.staleBytesTotal} over ${bargeIn.interruptions} interruptions`);
 
+    // The console's cost to calls (its own bridge process).
+    const consoleResult = await consoleCost();
+
     // 5 + 6. capacity sweep and memory slope, on a fresh bridge process: RSS is a high-water mark (freed
     // heap is rarely returned), so the burst of opens above would otherwise hide the first steps' growth.
-    await bridge.stop();
+    await bridge?.stop();
     bridge = await startBridgeProcess({ emulatorBaseURL: emulator.baseURL, caFile: emulator.caPath, caMode: args.caMode, profile: args.profile });
     world = new LoadWorld(bridge.url);
     if (priority !== null) raisePriority(bridge.pid);
@@ -239,6 +270,7 @@ async function main(): Promise<void> {
       capacity: { steps, capacityCalls, stoppedBecause },
       memory,
       codec,
+      consoleCost: consoleResult,
     };
     const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
     log('');
@@ -259,6 +291,50 @@ async function main(): Promise<void> {
     await bridge?.stop();
     await emulator.close();
   }
+}
+
+const CONSOLES = 10;
+
+/**
+ * The bridge's CPU for the same calls without consoles, with CONSOLES open (each following the live view and
+ * one call's timeline), and without again (the mean of the two runs without is the baseline: drift and
+ * foreign load on a shared machine affect both sides alike).
+ */
+async function measureConsoleCost(world: LoadWorld, bridge: BridgeProcess, calls: number, windowMs: number): Promise<ConsoleCost> {
+  const before = await runStep(world, bridge, calls, conversationalVoice, windowMs);
+  let consoles: OpenConsoles | undefined;
+  let countingSince = 0;
+  const during = await runStep(
+    world,
+    bridge,
+    calls,
+    conversationalVoice,
+    windowMs,
+    () => ({ ...consoles!.totals(), seconds: (performance.now() - countingSince) / 1000 }),
+    async () => {
+      consoles = await openConsoles(bridge.port, CONSOLES);
+      await sleep(1000);
+      consoles.resetCounts();
+      countingSince = performance.now();
+    },
+  );
+  consoles?.close();
+  const after = await runStep(world, bridge, calls, conversationalVoice, windowMs);
+  const seen = during.extra!;
+  const perCall = (cpu: number) => Math.round((cpu / calls) * 1000) / 1000;
+  const without = (before.bridgeCpuAvgPercent + after.bridgeCpuAvgPercent) / 2;
+  return {
+    calls,
+    consoles: CONSOLES,
+    windowMs,
+    withoutCpuPercent: [before.bridgeCpuAvgPercent, after.bridgeCpuAvgPercent],
+    withCpuPercent: during.bridgeCpuAvgPercent,
+    perCallWithoutPercent: perCall(without),
+    perCallWithPercent: perCall(during.bridgeCpuAvgPercent),
+    bytesPerConsolePerSecond: Math.round(seen.bytes / CONSOLES / Math.max(0.001, seen.seconds)),
+    messagesPerConsole: Math.round(seen.messages / CONSOLES),
+    consolesLost: seen.lost,
+  };
 }
 
 /** Sets nice −10 on `pid` (0 = this process); returns it, or null when not permitted. */
@@ -286,6 +362,8 @@ async function runStep<E = never>(
   voice: VoicePolicy,
   windowMs: number,
   extract?: (r: LoadWorld['recorder']) => E,
+  /** Runs once the calls are in steady state, just before the measured window (e.g. opening consoles). */
+  beforeWindow?: () => Promise<void>,
 ): Promise<StepWithExtra<E>> {
   world.resetRecorder();
   const live: BenchCall[] = [];
@@ -298,6 +376,7 @@ async function runStep<E = never>(
   const readyBy = performance.now() + 20_000;
   while (performance.now() < readyBy && live.filter((c) => c.measuring).length < live.length - errors.length) await sleep(200);
   await sleep(2000);
+  await beforeWindow?.();
   const recorder = world.recorder;
   await fetchSelfReport(bridge.port); // resets the bridge's lag histogram, so the next reading covers the window only
   const sampler = new ProcSampler(bridge.pid, 1000).start();
