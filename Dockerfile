@@ -4,7 +4,7 @@
 # devDependency `node` that runs the tests (test/runtime.test.ts checks they agree). That dev binary never
 # reaches the runtime image: `npm ci --omit=dev` leaves every devDependency out.
 
-# ---- build: all dependencies, compile src/ to dist/ ----
+# ---- build: all dependencies, compile src/ (and web/console) to dist/ ----
 FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,6 +13,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The operations console's front end (compiled to dist/console-web by the build).
+COPY web ./web
 RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only ----

@@ -60,7 +60,16 @@ export type CaMode = 'file' | 'node-extra';
 /** Outside the repository: profiles are large and per machine. */
 export const PROFILE_DIR = resolve(tmpdir(), 'audiohook-bench-profiles');
 
-export async function startBridgeProcess(options: { emulatorBaseURL: string; caFile: string; caMode?: CaMode; profile?: boolean; workers?: number }): Promise<BridgeProcess> {
+export async function startBridgeProcess(options: {
+  emulatorBaseURL: string;
+  caFile: string;
+  caMode?: CaMode;
+  profile?: boolean;
+  /** The bridge's WORKERS (unset: its default, one per available CPU). */
+  workers?: number;
+  /** More variables for the bridge (e.g. CONSOLE_TOKEN for the console comparison). */
+  env?: Record<string, string>;
+}): Promise<BridgeProcess> {
   const port = await freePort();
   const useCli = existsSync(CLI_ENTRY);
   const entry = useCli ? CLI_ENTRY : FALLBACK_ENTRY;
@@ -82,6 +91,7 @@ export async function startBridgeProcess(options: { emulatorBaseURL: string; caF
     MAX_SESSIONS: '100000',
     // Unset: the bridge's default, one worker per available CPU (what production runs).
     ...(options.workers ? { WORKERS: String(options.workers) } : {}),
+    ...options.env,
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {

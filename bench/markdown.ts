@@ -1,4 +1,5 @@
 /** Renders results.json as the "latest run" section of BENCHMARKS.md (between fixed markers). */
+import type { ConsoleCost } from './console.js';
 import type { BenchResults, StepResult } from './results.js';
 import type { Percentiles } from './stats.js';
 
@@ -43,6 +44,7 @@ export function renderLatestRun(r: BenchResults): string {
   lines.push('');
   lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened and still up): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);
   lines.push(`Memory: bridge RSS ${r.memory.baselineRssMiB} MiB idle; slope across the sweep ${r.memory.bytesPerCall === null ? 'n/a' : `${Math.round(r.memory.bytesPerCall / 1024)} KB per call`}.`);
+  if (r.consoleCost) lines.push(`Operations console: ${consoleCostLine(r.consoleCost)}`);
   lines.push('');
   lines.push('| Codec path (one core, in-process) | MB/s of μ-law |');
   lines.push('|---|---|');
@@ -63,4 +65,9 @@ export function spliceLatestRun(document: string, section: string): string {
   const end = document.indexOf(END_MARKER);
   if (start >= 0 && end > start) return document.slice(0, start) + block + document.slice(end + END_MARKER.length);
   return `${document.trimEnd()}\n\n${block}\n`;
+}
+
+/** One sentence for the console comparison (also printed by `npm run bench -- --console`). */
+export function consoleCostLine(c: ConsoleCost): string {
+  return `bridge CPU per call ${c.perCallWithoutPercent}% of a core with no console open (runs: ${c.withoutCpuPercent.join('%, ')}% for ${c.calls} calls) vs ${c.perCallWithPercent}% with ${c.consoles} consoles open (${c.withCpuPercent}%), each following the live view and one call's timeline with transcripts on (${c.bytesPerConsolePerSecond} B/s, ${c.messagesPerConsole} messages per console in the ${c.windowMs / 1000} s window${c.consolesLost ? `; ${c.consolesLost} console(s) lost` : ''}).`;
 }

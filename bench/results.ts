@@ -1,5 +1,6 @@
 /** The shape of bench/results.json, the targets from the issue, and their evaluation. */
 import type { CodecResult } from './codec.js';
+import type { ConsoleCost } from './console.js';
 import type { MachineInfo } from './machine.js';
 import type { Percentiles } from './stats.js';
 
@@ -85,6 +86,8 @@ export interface BenchResults {
   capacity: { steps: StepResult[]; capacityCalls: number | null; stoppedBecause: string };
   memory: { baselineRssMiB: number; bytesPerCall: number | null; points: { calls: number; rssMiB: number }[] };
   codec: CodecResult[];
+  /** The bridge's per-call CPU with ten open consoles versus none (absent in runs before the console). */
+  consoleCost?: ConsoleCost;
   targets: TargetCheck[];
 }
 

@@ -14,7 +14,9 @@
  *        instead of REALTIME_CA_FILE, to compare the cost of a per-connection CA list), --profile (the
  *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits), --priority (run
  *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields),
- *        --workers N (the bridge's WORKERS; default unset: one per available CPU).
+ *        --workers N (the bridge's WORKERS; default unset: one per available CPU),
+ *        --console (only the operations console comparison: the bridge's per-call CPU with ten open
+ *        consoles versus none; writes bench/results.console.json).
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, setPriority, totalmem } from 'node:os';
@@ -23,11 +25,12 @@ import type { CallScript } from '../src/emulator/index.js';
 import { buildDist, REPO_ROOT, startBridgeProcess, type BridgeProcess, type CaMode } from './bridge-process.js';
 import { startBenchChild, type BenchChild } from './children.js';
 import { runCodecBench } from './codec.js';
+import { BENCH_CONSOLE_TOKEN, openConsoles, type ConsoleCost, type OpenConsoles } from './console.js';
 import { MAX_CALLS } from './frame-tag.js';
 import { joinWindow, type EmulatorLog, type LoadgenLog } from './join.js';
 import { FRAME_MS, sleep } from './load.js';
 import { machineInfo } from './machine.js';
-import { renderLatestRun, spliceLatestRun } from './markdown.js';
+import { consoleCostLine, renderLatestRun, spliceLatestRun } from './markdown.js';
 import { openFilesLimit, processTree, ProcSampler, readTreeSample } from './proc.js';
 import { fetchSelfReport } from './prom.js';
 import { evaluateTargets, stepPassed, type BenchResults, type StepResult } from './results.js';
@@ -42,10 +45,12 @@ interface Plan {
   windowMs: number;
   steps: number[];
   codecMsPerCase: number;
+  /** Calls carried while the console comparison measures the bridge's CPU. */
+  consoleCalls: number;
 }
 
-const QUICK: Plan = { mode: 'quick', sequentialOpens: 20, concurrentOpens: 100, lightCalls: 10, bargeInCalls: 20, windowMs: 6000, steps: [50, 100], codecMsPerCase: 300 };
-const FULL: Plan = { mode: 'full', sequentialOpens: 100, concurrentOpens: 500, lightCalls: 10, bargeInCalls: 50, windowMs: 15_000, steps: [100, 250, 500, 1000, 2000, 4000], codecMsPerCase: 1000 };
+const QUICK: Plan = { mode: 'quick', sequentialOpens: 20, concurrentOpens: 100, lightCalls: 10, bargeInCalls: 20, windowMs: 6000, steps: [50, 100], codecMsPerCase: 300, consoleCalls: 30 };
+const FULL: Plan = { mode: 'full', sequentialOpens: 100, concurrentOpens: 500, lightCalls: 10, bargeInCalls: 50, windowMs: 15_000, steps: [100, 250, 500, 1000, 2000, 4000], codecMsPerCase: 1000, consoleCalls: 100 };
 
 const EMULATOR_DELTA_MS = 100;
 /** File descriptors the load needs per call (simulator socket + emulator socket), plus slack. */
@@ -82,7 +87,7 @@ function parseArgs(argv: string[]) {
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error('--workers must be a positive integer');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
+  return { consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -122,9 +127,17 @@ async function main(): Promise<void> {
   const nice = (pid: number) => {
     if (priority !== null) raisePriority(pid);
   };
-  const startLoad = async (): Promise<World> => {
+  const startLoad = async (bridgeEnv?: Record<string, string>): Promise<World> => {
     await loadgen?.stop();
-    bridge = await startBridgeProcess({ emulatorBaseURL: emulator!.ready.baseURL, caFile: emulator!.ready.caPath, caMode: args.caMode, profile: args.profile, ...(args.workers ? { workers: args.workers } : {}) });
+    await bridge?.stop();
+    bridge = await startBridgeProcess({
+      emulatorBaseURL: emulator!.ready.baseURL,
+      caFile: emulator!.ready.caPath,
+      caMode: args.caMode,
+      profile: args.profile,
+      ...(args.workers ? { workers: args.workers } : {}),
+      ...(bridgeEnv ? { env: bridgeEnv } : {}),
+    });
     nice(bridge.pid);
     loadgen = await startBenchChild<true>('bench/loadgen-child.ts', { BENCH_BRIDGE_URL: bridge.url }, nice);
     await sleep(1000);
@@ -134,6 +147,22 @@ async function main(): Promise<void> {
   };
   try {
     emulator = await startBenchChild('bench/emulator-child.ts', { BENCH_EMULATOR_DELTA_MS: String(EMULATOR_DELTA_MS), BENCH_EMULATOR_SCRIPT: JSON.stringify(CONVERSATION_SCRIPT) }, nice);
+    // The console comparison on a bridge of its own (CONSOLE_TOKEN set).
+    const consoleCost = async (): Promise<ConsoleCost> => {
+      const consoleWorld = await startLoad({ CONSOLE_TOKEN: BENCH_CONSOLE_TOKEN, CONSOLE_TRANSCRIPTS: 'true' });
+      log(`console cost: ${plan.consoleCalls} calls without consoles, with ${CONSOLES}, without again…`);
+      const cost = await measureConsoleCost(consoleWorld, plan.consoleCalls, plan.windowMs);
+      log(`  ${consoleCostLine(cost)}`);
+      return cost;
+    };
+    if (args.consoleOnly) {
+      const cost = await consoleCost();
+      if (args.write) {
+        writeFileSync(resolve(REPO_ROOT, 'bench/results.console.json'), `${JSON.stringify({ date, machine, consoleCost: cost }, null, 2)}\n`);
+        log('wrote bench/results.console.json');
+      }
+      return;
+    }
     let world = await startLoad();
     log(`bridge: pid ${world.bridge.pid} (${world.bridgePids.length} process(es): primary + workers), node ${world.bridge.entry}, WORKERS=${args.workers ?? 'unset'}, LOG_LEVEL=warn, CA via ${args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS'}, ${world.bridge.url}; emulator pid ${world.emulator.pid} ${world.emulator.ready.baseURL} (instant); load generator pid ${world.loadgen.pid}`);
 
@@ -169,9 +198,11 @@ async function main(): Promise<void> {
     };
     log(`  reaction ${JSON.stringify(bargeIn.reactionMs)}, stale bytes ${bargeIn.staleBytesTotal} over ${bargeIn.interruptions} interruptions`);
 
+    // The console's cost to calls (its own bridge process).
+    const consoleResult = await consoleCost();
+
     // 5 + 6. capacity sweep and memory slope, on a fresh bridge process: RSS is a high-water mark (freed
     // heap is rarely returned), so the burst of opens above would otherwise hide the first steps' growth.
-    await world.bridge.stop();
     world = await startLoad();
     const baseline = readTreeSample(world.bridgePids);
     const fdCap = fdLimit === null ? Infinity : Math.floor((fdLimit - FD_SLACK) / FDS_PER_CALL);
@@ -234,6 +265,7 @@ async function main(): Promise<void> {
       capacity: { steps, capacityCalls, stoppedBecause },
       memory,
       codec,
+      consoleCost: consoleResult,
     };
     const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
     log('');
@@ -261,6 +293,47 @@ interface World {
   bridgePids: number[];
   loadgen: BenchChild<true>;
   emulator: BenchChild<{ baseURL: string; caPath: string }>;
+}
+
+const CONSOLES = 10;
+
+/**
+ * The bridge's CPU for the same calls without consoles, with CONSOLES open (each following the live view and
+ * one call's timeline), and without again (the mean of the two runs without is the baseline: drift and
+ * foreign load on a shared machine affect both sides alike).
+ */
+async function measureConsoleCost(world: World, calls: number, windowMs: number): Promise<ConsoleCost> {
+  const before = await runStep(world, calls, 'conversational', windowMs, 0);
+  let consoles: OpenConsoles | undefined;
+  let countingSince = 0;
+  let seen = { bytes: 0, messages: 0, lost: 0, seconds: 0 };
+  const during = await runStep(world, calls, 'conversational', windowMs, 0, {
+    beforeWindow: async () => {
+      consoles = await openConsoles(world.bridge.port, CONSOLES);
+      await sleep(1000);
+      consoles.resetCounts();
+      countingSince = performance.now();
+    },
+    atWindowEnd: () => {
+      seen = { ...consoles!.totals(), seconds: (performance.now() - countingSince) / 1000 };
+    },
+  });
+  consoles?.close();
+  const after = await runStep(world, calls, 'conversational', windowMs, 0);
+  const perCall = (cpu: number) => Math.round((cpu / calls) * 1000) / 1000;
+  const without = (before.bridgeCpuAvgPercent + after.bridgeCpuAvgPercent) / 2;
+  return {
+    calls,
+    consoles: CONSOLES,
+    windowMs,
+    withoutCpuPercent: [before.bridgeCpuAvgPercent, after.bridgeCpuAvgPercent],
+    withCpuPercent: during.bridgeCpuAvgPercent,
+    perCallWithoutPercent: perCall(without),
+    perCallWithPercent: perCall(during.bridgeCpuAvgPercent),
+    bytesPerConsolePerSecond: Math.round(seen.bytes / CONSOLES / Math.max(0.001, seen.seconds)),
+    messagesPerConsole: Math.round(seen.messages / CONSOLES),
+    consolesLost: seen.lost,
+  };
 }
 
 /** Sets nice −10 on `pid` (0 = this process); returns it, or null when not permitted. */
@@ -293,9 +366,22 @@ interface WindowCounters {
 }
 
 /** Opens `calls` calls, lets them reach steady state, measures for `windowMs`, hangs them all up. */
-async function runStep(world: World, calls: number, voice: 'conversational' | 'interrupting', windowMs: number, idleRssBytes: number): Promise<StepWithJoin> {
+async function runStep(
+  world: World,
+  calls: number,
+  voice: 'conversational' | 'interrupting',
+  windowMs: number,
+  idleRssBytes: number,
+  hooks: {
+    /** Runs once the calls are in steady state, just before the measured window (e.g. opening consoles). */
+    beforeWindow?: () => Promise<void>;
+    /** Runs as the window ends. */
+    atWindowEnd?: () => void;
+  } = {},
+): Promise<StepWithJoin> {
   const open = await world.loadgen.call<{ opened: number; failures: number; firstError: string | null }>({ cmd: 'open-step', calls, voice });
   await sleep(2000);
+  await hooks.beforeWindow?.();
   await fetchSelfReport(world.bridge.port); // resets the bridge's lag histograms, so the next reading covers the window only
   await world.emulator.call({ cmd: 'collect' }); // drops what came before the window
   const bridgePids = processTree(world.bridge.pid);
@@ -306,6 +392,7 @@ async function runStep(world: World, calls: number, voice: 'conversational' | 'i
   await world.loadgen.call({ cmd: 'window-start' });
   await sleep(windowMs);
   const counters = await world.loadgen.call<WindowCounters>({ cmd: 'window-end' });
+  hooks.atWindowEnd?.();
   const seconds = (performance.now() - startedAt) / 1000;
   const proc = sampler.stop();
   const emulatorProc = emulatorSampler.stop();

@@ -41,7 +41,9 @@ Runs the bridge (the production serve path) against the built-in Realtime EMULAT
 that plays scripted replies, not OpenAI — unless OPENAI_API_KEY (or AZURE_OPENAI_ENDPOINT) is set in the
 environment or .env; replays a recorded sample call in real time as Genesys Cloud would; writes the bot
 audio and a stereo recording of the call to WAV files and prints the transcript, the call summary
-(received by a local webhook) and the output variables. No keys needed; takes about 45 s.
+(received by a local webhook) and the output variables. No keys needed; takes about 45 s. Watch the call
+live in the operations console: the demo prints its URL and sign-in token (CONSOLE_TOKEN from the
+environment, else a random one).
 
 Options:
   --call multi-turn|barge-in   which sample call to replay (default multi-turn)
@@ -49,6 +51,7 @@ Options:
   --record-call FILE.wav       where to write the call as heard: stereo, caller left, bot right
                                (default out/demo-call.wav)
   --json                       print a machine-readable report on stdout (logs go to stderr)
+  --hold SECONDS               keep the bridge and its console up this long after the call (default 0)
   -h, --help                   show this help
 `;
 
@@ -70,6 +73,7 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
         out: { type: 'string' },
         'record-call': { type: 'string' },
         json: { type: 'boolean' },
+        hold: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -85,6 +89,11 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
   const callName = (values.call ?? 'multi-turn') as CallName;
   if (!Object.hasOwn(CALLS, callName)) {
     io.stderr.write(`demo: --call must be one of ${Object.keys(CALLS).join(', ')}\n`);
+    return 2;
+  }
+  const holdSeconds = Number(values.hold ?? '0');
+  if (!Number.isInteger(holdSeconds) || holdSeconds < 0 || holdSeconds > 3600) {
+    io.stderr.write('demo: --hold must be a whole number of seconds from 0 to 3600\n');
     return 2;
   }
   const call = CALLS[callName];
@@ -127,6 +136,7 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
       modelEnv = { OPENAI_API_KEY: 'offline-demo', OPENAI_BASE_URL: emulator.baseURL, REALTIME_CA_FILE: emulator.caPath };
     }
     const apiKey = randomBytes(18).toString('base64url');
+    const consoleToken = processEnv.CONSOLE_TOKEN || randomBytes(18).toString('base64url');
     const env = parseEnv({
       ...processEnv,
       ...modelEnv,
@@ -139,10 +149,14 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
       BOT_TURN_EVENTS: 'true',
       SUMMARY_WEBHOOK_URL: webhook.url,
       BOTS_FILE: botsFile,
+      CONSOLE_TOKEN: consoleToken,
+      // The sample call is a recording, not personal data: show its transcript unless told otherwise.
+      CONSOLE_TRANSCRIPTS: processEnv.CONSOLE_TRANSCRIPTS || 'true',
     });
     const service = await serve(env, { logger: createLogger(env.LOG_LEVEL, logsToStderr()), handleSignals: false });
     const url = `ws://127.0.0.1:${service.server.port}${env.AUDIOHOOK_PATH}/demo`;
     say(`Bridge: listening at ${url} (signed upgrades required)`);
+    say(`Console: http://127.0.0.1:${service.server.port}/console   token: ${consoleToken}`);
     say(`Caller: replaying ${call.audio} in real time as Genesys Cloud would…`);
     const cues = JSON.parse(await readFile(`${REPO_ROOT}${call.cues}`, 'utf8')) as Cues;
     let result: ReplayResult;
@@ -173,6 +187,10 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
       return 1;
     } finally {
       live.end();
+      if (holdSeconds > 0) {
+        say(`Console: still up for ${holdSeconds} s (--hold) at http://127.0.0.1:${service.server.port}/console`);
+        await new Promise((resolve) => setTimeout(resolve, holdSeconds * 1000));
+      }
       await service.server.stop(5000);
     }
     const record = await webhook.next(15_000);

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { bridgeEnvShape } from '../bridge/env.js';
 import { spoolEnvShape } from '../bridge/spool.js';
 import { clusterEnvShape } from '../cluster/env.js';
+import { consoleEnvShape } from '../console/env.js';
 import { ConfigError, parseEnvironment, serverEnvShape, type EnvCheck, type EnvRules } from '../config/env.js';
 import { pathKindByName, type PathKind } from '../config/paths.js';
 import { fleetEnvShape } from '../fleet/env.js';
@@ -23,8 +24,8 @@ import { genesysOAuthFromEnv, toolsEnvShape } from '../tools/env.js';
 
 export { ConfigError } from '../config/env.js';
 
-/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook), tools, fleet (REDIS_URL), workers. */
-export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape, ...fleetEnvShape, ...clusterEnvShape });
+/** Every variable the process reads: server core, metrics, model connection, call bridge (incl. webhook), tools, fleet (REDIS_URL), console, workers. */
+export const envSchema = z.object({ ...serverEnvShape, ...shutdownEnvShape, ...metricsEnvShape, ...realtimeEnvShape, ...bridgeEnvShape, ...spoolEnvShape, ...toolsEnvShape, ...fleetEnvShape, ...consoleEnvShape, ...clusterEnvShape });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -66,6 +67,8 @@ const DEPENDENCIES = [
   ...['REDIS_CA_FILE', 'REDIS_CA_CERT', 'REDIS_KEY_PREFIX', 'INSTANCE_ID', 'MAX_FLEET_SESSIONS', 'OUTBOX_CLAIM_IDLE_MS', 'OUTBOX_MAX_ATTEMPTS', 'OUTBOX_MAX_LEN', 'OUTBOX_PROVISIONAL_GRACE_MS'].map(
     (setting) => ({ setting, needs: 'REDIS_URL' }),
   ),
+  { setting: 'CONSOLE_TRANSCRIPTS', needs: 'CONSOLE_TOKEN' },
+  { setting: 'CONSOLE_MAX_ENDED_CALLS', needs: 'CONSOLE_TOKEN' },
 ].filter((d) => KNOWN_VARIABLES.includes(d.setting) && KNOWN_VARIABLES.includes(d.needs));
 
 /** The pairs the server needs together (a second secret without its key is an error, not a warning). */

@@ -6,7 +6,9 @@ import { BotDirectory } from '../bots/directory.js';
 import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
+import type { CallEventListener } from '../bridge/call-events.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
+import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
 import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
@@ -16,7 +18,6 @@ import { countCallTokens, createMetrics, type Metrics } from '../server/metrics.
 import type { NonceStore } from '../server/nonce-cache.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
 import { GenesysPlatformClient } from '../tools/genesys.js';
-import type { CallEventListener } from '../bridge/call-events.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { systemClock } from '../util/clock.js';
@@ -46,6 +47,8 @@ export interface Service {
   bots: BotDirectory;
   /** OTLP traces, when the OTEL_* environment asks for them (flushed on stop). */
   tracing?: Tracing;
+  /** The live operations console at /console, when CONSOLE_TOKEN is set (closed on stop). */
+  console?: OperationsConsole;
   /** Fleet mode, when REDIS_URL is set: shared nonces, live-call registry, the outbox (closed on stop). */
   fleet?: Fleet;
 }
@@ -192,7 +195,10 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       logger: logger.child({ component: 'model-health' }),
       onRefusal: (status) => metrics.modelErrors.inc(`handshake_${status}`),
     });
-    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(tracing ? { events: tracing.calls } : {}), health, bots });
+    // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
+    const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
+    const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
     await spool?.start();
@@ -208,6 +214,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
       ...(options.signals ? { signals: options.signals } : {}),
       ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+      ...(opsConsole ? { console: opsConsole } : {}),
       ...(bots.hasProfiles
         ? {
             refuseConnector: (connectorId: string) => {
@@ -226,12 +233,33 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
         stopReloading?.();
         await bots.close();
         await tracing?.shutdown();
+        opsConsole?.close();
       },
     });
     if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
-    return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}) };
+    return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
   } catch (err) {
     await fleet?.close();
     throw err;
   }
+}
+
+/**
+ * One listener for the bridge from several (traces, console): none → undefined (the bridge publishes
+ * nothing), one → itself, more → each in turn, one's exception never keeping an event from the others.
+ */
+export function callEventListeners(listeners: ReadonlyArray<CallEventListener | undefined>, logger: Logger): CallEventListener | undefined {
+  const present = listeners.filter((l): l is CallEventListener => l !== undefined);
+  if (present.length <= 1) return present[0];
+  return {
+    onCallEvent(event) {
+      for (const listener of present) {
+        try {
+          listener.onCallEvent(event);
+        } catch (err) {
+          logger.warn({ err, type: event.type, callId: event.callId }, 'call event listener failed');
+        }
+      }
+    },
+  };
 }

@@ -87,6 +87,8 @@ export interface AppServerOptions {
   sessionLimits?: SessionLimits;
   /** Outbound back-pressure per Genesys socket (default BACKPRESSURE_DEFAULTS). */
   backpressure?: BackpressureLimits;
+  /** The operations console (src/console): answers requests under /console and returns true, else false. */
+  console?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
   /** The process's descriptor limit (default: read from /proc/self/limits; connections.ts). */
   descriptorLimit?: number;
   /**
@@ -244,6 +246,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
       );
       return;
     }
+    if (options.console?.handle(req, res)) return;
     if (connectorIdFor(req.url ?? '/', env.AUDIOHOOK_PATH) !== undefined) {
       res.writeHead(426, { Upgrade: 'websocket', Connection: 'Upgrade', 'Content-Type': 'text/plain' });
       res.end('426 Upgrade Required: this is a WebSocket endpoint\n');

@@ -32,6 +32,8 @@ export interface StartServerOptions {
   handleSignals?: boolean;
   /** The signals handled (default SIGTERM and SIGINT; a cluster worker takes SIGTERM from its primary only). */
   signals?: readonly NodeJS.Signals[];
+  /** The operations console (src/console), routed under /console. */
+  console?: AppServerOptions['console'];
   /** Bot routing: a reason to refuse a Connector ID with 404 (AppServerOptions.refuseConnector). */
   refuseConnector?: (connectorId: string) => string | undefined;
   /** Stated on the start-up line: provider, model, voice, transcription (no secrets). */
@@ -65,6 +67,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.shutdownOutputVariables ? { shutdownOutputVariables: options.shutdownOutputVariables } : {}),
     metrics,
     metricsToken: options.metricsToken ?? env.METRICS_TOKEN,
+    ...(options.console ? { console: options.console } : {}),
     ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
     ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),

@@ -260,6 +260,10 @@ describe('demo (offline, real time, the binary)', { timeout: CALL_TIMEOUT_MS + 1
     expect(isSilent(wav.data)).toBe(false);
   });
 
+  it('prints the operations console URL and the token it started with', () => {
+    expect(run.stderr).toMatch(/^Console: http:\/\/127\.0\.0\.1:\d+\/console {3}token: [A-Za-z0-9_-]{24}$/m);
+  });
+
   it('writes the call as heard (default out/demo-call.wav): the caller and the bot where they spoke, the pauses kept', () => {
     expect(report.replay.recordCall).toBe('out/demo-call.wav');
     const rec = callRecording(report.replay, join(demoDir, 'out/demo-call.wav'), 'multi-turn-call.ulaw');
