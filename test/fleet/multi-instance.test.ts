@@ -66,6 +66,9 @@ async function startBridge(name: string, model: Emulator = emulator): Promise<Br
       INSTANCE_ID: `bridge-${name}`,
       MAX_FLEET_SESSIONS: '3',
       OUTBOX_CLAIM_IDLE_MS: '1000',
+      // One process per instance: these tests are about instances sharing Redis (workers inside one instance
+      // are test/cluster's), and a kill -9 of the instance must take its calls with it.
+      WORKERS: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
