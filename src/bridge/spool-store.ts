@@ -101,7 +101,7 @@ export async function writeDurably(dir: string, stem: string, content: string): 
 }
 
 /** Makes a rename in `dir` durable. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

@@ -5,8 +5,9 @@
  * the root by a single-process run, or in worker-<k> for k above today's WORKERS — to slot 1 (a rename, atomic
  * on one filesystem). A single process (WORKERS=1) likewise takes back every worker-<k> directory.
  */
-import { mkdir, open, readdir, rename, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir } from '../bridge/spool-store.js';
 import { slotOfDirName, slotSpoolDir } from './plan.js';
 
 /** Pending spool entries and crash leftovers; `.bad`/`.rejected` files stay where an operator put them. */
@@ -45,13 +46,4 @@ export async function adoptOrphanedSpoolFiles(root: string, workers: number): Pr
   }
   if (report.moved > 0) await syncDir(target);
   return report;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
