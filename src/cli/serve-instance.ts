@@ -2,7 +2,7 @@
  * `serve` for the whole instance: WORKERS (default: the available parallelism) bridge processes behind one
  * port, or with WORKERS=1 the single process exactly as `serve()` runs it. The primary (src/cluster/primary.ts)
  * runs no bridge; each worker is `serve()` with its slot's share of MAX_SESSIONS, its own spool directory,
- * nonces and /metrics answered for the instance by the primary, and log lines carrying `worker`.
+ * live session ids, nonces and /metrics answered for the instance by the primary, and log lines carrying `worker`.
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
@@ -45,7 +45,7 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
 
 async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logger): Promise<void> {
   // Loaded here, not at the top: the primary never runs the bridge and should not carry its code in memory.
-  const [{ serve }, { instanceMetrics, primaryNonceStore, processLink }, { createMetrics }] = await Promise.all([
+  const [{ serve }, { instanceMetrics, primaryNonceStore, primarySessionIds, processLink }, { createMetrics }] = await Promise.all([
     import('./serve.js'),
     import('../cluster/worker.js'),
     import('../server/metrics.js'),
@@ -66,6 +66,8 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     signals: ['SIGTERM'],
     // With REDIS_URL (fleet mode) the fleet's shared store is used instead: it spans instances, so workers too.
     ...(fleetMode(env) ? {} : { nonceStore: primaryNonceStore(link, logger) }),
+    // Instance-wide in fleet mode too: the fleet registers live calls but does not refuse a duplicate id.
+    sessionIds: primarySessionIds(link, logger),
   });
 }
 

@@ -13,7 +13,7 @@ import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
 import { ModelHealth } from '../realtime/model-health.js';
-import { startServer, type RunningServer } from '../server/main.js';
+import { startServer, type RunningServer, type StartServerOptions } from '../server/main.js';
 import { countCallTokens, createMetrics, type Metrics } from '../server/metrics.js';
 import type { NonceStore } from '../server/nonce-cache.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
@@ -35,6 +35,8 @@ export interface ServeOptions {
   signals?: readonly NodeJS.Signals[];
   /** A cluster worker's: nonces recorded for the whole instance by the primary (fleet mode's store wins). */
   nonceStore?: NonceStore;
+  /** A cluster worker's: live session ids claimed for the whole instance through the primary. */
+  sessionIds?: StartServerOptions['sessionIds'];
 }
 
 export interface Service {
@@ -214,6 +216,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
       ...(options.signals ? { signals: options.signals } : {}),
       ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+      ...(options.sessionIds ? { sessionIds: options.sessionIds } : {}),
       ...(opsConsole ? { console: opsConsole } : {}),
       ...(bots.hasProfiles
         ? {

@@ -10,6 +10,10 @@ const PREFIX = 'audiohook:';
 export const workerToPrimarySchema = z.discriminatedUnion('type', [
   /** Record a signature nonce instance-wide; the primary answers `nonce-result`. */
   z.object({ type: z.literal(`${PREFIX}nonce`), id: z.number().int(), nonce: z.string().min(1).max(16_384) }), // within Node's 16 KiB header limit
+  /** Claim a live Audiohook-Session-Id (lowercased UUID) instance-wide; the primary answers `session-claim-result`. */
+  z.object({ type: z.literal(`${PREFIX}session-claim`), id: z.number().int(), sessionId: z.string().min(1).max(128) }),
+  /** The session (or its handshake) ended: the id may be used again. No answer. */
+  z.object({ type: z.literal(`${PREFIX}session-release`), sessionId: z.string().min(1).max(128) }),
   /** A worker's /metrics: the primary aggregates every worker's registry and answers `metrics-text`. */
   z.object({ type: z.literal(`${PREFIX}metrics`), id: z.number().int() }),
   /** A worker's answer to `metrics-collect`: its registries as prom-client JSON. */
@@ -19,6 +23,7 @@ export type WorkerToPrimary = z.infer<typeof workerToPrimarySchema>;
 
 export const primaryToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal(`${PREFIX}nonce-result`), id: z.number().int(), fresh: z.boolean() }),
+  z.object({ type: z.literal(`${PREFIX}session-claim-result`), id: z.number().int(), claimed: z.boolean() }),
   z.object({ type: z.literal(`${PREFIX}metrics-text`), id: z.number().int(), text: z.string(), contentType: z.string() }),
   z.object({ type: z.literal(`${PREFIX}metrics-collect`), id: z.number().int() }),
 ]);

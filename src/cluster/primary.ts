@@ -2,6 +2,7 @@
  * The cluster primary: forks WORKERS bridge processes that share the listening port (node:cluster; the primary
  * accepts connections and hands them to workers round-robin), and serves what must be one per instance:
  * - the signature nonce cache (workers ask over IPC, so a replay to another worker is refused);
+ * - the live Audiohook-Session-Id claims (a duplicate on another worker is refused; a dead worker's are released);
  * - /metrics, aggregated over every worker's registry (prom-client's AggregatorRegistry) plus its own;
  * - SIGTERM/SIGINT: forwarded as SIGTERM to every worker (each drains as a single process does), then exit 0
  *   once all have exited; a second signal is forwarded too and means "now", as in a single process;
@@ -14,6 +15,7 @@ import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValu
 import type { Logger } from '../log/logger.js';
 import { NonceCache } from '../server/nonce-cache.js';
 import { systemClock } from '../util/clock.js';
+import { InstanceSessionIds } from './session-claims.js';
 import { parseWorkerMessage, WORKER_COUNT_VAR, WORKER_SLOT_VAR, type PrimaryToWorker } from './ipc.js';
 import { restartDelayMs } from './plan.js';
 
@@ -52,6 +54,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   await options.beforeFork?.();
 
   const nonces = new NonceCache({ clock: systemClock });
+  const sessionIds = new InstanceSessionIds();
   const registry = new Registry();
   const restarts = new Counter({ name: 'audiohook_worker_restarts_total', help: 'Workers replaced after they died', registers: [registry] });
   const alive = new Gauge({ name: 'audiohook_workers', help: 'Worker processes running', registers: [registry] });
@@ -86,6 +89,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   };
 
   const onExit = (slot: number, state: Slot, code: number | null, signal: string | null) => {
+    const released = sessionIds.releaseWorker(state.worker.id);
+    if (released > 0) logger.info({ worker: slot, released }, 'released the session ids of an exited worker');
     if (slots.get(slot) !== state) return;
     slots.delete(slot);
     alive.set(slots.size);
@@ -126,6 +131,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
     switch (message.type) {
       case 'audiohook:nonce':
         send(worker, { type: 'audiohook:nonce-result', id: message.id, fresh: nonces.remember(message.nonce) });
+        return;
+      case 'audiohook:session-claim':
+        send(worker, { type: 'audiohook:session-claim-result', id: message.id, claimed: sessionIds.claim(worker.id, message.sessionId) });
+        return;
+      case 'audiohook:session-release':
+        sessionIds.release(worker.id, message.sessionId);
         return;
       case 'audiohook:metrics':
         void aggregateMetrics().then(

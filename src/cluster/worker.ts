@@ -1,19 +1,20 @@
 /**
  * A worker's side of the cluster: its link to the primary (request/answer over IPC with a timeout), the
- * instance-wide nonce store and /metrics built on it, and the per-worker event-loop gauge.
+ * instance-wide nonce store, live-session-id claims and /metrics built on it, and the per-worker event-loop gauge.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../server/metrics.js';
 import { NonceCache } from '../server/nonce-cache.js';
+import { localSessionIds, type SessionIdClaims } from '../server/session-ids.js';
 import { systemClock } from '../util/clock.js';
 import { parsePrimaryMessage, type PrimaryToWorker, type WorkerToPrimary } from './ipc.js';
 
 /** An answer from the primary is a local IPC round trip (well under a millisecond); this long means it is gone. */
 export const PRIMARY_ANSWER_TIMEOUT_MS = 2_000;
 
-type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audiohook:metrics-text' }>;
+type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audiohook:session-claim-result' | 'audiohook:metrics-text' }>;
 
 export interface PrimaryLink {
   /** Sends a request and resolves with the primary's answer, or undefined after the timeout. */
@@ -24,7 +25,7 @@ export interface PrimaryLink {
   tell(message: WorkerToPrimary): void;
 }
 
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function linkToPrimary(
   send: (message: WorkerToPrimary) => void,
@@ -88,6 +89,31 @@ export function primaryNonceStore(link: PrimaryLink, logger: Logger): { remember
       if (answer) return answer.fresh;
       logger.warn('nonce check: the primary did not answer; this worker decided alone');
       return localFresh;
+    },
+  };
+}
+
+/**
+ * Live Audiohook-Session-Id claims held by the primary for the whole instance, so a duplicate landing on
+ * another worker is refused too. The worker keeps its own set alongside: were the primary not to answer
+ * (it is gone, and this worker with it), that set decides, so a duplicate on this worker is still refused.
+ */
+export function primarySessionIds(link: PrimaryLink, logger: Logger): SessionIdClaims {
+  const local = localSessionIds();
+  return {
+    async claim(key) {
+      const localFree = local.claim(key);
+      const answer = await link.ask({ type: 'audiohook:session-claim', sessionId: key }, 'audiohook:session-claim-result');
+      if (!answer) logger.warn('session id check: the primary did not answer; this worker decided alone');
+      const claimed = answer ? answer.claimed && localFree : localFree;
+      // A live session on this worker holds the id even if the primary lost it: undo the primary's grant.
+      if (answer?.claimed && !localFree) link.tell({ type: 'audiohook:session-release', sessionId: key });
+      if (!claimed && localFree) local.release(key);
+      return claimed;
+    },
+    release(key) {
+      local.release(key);
+      link.tell({ type: 'audiohook:session-release', sessionId: key });
     },
   };
 }

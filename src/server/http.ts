@@ -23,6 +23,7 @@ import { writeResponseAndClose } from './http-response.js';
 import { metricsRequestAllowed, type Metrics } from './metrics.js';
 import type { NonceStore } from './nonce-cache.js';
 import { RejectionScheduler } from './rejection.js';
+import { localSessionIds, type SessionIdClaims } from './session-ids.js';
 import { sessionMetricsObserver } from './session-metrics.js';
 import { connectorIdFor, isValidConnectorId, MAX_CONNECTOR_ID_CHARS, pathOf } from './routes.js';
 import type { AudiohookIds } from './upgrade-headers.js';
@@ -103,6 +104,8 @@ export interface AppServerOptions {
   modelStatus?: () => { status: string; reason?: string; consecutiveRefusals?: number };
   /** Signature nonces: default an in-memory cache; fleet-wide with REDIS_URL (src/fleet/nonce-store.ts). */
   nonceStore?: NonceStore;
+  /** Live Audiohook-Session-Id claims: default this process's own set; a cluster worker's span the instance. */
+  sessionIds?: SessionIdClaims;
   /** Fleet mode (REDIS_URL, src/fleet): fleet-wide admission and live-session registration. */
   fleet?: FleetHooks;
 }
@@ -168,12 +171,8 @@ export function createAppServer(options: AppServerOptions): AppServer {
   /** Authenticated upgrades whose WebSocket handshake has not completed yet: they count against capacity. */
   let handshakes = 0;
   const atCapacity = () => sessions.size + handshakes >= maxSessions;
-  /**
-   * Audiohook-Session-Id values (lowercased) of live sessions and authenticated handshakes. A second
-   * upgrade with a live id is refused: a duplicate session is a client bug or an attack, and two calls
-   * sharing one id would share logs and records.
-   */
-  const liveSessionIds = new Set<string>();
+  /** Live session ids (session-ids.ts): this process's own set, or a cluster worker's claims through its primary. */
+  const sessionIds = options.sessionIds ?? localSessionIds();
   let draining = false;
 
   const remoteOf = (req: IncomingMessage) => {
@@ -325,20 +324,51 @@ export function createAppServer(options: AppServerOptions): AppServer {
     }
     // After authentication, so an unauthenticated client learns nothing about which ids are live.
     const sessionKey = outcome.ids.sessionId.toLowerCase();
-    if (liveSessionIds.has(sessionKey)) {
+    const claimed = sessionIds.claim(sessionKey);
+    if (typeof claimed === 'boolean') {
+      upgradeClaimed(claimed, req, socket, head, outcome.ids, connectorId, sessionKey);
+      return;
+    }
+    // A cluster worker asks its primary: the upgrade holds a capacity slot meanwhile.
+    handshakes++;
+    claimed.then(
+      (ok) => {
+        handshakes--;
+        if (!ok || (!socket.destroyed && !draining)) return upgradeClaimed(ok, req, socket, head, outcome.ids, connectorId, sessionKey);
+        sessionIds.release(sessionKey);
+        if (draining) writeResponseAndClose(socket, { status: 503, reason: 'shutting down', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      },
+      (err: unknown) => {
+        handshakes--;
+        logger.error({ err, ...outcome.ids }, 'session id check failed unexpectedly');
+        writeResponseAndClose(socket, { status: 503, reason: 'try again', headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
+      },
+    );
+  }
+
+  /** The session id claim answered: refuse a live id (400), else complete the WebSocket handshake holding it. */
+  function upgradeClaimed(
+    claimed: boolean,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ids: AudiohookIds,
+    connectorId: string,
+    sessionKey: string,
+  ): void {
+    if (!claimed) {
       metrics?.upgradesRefused.inc('bad_request');
-      logger.warn({ ...outcome.ids, ...remoteOf(req) }, 'audiohook upgrade refused: session id already live');
+      logger.warn({ ...ids, ...remoteOf(req) }, 'audiohook upgrade refused: session id already live');
       writeResponseAndClose(socket, { status: 400, reason: 'Audiohook-Session-Id is already in use by a live session' });
       return;
     }
-    liveSessionIds.add(sessionKey);
     // ws never calls back for a handshake it aborts (bad WebSocket headers): release on socket close too.
     handshakes++;
     let handshaking = true;
     const handshakeDone = (started: boolean) => {
       if (handshaking) {
         handshakes--;
-        if (!started) liveSessionIds.delete(sessionKey);
+        if (!started) sessionIds.release(sessionKey);
       }
       handshaking = false;
     };
@@ -346,11 +376,11 @@ export function createAppServer(options: AppServerOptions): AppServer {
     wss.handleUpgrade(req, socket, head, (ws) => {
       handshakeDone(true);
       try {
-        startSession(ws, outcome.ids, connectorId, req, () => liveSessionIds.delete(sessionKey));
+        startSession(ws, ids, connectorId, req, () => sessionIds.release(sessionKey));
       } catch (err) {
         // A bug in session set-up must cost this connection only.
-        liveSessionIds.delete(sessionKey);
-        logger.error({ err, ...outcome.ids }, 'could not start the protocol session');
+        sessionIds.release(sessionKey);
+        logger.error({ err, ...ids }, 'could not start the protocol session');
         ws.terminate();
       }
     });

@@ -45,6 +45,8 @@ export interface StartServerOptions {
    * (asks its primary, src/cluster/worker.ts). The fleet's admission/registration hooks.
    */
   nonceStore?: NonceStore;
+  /** A cluster worker's live-session-id claims, held by its primary for the instance (AppServerOptions.sessionIds). */
+  sessionIds?: AppServerOptions['sessionIds'];
   fleet?: FleetHooks;
 }
 
@@ -71,6 +73,7 @@ export async function startServer(env: StartServerEnv, options: StartServerOptio
     ...(options.refuseConnector ? { refuseConnector: options.refuseConnector } : {}),
     ...(options.modelStatus ? { modelStatus: options.modelStatus } : {}),
     ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
+    ...(options.sessionIds ? { sessionIds: options.sessionIds } : {}),
     ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   const { port, host } = await app.listen();

@@ -318,6 +318,59 @@ describe('MAX_SESSIONS across workers', () => {
   }, WAIT_MS * 2);
 });
 
+describe('WORKERS=2: a live Audiohook-Session-Id (issue 13)', () => {
+  it('a duplicate upgrade is refused 400 on either worker while the call is live; once it ends the id is accepted again', async () => {
+    const run = runServe();
+    try {
+      const lines = await waitForLines(run, 'both workers listening', (ls) => ls.filter((l) => l.msg.startsWith('listening on') && l.worker).length === 2);
+      const port = lines.find((l) => l.msg.startsWith('listening on'))!.port!;
+      workerPidsBySlot(lines);
+      const sessionId = randomUUID();
+      // Every attempt is freshly signed (a new nonce each time), so only the session id is repeated.
+      const call: SimulatedCallOptions = {
+        url: `ws://127.0.0.1:${port}/audiohook/cluster-duplicate`,
+        apiKey: API_KEY,
+        clientSecret: CLIENT_SECRET,
+        language: 'en-us',
+        sessionId,
+        timing: { firstPingMs: 200, pingIntervalMs: 500 },
+      };
+      const attempt = () =>
+        GenesysClient.connect({ ...call, correlationId: randomUUID() }).then(
+          (client) => (client.terminate(), 'accepted' as const),
+          (err: unknown) => (err instanceof ConnectError ? err.status : String(err)),
+        );
+      const first = await createSimulatedCall(call);
+      const firstWorker = workerOf(await waitForLines(run, 'the first accept line', (ls) => workerOf(ls, sessionId) !== undefined), sessionId);
+      // Sequential, so the round-robin spreads them over both workers.
+      const duplicates: Array<number | string | null> = [];
+      for (let i = 0; i < 6; i++) duplicates.push(await attempt());
+      expect(duplicates).toEqual(Array(6).fill(400));
+      const refusedOn = run
+        .lines()
+        .filter((l) => l.msg === 'audiohook upgrade refused: session id already live' && l.sessionId === sessionId)
+        .map((l) => l.worker);
+      expect(refusedOn).toHaveLength(6);
+      expect(new Set(refusedOn)).toEqual(new Set([1, 2]));
+      expect(run.lines().filter((l) => l.msg === 'audiohook connection accepted' && l.sessionId === sessionId).map((l) => l.worker)).toEqual([firstWorker]);
+      expect(first.report().disconnect).toBeNull();
+
+      // The call ends: its worker releases the id at the primary, and the id is accepted again (on either worker).
+      await first.close();
+      const deadline = Date.now() + WAIT_MS;
+      let again = await attempt();
+      while (again !== 'accepted' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        again = await attempt();
+      }
+      expect(again).toBe('accepted');
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  }, WAIT_MS * 2);
+});
+
 describe('WORKERS=1', () => {
   it('is the single process: no primary, no worker field, no per-worker spool directory', async () => {
     const ownSpool = await mkdtemp(join(tmpdir(), 'cluster-spool-single-'));
