@@ -9,7 +9,8 @@ import { createLogger } from '../../src/log/logger.js';
 import { startServer } from '../../src/server/main.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const WAIT_MS = 15_000;
+// `serve` starts one worker per core by default: three processes loading tsx on a busy 2-core machine.
+const WAIT_MS = 30_000;
 
 /** Runs `serve` in a child (the repo's Node + tsx) from an empty directory, so no .env is found. */
 function runMain(env: Record<string, string>) {
