@@ -171,7 +171,7 @@ describe('console relay: WORKERS=2 with CONSOLE_TOKEN', () => {
     // Each read on a new connection (the primary deals connections to the workers in turn).
     const signInsBefore = lines().filter((l) => l.msg === 'console sign-in').length;
     // The relayed call.started may trail the accept line by an IPC round trip: wait until one answer is whole.
-    await expect.poll(async () => (await liveSnapshot(port)).live.map((r) => r.conversationId).sort(), { timeout: 5_000, interval: 100 }).toEqual(expected);
+    await expect.poll(async () => (await liveSnapshot(port)).live.map((r) => r.conversationId).sort(), { timeout: 10_000, interval: 100 }).toEqual(expected);
     // Then every answer, whichever worker gives it, lists both calls.
     for (let i = 0; i < 6; i++) {
       expect((await liveSnapshot(port)).live.map((r) => r.conversationId).sort()).toEqual(expected);
@@ -187,5 +187,5 @@ describe('console relay: WORKERS=2 with CONSOLE_TOKEN', () => {
     child.kill('SIGTERM');
     for (const client of clients) client.terminate();
     await new Promise<void>((resolve) => (child!.exitCode !== null ? resolve() : child!.once('exit', () => resolve())));
-  });
+  }, WAIT_MS * 2);
 });
