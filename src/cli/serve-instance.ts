@@ -45,12 +45,15 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
 
 async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logger): Promise<void> {
   // Loaded here, not at the top: the primary never runs the bridge and should not carry its code in memory.
-  const [{ serve }, { instanceMetrics, primaryNonceStore, primarySessionIds, processLink }, { createMetrics }] = await Promise.all([
+  const [{ serve }, { instanceMetrics, primaryNonceStore, primarySessionIds, processLink }, { createMetrics }, { workerConsoleRelay }, { Counter }] = await Promise.all([
     import('./serve.js'),
     import('../cluster/worker.js'),
     import('../server/metrics.js'),
+    import('../cluster/console-relay.js'),
+    import('prom-client'),
   ]);
   const link = processLink();
+  const metrics = createMetrics();
   const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
   const workerEnv: ServeEnv = {
     ...env,
@@ -58,11 +61,21 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     ...(env.SUMMARY_SPOOL_DIR ? { SUMMARY_SPOOL_DIR: slotSpoolDir(env.SUMMARY_SPOOL_DIR, identity.slot) } : {}),
     ...workerInstanceId(env, identity.slot),
   };
+  const consoleRelayOf = (e: ServeEnv, registry: import('prom-client').Registry) => {
+    const dropped = new Counter({
+      name: 'audiohook_console_relay_dropped_total',
+      help: 'Console events not relayed between workers (IPC channel backed up, or too large)',
+      registers: [registry],
+    });
+    dropped.inc(0);
+    return workerConsoleRelay(link, { transcripts: e.CONSOLE_TRANSCRIPTS, onDrop: () => dropped.inc() });
+  };
   // Ctrl-C reaches the whole process group: only the primary's forwarded SIGTERM counts here.
   process.on('SIGINT', () => undefined);
   await serve(workerEnv, {
     logger,
-    metrics: instanceMetrics(createMetrics(), link, identity.slot),
+    metrics: instanceMetrics(metrics, link, identity.slot),
+    ...(env.CONSOLE_TOKEN ? { consoleRelay: consoleRelayOf(env, metrics.registry) } : {}),
     signals: ['SIGTERM'],
     // With REDIS_URL (fleet mode) the fleet's shared store is used instead: it spans instances, so workers too.
     ...(fleetMode(env) ? {} : { nonceStore: primaryNonceStore(link, logger) }),

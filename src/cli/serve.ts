@@ -7,6 +7,7 @@ import { createBridgeFactory, type BridgeFactory } from '../bridge/call.js';
 import { createSpoolingSink, type SpoolEnv, type SpoolingSink } from '../bridge/spool.js';
 import { createWebhookSender, type CallRecord, type CallRecordSink, type DeliveryResult } from '../bridge/webhook.js';
 import type { CallEventListener } from '../bridge/call-events.js';
+import type { ConsoleRelay } from '../cluster/console-relay.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
 import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
@@ -37,6 +38,8 @@ export interface ServeOptions {
   nonceStore?: NonceStore;
   /** A cluster worker's: live session ids claimed for the whole instance through the primary. */
   sessionIds?: StartServerOptions['sessionIds'];
+  /** A cluster worker's: the console shows every worker's calls (used only with CONSOLE_TOKEN). */
+  consoleRelay?: ConsoleRelay;
 }
 
 export interface Service {
@@ -199,7 +202,10 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     });
     // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
     const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
-    const events = callEventListeners([tracing?.calls, opsConsole?.listener], logger);
+    // In a cluster worker, the other workers' calls reach this console too, and this worker's theirs.
+    const relay = opsConsole ? options.consoleRelay : undefined;
+    if (opsConsole) relay?.subscribe(opsConsole.listener);
+    const events = callEventListeners([tracing?.calls, opsConsole?.listener, relay?.outbound], logger);
     const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.

@@ -4,6 +4,7 @@
  * own, a future version's) is ignored, never trusted.
  */
 import { z } from 'zod';
+import { MAX_CONSOLE_EVENT_CHARS } from './console-relay.js';
 
 const PREFIX = 'audiohook:';
 
@@ -18,6 +19,8 @@ export const workerToPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal(`${PREFIX}metrics`), id: z.number().int() }),
   /** A worker's answer to `metrics-collect`: its registries as prom-client JSON. */
   z.object({ type: z.literal(`${PREFIX}metrics-json`), id: z.number().int(), metrics: z.array(z.unknown()) }),
+  /** A CallEvent of this worker for the other workers' consoles (JSON; parsed by the receiving worker). */
+  z.object({ type: z.literal(`${PREFIX}console-event`), event: z.string().max(MAX_CONSOLE_EVENT_CHARS) }),
 ]);
 export type WorkerToPrimary = z.infer<typeof workerToPrimarySchema>;
 
@@ -26,6 +29,8 @@ export const primaryToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal(`${PREFIX}session-claim-result`), id: z.number().int(), claimed: z.boolean() }),
   z.object({ type: z.literal(`${PREFIX}metrics-text`), id: z.number().int(), text: z.string(), contentType: z.string() }),
   z.object({ type: z.literal(`${PREFIX}metrics-collect`), id: z.number().int() }),
+  /** Another worker's CallEvent, relayed (src/cluster/console-relay.ts). */
+  z.object({ type: z.literal(`${PREFIX}console-event`), event: z.string().max(MAX_CONSOLE_EVENT_CHARS) }),
 ]);
 export type PrimaryToWorker = z.infer<typeof primaryToWorkerSchema>;
 

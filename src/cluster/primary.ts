@@ -16,6 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { NonceCache } from '../server/nonce-cache.js';
 import { systemClock } from '../util/clock.js';
 import { InstanceSessionIds } from './session-claims.js';
+import { BoundedSender } from './console-relay.js';
 import { parseWorkerMessage, WORKER_COUNT_VAR, WORKER_SLOT_VAR, type PrimaryToWorker } from './ipc.js';
 import { restartDelayMs } from './plan.js';
 
@@ -38,6 +39,8 @@ type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 
 interface Slot {
   worker: Worker;
+  /** Console events relayed to this worker, bounded (src/cluster/console-relay.ts). */
+  consoleEvents: BoundedSender<PrimaryToWorker>;
   startedAt: number;
   listening: boolean;
   rapidExits: number;
@@ -59,6 +62,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   const restarts = new Counter({ name: 'audiohook_worker_restarts_total', help: 'Workers replaced after they died', registers: [registry] });
   const alive = new Gauge({ name: 'audiohook_workers', help: 'Worker processes running', registers: [registry] });
   restarts.inc(0);
+  const relayDropped = new Counter({
+    name: 'audiohook_console_relay_dropped_total',
+    help: 'Console events not relayed between workers (IPC channel backed up, or too large)',
+    registers: [registry],
+  });
+  relayDropped.inc(0);
 
   const slots = new Map<number, Slot>();
   const rapidExitsBySlot = new Map<number, number>();
@@ -76,7 +85,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
 
   const fork = (slot: number) => {
     const worker = cluster.fork({ [WORKER_SLOT_VAR]: String(slot), [WORKER_COUNT_VAR]: String(workers) });
-    const state: Slot = { worker, startedAt: performance.now(), listening: false, rapidExits: rapidExitsBySlot.get(slot) ?? 0 };
+    const consoleEvents = new BoundedSender<PrimaryToWorker>((message, written) => {
+      if (!worker.isConnected()) return false;
+      worker.send(message, undefined, {}, () => written());
+      return true;
+    });
+    const state: Slot = { worker, consoleEvents, startedAt: performance.now(), listening: false, rapidExits: rapidExitsBySlot.get(slot) ?? 0 };
     slots.set(slot, state);
     alive.set(slots.size);
     logger.info({ worker: slot, pid: worker.process.pid }, 'worker started');
@@ -146,6 +160,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
             send(worker, { type: 'audiohook:metrics-text', id: message.id, text: '', contentType: registry.contentType });
           },
         );
+        return;
+      case 'audiohook:console-event':
+        // Relayed as received: each receiving worker parses the event at its edge.
+        for (const slot of slots.values()) {
+          if (slot.worker === worker) continue;
+          if (!slot.consoleEvents.offer({ type: 'audiohook:console-event', event: message.event })) relayDropped.inc();
+        }
         return;
       case 'audiohook:metrics-json': {
         const collection = collections.get(message.id);

@@ -9,6 +9,7 @@ import type { Metrics } from '../server/metrics.js';
 import { NonceCache } from '../server/nonce-cache.js';
 import { localSessionIds, type SessionIdClaims } from '../server/session-ids.js';
 import { systemClock } from '../util/clock.js';
+import { BoundedSender, MAX_PENDING_SENDS } from './console-relay.js';
 import { parsePrimaryMessage, type PrimaryToWorker, type WorkerToPrimary } from './ipc.js';
 
 /** An answer from the primary is a local IPC round trip (well under a millisecond); this long means it is gone. */
@@ -18,21 +19,27 @@ type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audio
 
 export interface PrimaryLink {
   /** Sends a request and resolves with the primary's answer, or undefined after the timeout. */
-  ask<T extends Answer['type']>(request: DistributiveOmit<WorkerToPrimary, 'id'>, answer: T): Promise<Extract<Answer, { type: T }> | undefined>;
+  ask<T extends Answer['type']>(request: DistributiveOmit<Extract<WorkerToPrimary, { id: number }>, 'id'>, answer: T): Promise<Extract<Answer, { type: T }> | undefined>;
   /** Handles the primary's own requests of this worker. */
   onCollect(handler: (id: number) => void): void;
   /** A message that expects no answer. */
   tell(message: WorkerToPrimary): void;
+  /** A console event for the other workers; false when dropped (too many still unsent: never queued). */
+  offerConsoleEvent(event: string): boolean;
+  onConsoleEvent(handler: (event: string) => void): void;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function linkToPrimary(
-  send: (message: WorkerToPrimary) => void,
+  send: (message: WorkerToPrimary, written?: () => void) => boolean | void,
   subscribe: (listener: (message: unknown) => void) => void,
   timeoutMs = PRIMARY_ANSWER_TIMEOUT_MS,
+  maxPendingConsoleEvents = MAX_PENDING_SENDS,
 ): PrimaryLink {
   let nextId = 1;
+  let consoleEvent: ((event: string) => void) | undefined;
+  const consoleSender = new BoundedSender<WorkerToPrimary>((message, written) => send(message, written) !== false, maxPendingConsoleEvents);
   const waiting = new Map<number, { type: string; resolve: (answer: Answer | undefined) => void; timer: ReturnType<typeof setTimeout> }>();
   let collect: ((id: number) => void) | undefined;
   subscribe((raw) => {
@@ -40,6 +47,10 @@ export function linkToPrimary(
     if (!message) return;
     if (message.type === 'audiohook:metrics-collect') {
       collect?.(message.id);
+      return;
+    }
+    if (message.type === 'audiohook:console-event') {
+      consoleEvent?.(message.event);
       return;
     }
     const entry = waiting.get(message.id);
@@ -62,15 +73,20 @@ export function linkToPrimary(
       });
     },
     onCollect: (handler) => (collect = handler),
-    tell: send,
+    tell: (message) => void send(message),
+    offerConsoleEvent: (event) => consoleSender.offer({ type: 'audiohook:console-event', event }),
+    onConsoleEvent: (handler) => (consoleEvent = handler),
   };
 }
 
 /** The link over this worker process's IPC channel. */
 export function processLink(): PrimaryLink {
   return linkToPrimary(
-    (message) => {
-      if (process.connected) process.send?.(message);
+    (message, written) => {
+      if (!process.connected || !process.send) return false;
+      // The callback runs once the message is written to the channel (or the write failed).
+      process.send(message, undefined, {}, () => written?.());
+      return true;
     },
     (listener) => process.on('message', listener),
   );

@@ -346,10 +346,10 @@ describe('WORKERS=2: a live Audiohook-Session-Id (issue 13)', () => {
       const duplicates: Array<number | string | null> = [];
       for (let i = 0; i < 6; i++) duplicates.push(await attempt());
       expect(duplicates).toEqual(Array(6).fill(400));
-      const refusedOn = run
-        .lines()
-        .filter((l) => l.msg === 'audiohook upgrade refused: session id already live' && l.sessionId === sessionId)
-        .map((l) => l.worker);
+      // The workers' log lines reach us over a pipe, possibly after the client has seen its 400.
+      const refusals = (ls: LogLine[]) =>
+        ls.filter((l) => l.msg === 'audiohook upgrade refused: session id already live' && l.sessionId === sessionId);
+      const refusedOn = refusals(await waitForLines(run, 'six refusal lines', (ls) => refusals(ls).length >= 6)).map((l) => l.worker);
       expect(refusedOn).toHaveLength(6);
       expect(new Set(refusedOn)).toEqual(new Set([1, 2]));
       expect(run.lines().filter((l) => l.msg === 'audiohook connection accepted' && l.sessionId === sessionId).map((l) => l.worker)).toEqual([firstWorker]);
