@@ -43,6 +43,9 @@ async function start(transcripts: boolean, extra: Partial<ConsoleOptions> = {}):
 }
 
 async function signIn(app: ConsoleApp, token = TOKEN): Promise<Page> {
+  // Cookies ignore ports, and a session signed with the same token is valid on every app (as on every
+  // worker): start each sign-in from none.
+  await context.clearCookies();
   const page = await context.newPage();
   await page.goto(`${app.base}/console`);
   await page.fill('#token', token);

@@ -255,7 +255,7 @@ describe('ConsoleAuth', () => {
 
   it('exchanges the right token for a session cookie (HttpOnly, SameSite=Strict); counts wrong ones', () => {
     const clock = new ManualClock();
-    const auth = new ConsoleAuth({ token, clock, trustProxy: false });
+    const auth = new ConsoleAuth({ token, clock, trustProxy: false, wallClock: () => clock.now() });
     expect(auth.login('wrong')).toBeUndefined();
     expect(auth.login(`${token}x`)).toBeUndefined();
     expect(auth.failedLogins).toBe(2);
@@ -264,6 +264,7 @@ describe('ConsoleAuth', () => {
     expect(cookie).toMatch(new RegExp(`^${COOKIE_NAME}=${id}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=\\d+$`));
     expect(auth.authorized(req({ cookie: `other=1; ${COOKIE_NAME}=${id}` }))).toBe(true);
     expect(auth.authorized(req({ cookie: `${COOKIE_NAME}=${'A'.repeat(43)}` }))).toBe(false);
+    expect(id).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}$/);
     expect(auth.authorized(req())).toBe(false);
     clock.advance(12 * 3600_000);
     expect(auth.authorized(req({ cookie: `${COOKIE_NAME}=${id}` }))).toBe(false);
@@ -279,11 +280,28 @@ describe('ConsoleAuth', () => {
     expect(trusting.sessionCookie('x', req({ 'x-forwarded-proto': 'http' }))).not.toMatch(/Secure/);
   });
 
-  it('holds a bounded number of sessions, evicting the oldest', () => {
-    const auth = new ConsoleAuth({ token, clock: new ManualClock(), trustProxy: false, maxSessions: 2 });
+  it("accepts a session made by another process with the same token (cluster workers), refuses forged or other tokens' ones", () => {
+    const clock = new ManualClock();
+    const wallClock = () => clock.now();
+    const [workerA, workerB] = [1, 2].map(() => new ConsoleAuth({ token, clock: new ManualClock(), trustProxy: false, wallClock }));
+    const other = new ConsoleAuth({ token: `${token}-rotated`, clock: new ManualClock(), trustProxy: false, wallClock });
+    const id = workerA!.login(token)!;
+    const has = (auth: ConsoleAuth, value: string) => auth.authorized(req({ cookie: `${COOKIE_NAME}=${value}` }));
+    expect(has(workerB!, id)).toBe(true);
+    expect(has(other, id)).toBe(false);
+    // A later expiry with the same signature is refused.
+    const [, rest] = [id.slice(0, id.indexOf('.')), id.slice(id.indexOf('.'))];
+    expect(has(workerB!, `${(clock.now() + 365 * 86400_000).toString(36)}${rest}`)).toBe(false);
+  });
+
+  it('signing out revokes the session on that process, bounded', () => {
+    const clock = new ManualClock();
+    const auth = new ConsoleAuth({ token, clock, trustProxy: false, maxSessions: 2, wallClock: () => clock.now() });
     const [a, b, c] = [auth.login(token)!, auth.login(token)!, auth.login(token)!];
     const has = (id: string) => auth.authorized(req({ cookie: `${COOKIE_NAME}=${id}` }));
-    expect([has(a), has(b), has(c)]).toEqual([false, true, true]);
+    for (const id of [a, b, c]) auth.logout(req({ cookie: `${COOKIE_NAME}=${id}` }));
+    // The revocation set holds two: the oldest revocation falls out of it first.
+    expect([has(a), has(b), has(c)]).toEqual([true, false, false]);
   });
 });
 
