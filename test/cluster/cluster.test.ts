@@ -13,14 +13,14 @@
  * Also: a worker that cannot start stops the instance (exit 1); MAX_SESSIONS holds for the instance (each
  * worker admits its share); WORKERS=1 is the single process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawnServe } from '../support/serve-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -28,8 +28,6 @@ import { ConnectError, createSimulatedCall, GenesysClient, type SimulatedCallOpt
 import { REPO_ROOT, scratchDir } from '../support/cli.js';
 import { startRedis } from '../support/redis.js';
 
-const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 const API_KEY = 'cluster-test-api-key-0123456789';
 const CLIENT_SECRET = Buffer.from('a client secret for the cluster test').toString('base64');
 const DRAIN_TIMEOUT_S = 2;
@@ -95,19 +93,12 @@ afterAll(async () => {
 });
 
 function runServe(extraEnv: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
+  const child = spawnServe({
     cwd: scratchDir(),
+    apiKey: API_KEY,
+    clientSecret: CLIENT_SECRET,
+    model: emulator,
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      GENESYS_API_KEY: API_KEY,
-      GENESYS_CLIENT_SECRET: CLIENT_SECRET,
-      OPENAI_API_KEY: 'sk-emulator',
-      OPENAI_BASE_URL: emulator.baseURL,
-      REALTIME_CA_FILE: emulator.caPath,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
       DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_S),
       WORKERS: '2',
       SUMMARY_WEBHOOK_URL: webhook.url,
@@ -115,13 +106,12 @@ function runServe(extraEnv: Record<string, string> = {}) {
       SUMMARY_SPOOL_DIR: spoolDir,
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   processes.push(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const lines = (): LogLine[] =>
     stdout

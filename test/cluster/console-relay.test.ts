@@ -5,19 +5,17 @@
  * connection (so the primary hands it to either worker) after signing in on that same connection (a console
  * session lives in the worker that issued it). Every answer lists both calls; both workers answered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawnServe } from '../support/serve-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createSimulatedCall, type GenesysClient } from '../../src/simulator/genesys-client.js';
 import { REPO_ROOT, scratchDir } from '../support/cli.js';
 
-const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 const API_KEY = 'console-relay-test-api-key-0123456789';
 const CLIENT_SECRET = Buffer.from('a client secret for the console relay test').toString('base64');
 const CONSOLE_TOKEN = 'console-relay-test-token-0123456789';
@@ -103,24 +101,16 @@ async function liveSnapshot(port: number): Promise<{ live: Array<{ conversationI
 
 describe('console relay: WORKERS=2 with CONSOLE_TOKEN', () => {
   it("every worker's console lists the live calls of both workers", async () => {
-    child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
+    child = spawnServe({
       cwd: scratchDir(),
+      apiKey: API_KEY,
+      clientSecret: CLIENT_SECRET,
+      model: emulator,
       env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        GENESYS_API_KEY: API_KEY,
-        GENESYS_CLIENT_SECRET: CLIENT_SECRET,
-        OPENAI_API_KEY: 'sk-emulator',
-        OPENAI_BASE_URL: emulator.baseURL,
-        REALTIME_CA_FILE: emulator.caPath,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
         DRAIN_TIMEOUT: '2',
         WORKERS: '2',
         CONSOLE_TOKEN,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';

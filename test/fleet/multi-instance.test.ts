@@ -7,10 +7,10 @@
  * - webhook down, calls end on A, A is killed with SIGKILL, the webhook comes back: B delivers every record
  *   of A (0 lost; a duplicate only ever carries the same idempotency key).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawnServe } from '../support/serve-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signRequest } from '../../src/audiohook/signature.js';
@@ -21,9 +21,7 @@ import { REPO_ROOT, scratchDir } from '../support/cli.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { connectClient, destroyClients, startReceiver, waitFor, type Receiver } from './support.js';
 
-const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 // tsx as a loader in the bridge process itself: SIGKILL then kills the bridge, not a tsx wrapper.
-const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const API_KEY = 'fleet-test-api-key-0123456789';
 const CLIENT_SECRET = Buffer.from('a client secret for the fleet tests!!').toString('base64');
 const PUBLIC_HOST = 'bridge.fleet.test';
@@ -45,19 +43,12 @@ let b: Bridge;
 const procs: ChildProcess[] = [];
 
 async function startBridge(name: string, model: Emulator = emulator): Promise<Bridge> {
-  const proc = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, 'serve'], {
+  const proc = spawnServe({
     cwd: scratchDir(),
+    apiKey: API_KEY,
+    clientSecret: CLIENT_SECRET,
+    model: model,
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      GENESYS_API_KEY: API_KEY,
-      GENESYS_CLIENT_SECRET: CLIENT_SECRET,
-      OPENAI_API_KEY: 'sk-emulator',
-      OPENAI_BASE_URL: model.baseURL,
-      REALTIME_CA_FILE: model.caPath,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
       SUMMARY_TIMEOUT_MS: model === emulator ? '1000' : '15000',
       SUMMARY_WEBHOOK_URL: receiver.url,
       SUMMARY_WEBHOOK_RETRIES: '0',
@@ -70,7 +61,6 @@ async function startBridge(name: string, model: Emulator = emulator): Promise<Br
       // are test/cluster's), and a kill -9 of the instance must take its calls with it.
       WORKERS: '1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(proc);
   let out = '';

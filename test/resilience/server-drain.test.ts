@@ -5,16 +5,14 @@
  * DRAIN_TIMEOUT and then gets `disconnect completed` with output variables, its close transaction ends
  * with `closed`, and the process exits 0.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { spawnServe } from '../support/serve-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { ConnectError, createSimulatedCall, GenesysClient } from '../../src/simulator/genesys-client.js';
 import { REPO_ROOT, scratchDir } from '../support/cli.js';
 
-const TSX_CLI = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
-const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 const API_KEY = 'drain-test-api-key-0123456789';
 const CLIENT_SECRET = Buffer.from('a client secret for the drain test!!').toString('base64');
 const DRAIN_TIMEOUT_S = 2;
@@ -34,27 +32,19 @@ afterAll(async () => {
 });
 
 function runServe() {
-  const child = spawn(process.execPath, [TSX_CLI, MAIN, 'serve'], {
+  const child = spawnServe({
     cwd: scratchDir(),
+    apiKey: API_KEY,
+    clientSecret: CLIENT_SECRET,
+    model: emulator,
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      GENESYS_API_KEY: API_KEY,
-      GENESYS_CLIENT_SECRET: CLIENT_SECRET,
-      OPENAI_API_KEY: 'sk-emulator',
-      OPENAI_BASE_URL: emulator.baseURL,
-      REALTIME_CA_FILE: emulator.caPath,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
       DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_S),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
