@@ -47,14 +47,21 @@ export interface ConnectionBudget {
   tooLow: boolean;
 }
 
-/** Pure: the connection cap for a descriptor limit and MAX_SESSIONS. */
+/**
+ * Pure: the connection cap for a descriptor limit and MAX_SESSIONS. Each live call holds two descriptors
+ * (its Genesys connection and its model socket), so the model sockets to leave room for are MAX_SESSIONS
+ * or, when MAX_SESSIONS is more than the limit can carry, half of what is left after the reserve: a
+ * MAX_SESSIONS set too high must never shrink the cap below what the descriptors allow (it once fell to
+ * the 32 floor, refusing live calls on a machine with 20,000 descriptors).
+ */
 export function connectionBudget(descriptorLimit: number, maxSessions: number): ConnectionBudget {
-  const available = descriptorLimit - RESERVED_DESCRIPTORS - maxSessions;
-  const maxConnections = Math.max(MIN_MAX_CONNECTIONS, Math.min(available, 1_000_000));
+  const usable = Math.max(0, descriptorLimit - RESERVED_DESCRIPTORS);
+  const modelSockets = Math.min(maxSessions, Math.floor(usable / 2));
+  const maxConnections = Math.max(MIN_MAX_CONNECTIONS, Math.min(usable - modelSockets, 1_000_000));
   return {
     maxConnections,
     evictAbove: maxConnections - EVICTION_HEADROOM,
-    tooLow: available < maxSessions + 2 * EVICTION_HEADROOM,
+    tooLow: usable - maxSessions < maxSessions + 2 * EVICTION_HEADROOM,
   };
 }
 

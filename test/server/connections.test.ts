@@ -32,6 +32,14 @@ describe('connection budget', () => {
     expect(connectionBudget(100, 500).maxConnections).toBe(32);
   });
 
+  it('never lets a MAX_SESSIONS too high for the limit shrink the cap below half the usable descriptors', () => {
+    // 20,000 descriptors with MAX_SESSIONS=100,000 (2 workers: 50,000 each) once gave a cap of 32.
+    const budget = connectionBudget(20_000, 50_000);
+    expect(budget.maxConnections).toBe((20_000 - RESERVED_DESCRIPTORS) / 2);
+    expect(budget.tooLow).toBe(true);
+    expect(connectionBudget(256, 500).maxConnections).toBe((256 - RESERVED_DESCRIPTORS) / 2);
+  });
+
   it('evicts the oldest connection that has not sent a request; never one serving a request', () => {
     const admission = new ConnectionAdmission(2);
     const [a, b, c, d] = [fakeSocket(), fakeSocket(), fakeSocket(), fakeSocket()];
