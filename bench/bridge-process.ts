@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
-const CLI_ENTRY = resolve(REPO_ROOT, 'dist/cli/main.js');
+/**
+ * The checkout whose dist/ is the bridge under test: this one, or BENCH_BRIDGE_ROOT (bench/compare.sh runs
+ * the same harness, emulator and load against the build of each commit it compares).
+ */
+const BRIDGE_ROOT = process.env.BENCH_BRIDGE_ROOT ? resolve(process.env.BENCH_BRIDGE_ROOT) : REPO_ROOT;
+const CLI_ENTRY = resolve(BRIDGE_ROOT, 'dist/cli/main.js');
 /** Same chain as `serve` (env → model settings → bridge → server), for trees where the CLI is not built yet. */
 const FALLBACK_ENTRY = resolve(REPO_ROOT, 'bench/bridge-child.mjs');
 
@@ -95,7 +100,7 @@ export async function startBridgeProcess(options: {
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, ...(useCli ? [entry, 'serve'] : [entry])], {
-    cwd: REPO_ROOT,
+    cwd: BRIDGE_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

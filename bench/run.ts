@@ -87,7 +87,9 @@ function parseArgs(argv: string[]) {
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) throw new Error('--workers must be a positive integer');
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
-  return { consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
+  const compare = value('--compare');
+  if (compare !== undefined && !(Number.isInteger(Number(compare)) && Number(compare) > 0)) throw new Error('--compare must be a call count');
+  return { compare: compare === undefined ? undefined : Number(compare), consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -164,6 +166,10 @@ async function main(): Promise<void> {
       return;
     }
     let world = await startLoad();
+    if (args.compare !== undefined) {
+      await compareRun(world, args.compare, plan.concurrentOpens, plan.windowMs);
+      return;
+    }
     log(`bridge: pid ${world.bridge.pid} (${world.bridgePids.length} process(es): primary + workers), node ${world.bridge.entry}, WORKERS=${args.workers ?? 'unset'}, LOG_LEVEL=warn, CA via ${args.caMode === 'file' ? 'REALTIME_CA_FILE' : 'NODE_EXTRA_CA_CERTS'}, ${world.bridge.url}; emulator pid ${world.emulator.pid} ${world.emulator.ready.baseURL} (instant); load generator pid ${world.loadgen.pid}`);
 
     // 1. open → opened
@@ -285,6 +291,34 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
   }
+}
+
+/**
+ * `--compare N`: the figures one optimisation is judged by, in about a minute: N concurrent opens
+ * (open → opened), then two windows of an N-call step (bridge CPU-seconds per call-minute, hops, RSS).
+ * Prints one JSON line (`compare: {…}`), writes nothing. bench/compare.sh runs it for a list of commits.
+ */
+async function compareRun(world: World, calls: number, concurrentOpens: number, windowMs: number): Promise<void> {
+  const opened = await world.loadgen.call<{ sequential: number[]; concurrent: number[]; failures: number }>({ cmd: 'open-latency', sequential: 0, concurrent: concurrentOpens });
+  await sleep(2000);
+  const idle = readTreeSample(world.bridgePids);
+  const windows: StepResult[] = [];
+  for (let i = 0; i < 2; i++) windows.push(withoutJoined(await runStep(world, calls, 'conversational', windowMs, idle.rssBytes)));
+  const summary = {
+    calls,
+    workers: world.bridgePids.length > 1 ? world.bridgePids.length - 1 : 1,
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    openedP99Ms: percentiles(opened.concurrent)?.p99 ?? null,
+    openFailures: opened.failures,
+    cpuSecondsPerCallMinute: windows.map((w) => w.bridgeCpuSecondsPerCallMinute),
+    inboundP99Ms: windows.map((w) => w.inboundHopMs?.p99 ?? null),
+    outboundP99Ms: windows.map((w) => w.outboundHopMs?.p99 ?? null),
+    lateFrames: windows.map((w) => w.lateCallerFrames + w.lateBotFrames),
+    rssPerCallKB: windows.map((w) => w.bridgeRssPerCallKB),
+    emulatorCpuPercent: windows.map((w) => w.emulatorCpuPercent),
+    loadgenCpuPercent: windows.map((w) => w.loadgenCpuPercent),
+  };
+  log(`compare: ${JSON.stringify(summary)}`);
 }
 
 interface World {

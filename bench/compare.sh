@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# npm run bench:compare -- CALLS REV [REV...]
+# The figures one change is judged by (`bench/run.ts --compare CALLS`: CALLS concurrent opens, then two
+# windows of a CALLS-call step), for the build of each commit given, with this checkout's harness, emulator
+# and load generator. Each commit is checked out into a temporary worktree (sharing node_modules) and built;
+# nothing here is written to the repository. BENCHMARKS.md's "what each change bought" comes from this.
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: npm run bench:compare -- CALLS REV [REV...]" >&2; exit 2; }
+calls=$1; shift
+root=$(git rev-parse --show-toplevel)
+for rev in "$@"; do
+  tmp=$(mktemp -d)
+  dir="$tmp/bridge"
+  git -C "$root" worktree add --detach -q "$dir" "$rev"
+  trap 'git -C "$root" worktree remove --force "$dir" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+  ln -s "$root/node_modules" "$dir/node_modules"
+  (cd "$dir" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.build.json)
+  echo "== $(git -C "$root" rev-parse --short "$rev") $(git -C "$root" log -1 --format=%s "$rev" | cut -c1-100)"
+  BENCH_BRIDGE_ROOT="$dir" tsx "$root/bench/run.ts" --no-build --compare "$calls" | grep '^compare:' || echo "compare: failed"
+  git -C "$root" worktree remove --force "$dir"
+  rm -rf "$tmp"
+  trap - EXIT
+done
