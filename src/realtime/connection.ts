@@ -187,19 +187,6 @@ export async function connectRealtime(settings: ConnectSettings, logger: Logger)
   return wrap(rt, logger, settings.health);
 }
 
-/**
- * `input_audio_buffer.append` as one ready text frame. The SDK sends `JSON.stringify(event)`, a string, which
- * ws copies into a buffer it then masks in place and writes as header + payload (cork/uncork: a writev,
- * through TLS). Given a Buffer it must not modify, ws masks into a single new buffer and writes it once
- * (BENCHMARKS.md, "what each change bought"). Base64 needs no JSON escaping; the event is the SDK's type.
- * `audio` is base64 (our only producer, caller-input.ts, makes it so). Appends bypass the SDK's send only: they carry no item references and are never worth replaying.
- */
-export function encodeAppend(event: Extract<RealtimeClientEvent, { type: 'input_audio_buffer.append' }>): Buffer {
-  // Base64 is ASCII and needs no escaping: latin1 copies one byte per character, no UTF-8 encoding pass.
-  if (event.event_id === undefined) return Buffer.from(`{"type":"input_audio_buffer.append","audio":"${event.audio}"}`, 'latin1');
-  return Buffer.from(JSON.stringify(event), 'utf8');
-}
-
 function wrap(rt: OpenAIRealtimeWS, logger: Logger, health: HandshakeObserver | undefined): ModelConnection {
   const errorListeners: Array<(e: ModelConnectionError) => void> = [];
   const closeListeners: Array<(code: number, reason: string) => void> = [];
@@ -247,17 +234,7 @@ function wrap(rt: OpenAIRealtimeWS, logger: Logger, health: HandshakeObserver | 
   return {
     send(event) {
       if (closed || rt.socket.readyState !== rt.socket.OPEN) return;
-      if (event.type !== 'input_audio_buffer.append') {
-        rt.send(event);
-        return;
-      }
-      try {
-        rt.socket.send(encodeAppend(event), { binary: false });
-      } catch (err) {
-        // What the SDK's send does with a failure: an error event, never a throw into the call.
-        const wrapped = new ModelConnectionError(`could not send audio: ${(err as Error).message}`);
-        for (const l of errorListeners) l(wrapped);
-      }
+      rt.send(event);
     },
     onEvent(listener) {
       rt.on('event', listener);
