@@ -152,8 +152,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       live.add(session);
       ws.on('message', (data, isBinary) => {
         const receivedAt = clock.now();
+        if (isBinary) {
+          // Client events are JSON text frames; a binary frame is refused and ignored (what OpenAI does with
+          // one is unverified — refusing keeps a bridge that sends them from passing a test).
+          ws.send(JSON.stringify({ type: 'error', event_id: 'event_binary', error: { type: 'invalid_request_error', code: 'invalid_message_type', message: 'Binary messages are not supported: send each client event as a JSON text message.', param: null, event_id: null } }));
+          return;
+        }
         try {
-          session.handleMessage(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString(), receivedAt);
+          session.handleMessage(data.toString(), receivedAt);
         } catch (err) {
           // A bug here must cost one session an error event, never the process.
           log.error({ err, emulatorSession: session.id }, 'emulator failed on a client event');
