@@ -10,6 +10,7 @@ import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeClientEvent, RealtimeServerEvent } from 'openai/resources/realtime/realtime';
 import type { Logger } from 'pino';
 import { transcriptionModelOf, usesAzure, type RealtimeEnv } from './env.js';
+import { modelDials } from './dial-queue.js';
 import type { HandshakeObserver, ModelProvider } from './model-health.js';
 
 export type { RealtimeClientEvent, RealtimeServerEvent };
@@ -169,9 +170,9 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
 
 /** Opens the model socket. Resolves once the client object exists; await `ready` for the handshake. */
 export async function connectRealtime(settings: ConnectSettings, logger: Logger): Promise<ModelConnection> {
-  // Dial after the I/O already queued: in a burst of `open`s, each caller gets `opened` before any call
-  // spends CPU on its TLS handshake (BENCHMARKS.md, 500 concurrent opens).
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  // Dials take turns (dial-queue.ts): in a burst of `open`s, callers get `opened` before calls spend CPU on
+  // TLS handshakes.
+  await modelDials.turn();
   const options = {
     handshakeTimeout: settings.connectTimeoutMs,
     ...(settings.secureContext !== undefined ? { secureContext: settings.secureContext } : {}),
