@@ -6,6 +6,8 @@
  *   there; no transcript text reaches B's feed or even Redis (while A's own webhook record has it);
  *   A's own console records each of its events once (its messages come back to it from Redis);
  * - A killed with SIGKILL: its live call leaves B's live list (marked "instance lost").
+ * - One instance with WORKERS=2: each worker's console shows both workers' calls (each worker is a fleet
+ *   member of its own, `<INSTANCE_ID>-w<n>`), each event once (the IPC relay is off in fleet mode).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,10 +42,12 @@ let receiver: Receiver;
 const procs: ChildProcess[] = [];
 const calls: GenesysClient[] = [];
 const streams: Feed[] = [];
+/** Cluster workers, killed too should a test fail before its primary stops them. */
+const workerPids = new Set<number>();
 /** Every message published on the console channel, as Redis carried it. */
 const onTheWire: string[] = [];
 
-async function startBridge(name: string): Promise<Bridge> {
+async function startBridge(name: string, workers = 1): Promise<Bridge> {
   const proc = spawnServe({
     cwd: scratchDir(),
     apiKey: API_KEY,
@@ -56,8 +60,8 @@ async function startBridge(name: string): Promise<Bridge> {
       CONSOLE_INSTANCE_TIMEOUT_MS: String(TIMEOUT_MS),
       SUMMARY_WEBHOOK_URL: receiver.url,
       SUMMARY_TIMEOUT_MS: '1000',
-      // One process per instance: a kill -9 of the instance takes its calls with it.
-      WORKERS: '1',
+      // One process per instance unless asked: a kill -9 of the instance takes its calls with it.
+      WORKERS: String(workers),
     },
   });
   procs.push(proc);
@@ -68,7 +72,8 @@ async function startBridge(name: string): Promise<Bridge> {
   await waitFor(
     () => {
       if (proc.exitCode !== null) throw new Error(`bridge ${name} exited: ${out.slice(-3000)}`);
-      const line = out.split('\n').find((l) => l.includes('listening on'));
+      const lines = out.split('\n').filter((l) => l.includes('listening on'));
+      const line = lines.length >= workers ? lines[0] : undefined;
       if (line) port = (JSON.parse(line) as { port: number }).port;
       return port !== undefined;
     },
@@ -82,7 +87,7 @@ async function signIn(port: number): Promise<string> {
   const body = `token=${encodeURIComponent(CONSOLE_TOKEN)}`;
   return new Promise<string>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/console/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+      { host: '127.0.0.1', port, path: '/console/login', method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         const set = res.headers['set-cookie']?.[0];
         res.resume();
@@ -127,7 +132,8 @@ async function openFeed(port: number, call?: string): Promise<Feed> {
   };
   await new Promise<void>((resolve, reject) => {
     const path = call === undefined ? '/console/api/stream' : `/console/api/stream?call=${encodeURIComponent(call)}`;
-    const req: ClientRequest = request({ host: '127.0.0.1', port, path, headers: { cookie, accept: 'text/event-stream' } }, (res) => {
+    // A new connection each time: with WORKERS > 1 the primary deals connections to the workers in turn.
+    const req: ClientRequest = request({ host: '127.0.0.1', port, path, agent: false, headers: { cookie, accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
       let pending = '';
       res.setEncoding('utf8').on('data', (chunk: string) => {
@@ -188,6 +194,13 @@ afterAll(async () => {
   for (const feed of streams) feed.close();
   for (const call of calls) call.terminate();
   for (const proc of procs) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  for (const pid of workerPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   destroyClients();
   await receiver?.close();
   await emulator?.close();
@@ -259,4 +272,49 @@ describe('console across the fleet: two instances sharing REDIS_URL and CONSOLE_
     expect(fresh.live.has(callId)).toBe(false);
     expect(b.out()).toContain('an instance went silent');
   }, WAIT_MS * 2);
+
+  it('WORKERS=2 in fleet mode: every worker shows both workers\' calls, each event once (Redis replaces the IPC relay)', async () => {
+    const w = await startBridge('w', 2);
+    const lines = () => w.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; worker?: number; sessionId?: string });
+    for (const l of lines() as Array<{ msg: string; pid?: number }>) if (l.msg === 'worker started' && l.pid) workerPids.add(l.pid);
+    const workerOf = (sessionId: string) => lines().find((l) => l.msg === 'audiohook connection accepted' && l.sessionId === sessionId)?.worker;
+    const opened: Array<{ conversationId: string; worker: number }> = [];
+    for (let i = 0; i < 10 && ![1, 2].every((n) => opened.some((c) => c.worker === n)); i++) {
+      const options = callOptions(w);
+      const call = await createSimulatedCall(options);
+      calls.push(call);
+      await waitFor(() => workerOf(options.sessionId!) !== undefined, 'the accept line', WAIT_MS);
+      opened.push({ conversationId: options.conversationId, worker: workerOf(options.sessionId!)! });
+      await call.waitForServerAudio(4_000, WAIT_MS);
+    }
+    expect(new Set(opened.map((c) => c.worker))).toEqual(new Set([1, 2]));
+    const expected = opened.map((c) => c.conversationId).sort();
+    const liveOn = (feed: Feed) => [...feed.live.values()].map((r) => r.conversationId).sort();
+    await waitFor(async () => {
+      const feed = await openFeed(w.port);
+      feed.close();
+      return JSON.stringify(liveOn(feed)) === JSON.stringify(expected);
+    }, 'a console listing both calls', WAIT_MS);
+    const instances = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const overview = await openFeed(w.port);
+      overview.close();
+      expect(liveOn(overview)).toEqual(expected);
+      for (const row of overview.live.values()) {
+        instances.add(row.instance);
+        // Whichever worker answers, the call's timeline holds each event once.
+        const detail = await openFeed(w.port, row.callId);
+        detail.close();
+        const keys = detail.watched.map((e) => JSON.stringify({ ...e, seq: undefined }));
+        expect(keys.length).toBeGreaterThan(0);
+        expect(new Set(keys).size).toBe(keys.length);
+      }
+    }
+    expect(instances).toEqual(new Set(['bridge-w-w1', 'bridge-w-w2']));
+    expect(w.out()).not.toContain('"level":50');
+
+    for (const call of calls) call.terminate();
+    w.proc.kill('SIGTERM');
+    await new Promise<void>((r) => (w.proc.exitCode !== null || w.proc.signalCode !== null ? r() : w.proc.once('exit', () => r())));
+  }, WAIT_MS * 4);
 });
