@@ -79,10 +79,11 @@ export class ConsoleStore {
     return this.options.transcripts;
   }
 
-  onCallEvent(event: CallEvent): void {
+  /** `origin.instance`: the process that relayed the event carries the call (names a row adopted mid-call). */
+  onCallEvent(event: CallEvent, origin?: { instance: string }): void {
     if (event.type === 'transcript' && !this.options.transcripts) return;
     if (event.type === 'call.started') return this.start(event);
-    const call = this.live.get(event.callId) ?? this.adopt(event);
+    const call = this.live.get(event.callId) ?? this.adopt(event, origin?.instance ?? '');
     if (call === undefined) return;
     const row = call.row;
     switch (event.type) {
@@ -233,15 +234,15 @@ export class ConsoleStore {
   }
 
   /** An event for a call whose start we did not see (console started mid-call): show it with what we know. */
-  private adopt(event: CallEvent): TrackedCall | undefined {
+  private adopt(event: CallEvent, instance: string): TrackedCall | undefined {
     const restored = this.restoreLost(event.callId);
     if (restored) return restored;
     if (event.type === 'call.ended') {
       // Known from its record; no timeline.
       const r = event.record;
-      this.start({ type: 'call.started', callId: event.callId, at: Date.parse(r.started_at) || event.at, sessionId: r.session_id, conversationId: r.conversation_id, connectorId: r.connector_id, bot: '', instance: '' });
+      this.start({ type: 'call.started', callId: event.callId, at: Date.parse(r.started_at) || event.at, sessionId: r.session_id, conversationId: r.conversation_id, connectorId: r.connector_id, bot: '', instance });
     } else {
-      this.start({ type: 'call.started', callId: event.callId, at: event.at, sessionId: '', conversationId: '', connectorId: '', bot: '', instance: '' });
+      this.start({ type: 'call.started', callId: event.callId, at: event.at, sessionId: '', conversationId: '', connectorId: '', bot: '', instance });
     }
     return this.live.get(event.callId);
   }

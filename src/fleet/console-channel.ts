@@ -59,10 +59,9 @@ export interface ChannelSubscriber {
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
 }
 
-/** What it needs of the console: the listener for other processes' events and the store for rows. */
+/** What it needs of the console: its store (other processes' events and rows go in; this one's rows come out). */
 export interface ChannelConsole {
-  readonly listener: CallEventListener;
-  readonly store: Pick<ConsoleStore, 'liveRow' | 'upsertRow' | 'lose'>;
+  readonly store: Pick<ConsoleStore, 'onCallEvent' | 'liveRow' | 'upsertRow' | 'lose'>;
 }
 
 export interface ConsoleChannelOptions {
@@ -115,7 +114,7 @@ export function createConsoleChannel(options: ConsoleChannelOptions): ConsoleCha
   const origin: Origin = { sender: options.sender ?? `${options.instance}#${randomBytes(4).toString('hex')}`, instance: options.instance };
   const presence = new FleetPresence(options.timeoutMs);
   const intervalMs = Math.max(250, Math.floor(options.timeoutMs / 3));
-  const { store, listener } = options.console;
+  const { store } = options.console;
   /** This process's live calls, announced in presence messages. */
   const local = new Set<string>();
   let inFlight = 0;
@@ -222,7 +221,7 @@ export function createConsoleChannel(options: ConsoleChannelOptions): ConsoleCha
       switch (envelope.kind) {
         case 'event':
           if (!presence.onEvent(envelope.sender, envelope.instance, envelope.event, now)) return drop({ direction: 'in', reason: 'capacity' });
-          listener.onCallEvent(envelope.event);
+          store.onCallEvent(envelope.event, { instance: envelope.instance });
           return;
         case 'presence': {
           const missing = presence.onPresence(envelope.sender, envelope.instance, envelope.rows.map((r) => r.callId), envelope.complete, now);

@@ -211,7 +211,7 @@ function node(bus: Bus, clock: ManualClock, instance: string, options: { transcr
     channel: 'audiohook:console',
     instance,
     sender: `${instance}#1`,
-    console: { listener: store, store },
+    console: { store },
     transcripts: options.transcripts ?? false,
     timeoutMs: 3_000,
     logger: silent,
@@ -378,6 +378,16 @@ describe('the channel over an in-memory bus (manual clock)', () => {
     await settle();
     expect(c.drops).toEqual([{ direction: 'out', reason: 'failed' }]);
     expect(c.channel.inFlight).toBe(0);
+  });
+
+  it("an event of a call this console never saw start names the row with the sender's instance", () => {
+    const b = node(new Bus(), new ManualClock(), 'bridge-b');
+    const call = new CallScript('call-7');
+    b.channel.receive(encodeEventEnvelope(A, call.ev('activity', { activity: 'caller_speaking' }), false)!);
+    expect(b.store.liveRow('call-7')).toMatchObject({ instance: 'bridge-a', activity: 'caller_speaking' });
+    const other = new CallScript('call-8');
+    b.channel.receive(encodeEventEnvelope(A, other.ev('call.ended', { record: callRecord('call-8') }), false)!);
+    expect(b.store.endedCalls()).toEqual([expect.objectContaining({ callId: 'call-8', instance: 'bridge-a', endReason: 'bot_ended' })]);
   });
 
   it('drops and counts what it cannot read; what it can still applies', async () => {
