@@ -317,4 +317,30 @@ describe('console across the fleet: two instances sharing REDIS_URL and CONSOLE_
     w.proc.kill('SIGTERM');
     await new Promise<void>((r) => (w.proc.exitCode !== null || w.proc.signalCode !== null ? r() : w.proc.once('exit', () => r())));
   }, WAIT_MS * 4);
+
+  it('Redis restarted mid-call: the calls come back on B once both reconnect, also one that started meanwhile', async () => {
+    const c = await startBridge('c');
+    const before = callOptions(c);
+    calls.push(await createSimulatedCall(before));
+    const onB = await openFeed(b.port);
+    await waitFor(() => rowOf(onB, before.conversationId) !== undefined, "C's call on B's console", WAIT_MS);
+
+    await redis.kill('SIGKILL');
+    const during = callOptions(c);
+    calls.push(await createSimulatedCall(during)); // accepted meanwhile (replay check local, counted)
+    // B hears nothing: after the timeout C's call is no longer shown live (B cannot vouch for it).
+    await waitFor(() => rowOf(onB, before.conversationId) === undefined, "C's call leaving B's live list during the outage", WAIT_MS);
+    expect(endedOf(onB, before.conversationId)).toMatchObject({ endReason: 'instance_lost' });
+    expect(endedOf(onB, before.conversationId)!.endDetail).toContain('cannot reach Redis');
+
+    await redis.restart();
+    await waitFor(
+      () => rowOf(onB, before.conversationId) !== undefined && rowOf(onB, during.conversationId) !== undefined,
+      "both of C's calls live on B's console after the restart",
+      WAIT_MS,
+    );
+    expect(rowOf(onB, before.conversationId)!.instance).toBe('bridge-c');
+    expect(rowOf(onB, during.conversationId)!.instance).toBe('bridge-c');
+    expect(endedOf(onB, before.conversationId)).toBeUndefined();
+  }, WAIT_MS * 3);
 });
