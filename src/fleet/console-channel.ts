@@ -17,6 +17,12 @@
  * - Reading: bounded size, parsed at the edge (zod), own messages ignored by their prefix, anything
  *   malformed, too large or beyond the bounds dropped and counted; nothing on the channel can crash us.
  *
+ * Workers (WORKERS > 1): each worker is a fleet member of its own (its own instance id and channel), so in
+ * fleet mode this channel replaces the primary's IPC relay (src/cli/serve.ts) rather than running beside
+ * it: both would bring every sibling worker's event twice, and telling the copies apart would need an id
+ * per event and a seen-set per console. The cost: while Redis is unreachable a worker's console shows
+ * only its own calls.
+ *
  * Own connections: pub/sub needs a dedicated subscriber connection, and publishing gets its own too so a
  * large ended record never sits in front of a signed upgrade's nonce check on the fleet's main connection.
  */
