@@ -69,6 +69,8 @@ const DEPENDENCIES = [
   ),
   { setting: 'CONSOLE_TRANSCRIPTS', needs: 'CONSOLE_TOKEN' },
   { setting: 'CONSOLE_MAX_ENDED_CALLS', needs: 'CONSOLE_TOKEN' },
+  { setting: 'CONSOLE_INSTANCE_TIMEOUT_MS', needs: 'CONSOLE_TOKEN' },
+  { setting: 'CONSOLE_INSTANCE_TIMEOUT_MS', needs: 'REDIS_URL' },
 ].filter((d) => KNOWN_VARIABLES.includes(d.setting) && KNOWN_VARIABLES.includes(d.needs));
 
 /** The pairs the server needs together (a second secret without its key is an error, not a warning). */

@@ -75,7 +75,8 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
   await serve(workerEnv, {
     logger,
     metrics: instanceMetrics(metrics, link, identity.slot),
-    ...(env.CONSOLE_TOKEN ? { consoleRelay: consoleRelayOf(env, metrics.registry) } : {}),
+    // With REDIS_URL the console's fleet channel carries every worker's calls too (src/fleet/console-channel.ts).
+    ...(env.CONSOLE_TOKEN && !fleetMode(env) ? { consoleRelay: consoleRelayOf(env, metrics.registry) } : {}),
     signals: ['SIGTERM'],
     // With REDIS_URL (fleet mode) the fleet's shared store is used instead: it spans instances, so workers too.
     ...(fleetMode(env) ? {} : { nonceStore: primaryNonceStore(link, logger) }),

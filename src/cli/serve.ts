@@ -10,6 +10,7 @@ import type { CallEventListener } from '../bridge/call-events.js';
 import type { ConsoleRelay } from '../cluster/console-relay.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
+import { startFleetConsole, type FleetConsole } from '../fleet/console-channel.js';
 import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
@@ -152,9 +153,11 @@ export function createBridgeFromEnv(
     health?: ModelHealth;
     /** Bot profiles and their tools; absent: the single bot from env, no tools. */
     bots?: BotDirectory;
+    /** The instance carrying the calls (call.started); absent: hostname/pid. */
+    instance?: string;
   } = {},
 ): BridgeFactory {
-  const { events, health, bots } = extras;
+  const { events, health, bots, instance } = extras;
   const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
   const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
@@ -164,6 +167,7 @@ export function createBridgeFromEnv(
     ...(sink ? { sink } : {}),
     ...(metrics ? { metrics } : {}),
     ...(events ? { events } : {}),
+    ...(instance ? { instance } : {}),
     // The spool and the outbox count webhook outcomes themselves (including later retries); count here only without them.
     onCallFinished: (record, result) => metrics && recordCallMetrics(metrics, record, spool || outbox ? undefined : result),
   });
@@ -192,6 +196,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   const fleet = env.REDIS_URL
     ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(fleetSender ? { sender: fleetSender } : {}) })
     : undefined;
+  let fleetConsole: FleetConsole | undefined;
   try {
     const delivery = createCallRecordDelivery(env, logger, metrics, tracing, fleet);
     const model = modelStartupInfo(env);
@@ -202,11 +207,31 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     });
     // The console (when CONSOLE_TOKEN is set) listens to every call's milestones, beside the tracer.
     const opsConsole = createConsoleFromEnv(env, { logger, registry: metrics.registry });
-    // In a cluster worker, the other workers' calls reach this console too, and this worker's theirs.
-    const relay = opsConsole ? options.consoleRelay : undefined;
+    // Fleet mode: the console shows every instance's calls (and every worker's: each worker is a fleet member
+    // of its own), over Redis. The workers' IPC relay is then not used: it would bring sibling workers'
+    // events a second time (src/fleet/console-channel.ts).
+    fleetConsole =
+      opsConsole && fleet
+        ? startFleetConsole({
+            fleet,
+            console: opsConsole,
+            transcripts: env.CONSOLE_TRANSCRIPTS,
+            timeoutMs: env.CONSOLE_INSTANCE_TIMEOUT_MS,
+            logger,
+            registry: metrics.registry,
+          })
+        : undefined;
+    // Else, in a cluster worker, the other workers' calls reach this console too, and this worker's theirs.
+    const relay = opsConsole && !fleetConsole ? options.consoleRelay : undefined;
     if (opsConsole) relay?.subscribe(opsConsole.listener);
-    const events = callEventListeners([tracing?.calls, opsConsole?.listener, relay?.outbound], logger);
-    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, { ...(events ? { events } : {}), health, bots });
+    const events = callEventListeners([tracing?.calls, opsConsole?.listener, relay?.outbound, fleetConsole?.outbound], logger);
+    const bridge = createBridgeFromEnv(env, logger, metrics, delivery, {
+      ...(events ? { events } : {}),
+      health,
+      bots,
+      // The console's instance column: the fleet's name for this process (per worker), else hostname/pid.
+      ...(fleet ? { instance: fleet.instanceId } : {}),
+    });
     const { spool } = delivery;
     // Before listening: an unusable spool directory stops start-up; earlier records replay in the background.
     await spool?.start();
@@ -238,6 +263,8 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       afterClose: async () => {
         await bridge.drain();
         await spool?.close();
+        // After the drain: the calls' endings are published before the goodbye.
+        await fleetConsole?.close();
         await fleet?.close();
         stopReloading?.();
         await bots.close();
@@ -248,6 +275,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     if (options.handleSignals !== false && bots.hasProfiles) stopReloading = bots.reloadOnSignal('SIGHUP');
     return { server, bridge, metrics, bots, ...(spool ? { spool } : {}), ...(tracing ? { tracing } : {}), ...(fleet ? { fleet } : {}), ...(opsConsole ? { console: opsConsole } : {}) };
   } catch (err) {
+    await fleetConsole?.close();
     await fleet?.close();
     throw err;
   }

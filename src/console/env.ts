@@ -1,6 +1,6 @@
 /** Settings of the live operations console (src/console), merged into the process schema (src/config/env.ts). */
 import { z } from 'zod';
-import { boolFromString, intInRange } from '../config/env-fields.js';
+import { boolFromString, intInRange, msInRange } from '../config/env-fields.js';
 
 export const consoleEnvShape = {
   /** Turns the console on at /console; the shared sign-in token (at least 16 characters). */
@@ -9,6 +9,11 @@ export const consoleEnvShape = {
   CONSOLE_TRANSCRIPTS: boolFromString.default(false),
   /** Ended calls the console keeps in memory (the webhook stays the system of record). */
   CONSOLE_MAX_ENDED_CALLS: intInRange(1, 1000).default(50),
+  /**
+   * Fleet mode (REDIS_URL): how long the console keeps showing the live calls of another instance it no
+   * longer hears from (each instance announces its calls every third of this); then they are marked lost.
+   */
+  CONSOLE_INSTANCE_TIMEOUT_MS: msInRange(1500, 600_000).default(15_000),
 };
 
 export type ConsoleEnv = z.infer<z.ZodObject<typeof consoleEnvShape>>;

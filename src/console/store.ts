@@ -34,6 +34,15 @@ const MAX_SHORT = 200;
 const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 /**
+ * Why a live call left this console without its call.ended (fleet mode, src/fleet/console-channel.ts):
+ * its instance went silent (died, or this console lost its link), or its instance no longer announces it
+ * (the ending was lost on the way). The call's real outcome is in its webhook record.
+ */
+export const LOST_REASONS = ['instance_lost', 'ending_missed'] as const;
+export type LostReason = (typeof LOST_REASONS)[number];
+const isLost = (endReason: string) => (LOST_REASONS as readonly string[]).includes(endReason);
+
+/**
  * Error texts (end detail, webhook error) come from peers: an API error may quote a masked key or a bearer
  * token. Anything key-shaped is replaced before it is kept.
  */
@@ -70,10 +79,11 @@ export class ConsoleStore {
     return this.options.transcripts;
   }
 
-  onCallEvent(event: CallEvent): void {
+  /** `origin.instance`: the process that relayed the event carries the call (names a row adopted mid-call). */
+  onCallEvent(event: CallEvent, origin?: { instance: string }): void {
     if (event.type === 'transcript' && !this.options.transcripts) return;
     if (event.type === 'call.started') return this.start(event);
-    const call = this.live.get(event.callId) ?? this.adopt(event);
+    const call = this.live.get(event.callId) ?? this.adopt(event, origin?.instance ?? '');
     if (call === undefined) return;
     const row = call.row;
     switch (event.type) {
@@ -122,6 +132,68 @@ export class ConsoleStore {
     return [...this.live.values()].map((c) => ({ ...c.row }));
   }
 
+  /** One live call's row (a copy), or undefined. */
+  liveRow(callId: string): CallRow | undefined {
+    const tracked = this.live.get(callId);
+    return tracked ? { ...tracked.row } : undefined;
+  }
+
+  /**
+   * A live call's row as the process carrying it announces it (fleet presence): a console that started, or
+   * reconnected, mid-call gets the row; one that missed events gets the current figures; a call this console
+   * had marked lost is live again. An announced call that ended here for real stays ended.
+   */
+  upsertRow(announced: CallRow): void {
+    const row: CallRow = {
+      ...announced,
+      callId: clip(announced.callId, MAX_SHORT),
+      bot: clip(announced.bot, MAX_SHORT),
+      connectorId: clip(announced.connectorId, MAX_SHORT),
+      conversationId: clip(announced.conversationId, MAX_SHORT),
+      instance: clip(announced.instance, MAX_SHORT),
+    };
+    const tracked = this.live.get(row.callId) ?? this.restoreLost(row.callId);
+    if (tracked) {
+      const before = tracked.row;
+      if ((Object.keys(row) as Array<keyof CallRow>).every((k) => before[k] === row[k])) return;
+      tracked.row = row;
+      return this.publish({ kind: 'row', row: { ...row } });
+    }
+    if (this.ended.some((e) => e.call.callId === row.callId)) return;
+    if (this.live.size >= this.maxLive) {
+      this.untracked++;
+      return;
+    }
+    this.live.set(row.callId, { row, events: [], truncated: false, nextSeq: 0 });
+    this.publish({ kind: 'row', row: { ...row } });
+  }
+
+  /** A live call whose ending will not reach this console: ended here as `reason` (no record: its outcome is unknown here). */
+  lose(callId: string, reason: LostReason, at: number, detail?: string): void {
+    const call = this.live.get(callId);
+    if (!call) return;
+    call.row.activity = 'ending';
+    this.record(call, { kind: 'ended', endReason: reason }, at, true);
+    this.live.delete(callId);
+    const ended = lostCall(call.row, reason, at, detail);
+    this.ended.push({ call: ended, tracked: call });
+    while (this.ended.length > this.options.maxEnded) this.ended.shift();
+    this.publish({ kind: 'ended', call: ended });
+  }
+
+  /** A call marked lost that turns out alive: back to the live calls, without the lost ending on its timeline. */
+  private restoreLost(callId: string): TrackedCall | undefined {
+    const index = this.ended.findIndex((e) => e.call.callId === callId && isLost(e.call.endReason));
+    if (index < 0) return undefined;
+    const [{ call, tracked }] = this.ended.splice(index, 1) as [{ call: EndedCall; tracked: TrackedCall }];
+    const last = tracked.events[tracked.events.length - 1];
+    if (last?.kind === 'ended' && last.endReason === call.endReason) tracked.events.pop();
+    tracked.row.activity = tracked.events.findLast((e) => e.kind === 'activity')?.activity ?? 'listening';
+    this.live.set(callId, tracked);
+    this.publish({ kind: 'row', row: { ...tracked.row } });
+    return tracked;
+  }
+
   /** Ended calls, newest first. */
   endedCalls(): EndedCall[] {
     return this.ended.map((e) => e.call).reverse();
@@ -162,13 +234,15 @@ export class ConsoleStore {
   }
 
   /** An event for a call whose start we did not see (console started mid-call): show it with what we know. */
-  private adopt(event: CallEvent): TrackedCall | undefined {
+  private adopt(event: CallEvent, instance: string): TrackedCall | undefined {
+    const restored = this.restoreLost(event.callId);
+    if (restored) return restored;
     if (event.type === 'call.ended') {
       // Known from its record; no timeline.
       const r = event.record;
-      this.start({ type: 'call.started', callId: event.callId, at: Date.parse(r.started_at) || event.at, sessionId: r.session_id, conversationId: r.conversation_id, connectorId: r.connector_id, bot: '', instance: '' });
+      this.start({ type: 'call.started', callId: event.callId, at: Date.parse(r.started_at) || event.at, sessionId: r.session_id, conversationId: r.conversation_id, connectorId: r.connector_id, bot: '', instance });
     } else {
-      this.start({ type: 'call.started', callId: event.callId, at: event.at, sessionId: '', conversationId: '', connectorId: '', bot: '', instance: '' });
+      this.start({ type: 'call.started', callId: event.callId, at: event.at, sessionId: '', conversationId: '', connectorId: '', bot: '', instance });
     }
     return this.live.get(event.callId);
   }
@@ -196,6 +270,9 @@ export class ConsoleStore {
     this.record(call, { kind: 'ended', endReason: record.end_reason }, at, true);
     this.live.delete(call.row.callId);
     const ended = endedCall(call.row, record, delivery, at, this.options.transcripts);
+    // A call marked lost earlier and adopted again by its ending is listed once.
+    const earlier = this.ended.findIndex((e) => e.call.callId === call.row.callId);
+    if (earlier >= 0) this.ended.splice(earlier, 1);
     this.ended.push({ call: ended, tracked: call });
     while (this.ended.length > this.options.maxEnded) this.ended.shift();
     this.publish({ kind: 'ended', call: ended });
@@ -226,6 +303,29 @@ function recordTools(record: CallRecord): EndedCall['tools'] {
     outcome: t.outcome as ToolOutcome,
     ...(t.error_code !== undefined ? { errorCode: clip(t.error_code, MAX_SHORT) } : {}),
   }));
+}
+
+/** What the console shows of a call it lost track of: the row, when it was lost and why; no record facts. */
+export function lostCall(row: CallRow, reason: LostReason, at: number, detail?: string): EndedCall {
+  return {
+    ...row,
+    activity: 'ending',
+    endedAt: at,
+    durationSeconds: Math.max(0, Math.round((at - row.startedAt) / 1000)),
+    endReason: reason,
+    ...(detail ? { endDetail: clip(detail, MAX_SHORT) } : {}),
+    summary: '',
+    sentiment: '',
+    resolved: false,
+    followUps: [],
+    summarySource: '',
+    escalation: { required: false },
+    outputVariables: null,
+    usage: { responses: 0, totalTokens: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0 },
+    model: '',
+    tools: [],
+    webhook: { state: 'not_reported' },
+  };
 }
 
 /** Endings that send `disconnect` with output variables (caller hang-up and errors send none). */

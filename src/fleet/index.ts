@@ -28,6 +28,10 @@ const FIRST_CONNECT_WAIT_MS = 5_000;
 
 export interface Fleet {
   instanceId: string;
+  /** REDIS_KEY_PREFIX: every key and channel of this deployment starts with it. */
+  prefix: string;
+  /** A new connection to the same server, same TLS and reconnect policy, not connected yet (the caller owns it). */
+  openConnection(purpose: string): RedisClient;
   nonceStore: SharedNonceStore;
   registry: FleetRegistry;
   /** Present when a webhook sink was given. */
@@ -128,6 +132,9 @@ export async function startFleet(env: FleetEnv & { REDIS_URL: string }, options:
   let closing: Promise<void> | undefined;
   return {
     instanceId,
+    prefix,
+    openConnection: (purpose) =>
+      createRedisClient({ url: env.REDIS_URL, ...(ca ? { ca } : {}), logger, name: `audiohook-${instanceId}`.slice(0, 100) + `-${purpose}`.slice(0, 20) }),
     nonceStore,
     registry: fleetRegistry,
     ...(outbox ? { outbox } : {}),

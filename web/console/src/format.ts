@@ -36,6 +36,9 @@ export const ENDING_LABELS: Record<string, string> = {
   caller_hangup: 'caller hung up',
   error: 'error',
   shutdown: 'server shutdown',
+  // Fleet mode: the console lost track of a call of another instance (its outcome is in the webhook record).
+  instance_lost: 'instance lost',
+  ending_missed: 'ending not received',
 };
 
 /** DTMF is shown as a count of masked digits, never the digits (the server never has them either). */

@@ -73,7 +73,7 @@ function apply(message: StreamMessage): void {
   let liveChanged = false;
   let selectedChanged = false;
   for (const item of message.items) {
-    applyItem(item);
+    if (applyItem(item)) endedChanged = true;
     if (item.kind === 'health') healthChanged = true;
     else if (item.kind === 'ended') endedChanged = liveChanged = true;
     else liveChanged ||= item.kind === 'row';
@@ -86,10 +86,16 @@ function apply(message: StreamMessage): void {
   if (selectedChanged) renderDetail();
 }
 
-function applyItem(item: BatchItem): void {
+/** Applies one change; true when it changed the ended list. */
+function applyItem(item: BatchItem): boolean {
   switch (item.kind) {
     case 'row':
       state.live.set(item.row.callId, item.row);
+      // A call the server had marked lost (fleet mode: its instance went silent) is live again.
+      if (state.ended.some((c) => c.callId === item.row.callId)) {
+        state.ended = state.ended.filter((c) => c.callId !== item.row.callId);
+        return true;
+      }
       break;
     case 'event':
       if (item.callId === state.selected && !state.events.some((e) => e.seq === item.event.seq)) state.events.push(item.event);
@@ -102,6 +108,7 @@ function applyItem(item: BatchItem): void {
       state.health = item.health;
       break;
   }
+  return false;
 }
 
 function select(callId: string): void {
