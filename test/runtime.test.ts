@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from './ops/dockerfile-parse.js';
@@ -27,5 +28,14 @@ describe('runtime', () => {
     const major = imageMajor();
     expect(packageJson.devDependencies.node).toMatch(new RegExp(`^${major}\\.\\d+\\.\\d+$`));
     expect(packageJson.engines.node).toBe(`>=${major}.0.0`);
+  });
+
+  it('ws masks frames natively on linux-x64 (the prebuilt bufferutil binary, no compiler: BENCHMARKS.md)', () => {
+    // Optional: on a platform without a prebuild ws falls back to its JS mask. The image is linux-x64.
+    if (`${process.platform}-${process.arch}` !== 'linux-x64') return;
+    const wsRequire = createRequire(createRequire(import.meta.url).resolve('ws'));
+    const native = wsRequire('bufferutil') as { mask: unknown; unmask: unknown };
+    expect(typeof native.mask).toBe('function');
+    expect(typeof native.unmask).toBe('function');
   });
 });
