@@ -25,6 +25,7 @@ import type { CallTools } from '../tools/registry.js';
 import type { ToolTurns } from '../tools/tool-turns.js';
 import { CallBot, createCallToolTurns, type BotRouter } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { coalescedClock } from '../util/coalescing-clock.js';
 import { TimerScope } from '../util/timers.js';
 import { BargeIn } from './barge-in.js';
 import { BotSpeech } from './bot-speech.js';
@@ -117,7 +118,8 @@ export class CallBridge {
     });
     const createPacer = deps.createPacer ?? ((o: OutboundPacerOptions) => new OutboundPacer(o));
     this.pacer = createPacer({
-      clock: this.clock,
+      // Shared by every call's pacer: frames due in the same 10 ms go out in one wake-up (coalescing-clock.ts).
+      clock: coalescedClock(this.clock),
       send: (frame) => {
         const sent = this.control.sendAudio(frame);
         if (sent) this.botSpeech.frameSent();
