@@ -96,6 +96,8 @@ export async function startBridgeProcess(options: {
     MAX_SESSIONS: '100000',
     // Unset: the bridge's default, one worker per available CPU (what production runs).
     ...(options.workers ? { WORKERS: String(options.workers) } : {}),
+    // bench/compare.sh: a commit from before bufferutil was a dependency runs with ws's JS mask, as it shipped.
+    ...(process.env.WS_NO_BUFFER_UTIL ? { WS_NO_BUFFER_UTIL: process.env.WS_NO_BUFFER_UTIL } : {}),
     ...options.env,
   };
   const nodeFlags = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];

@@ -15,6 +15,8 @@ for rev in "$@"; do
   trap 'git -C "$root" worktree remove --force "$dir" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
   ln -s "$root/node_modules" "$dir/node_modules"
   (cd "$dir" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.build.json)
+  # node_modules is this checkout's: a commit that did not depend on bufferutil ran with ws's JS mask.
+  if grep -q '"bufferutil"' "$dir/package.json"; then unset WS_NO_BUFFER_UTIL; else export WS_NO_BUFFER_UTIL=1; fi
   echo "== $(git -C "$root" rev-parse --short "$rev") $(git -C "$root" log -1 --format=%s "$rev" | cut -c1-100)"
   BENCH_BRIDGE_ROOT="$dir" tsx "$root/bench/run.ts" --no-build --compare "$calls" | grep '^compare:' || echo "compare: failed"
   git -C "$root" worktree remove --force "$dir"
