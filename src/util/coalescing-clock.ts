@@ -29,6 +29,11 @@ export class CoalescingClock implements Clock {
   constructor(
     private readonly base: Clock,
     readonly gridMs: number = PACING_GRID_MS,
+    /** A callback threw: by default rethrown on its own tick, as a separate timer's exception would be. */
+    private readonly onError: (err: unknown) => void = (err) =>
+      process.nextTick(() => {
+        throw err;
+      }),
   ) {
     if (!(gridMs > 0)) throw new RangeError(`gridMs must be positive, got ${gridMs}`);
   }
@@ -75,10 +80,8 @@ export class CoalescingClock implements Clock {
       try {
         entry.callback();
       } catch (err) {
-        // As with separate timers: one callback's exception never stops the others of its slot.
-        process.nextTick(() => {
-          throw err;
-        });
+        // One callback's exception never stops the others of its slot.
+        this.onError(err);
       }
     }
   }
