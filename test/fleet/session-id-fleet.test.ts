@@ -7,11 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/cli/env.js';
+import { serve, type Service } from '../../src/cli/serve.js';
+import { startEmulator } from '../../src/emulator/server.js';
 import { createFleetMetrics } from '../../src/fleet/metrics.js';
 import { createFleetRegistry, type FleetRegistry } from '../../src/fleet/registry.js';
 import { sessionIdKey } from '../../src/fleet/session-id-claims.js';
 import type { AppServer } from '../../src/server/http.js';
 import { localSessionIds } from '../../src/server/session-ids.js';
+import { ConnectError, createSimulatedCall } from '../../src/simulator/genesys-client.js';
 import { newIds, RawClient, signedHeaders, startApp, upgrade, WAIT_MS, type Ids } from '../server/support.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../support/redis.js';
 import { connectClient, destroyClients, silent, waitFor } from './support.js';
@@ -145,6 +149,58 @@ describe('fleet: a live session id is refused on every instance', () => {
       expect(await again(b.port, ids)).toMatchObject({ kind: 'rejected', status: 400 });
     } finally {
       await own.stop();
+    }
+  }, 40_000);
+});
+
+describe('fleet: the production composition (serve with REDIS_URL)', () => {
+  it('two instances sharing REDIS_URL: the second refuses a session id live on the first with 400', async () => {
+    const emulator = await startEmulator({
+      script: { name: 'dup', greeting: { audio: { toneMs: 200 }, transcript: 'Hello.' }, turns: [], textCues: [], fallback: { audio: { toneMs: 200 }, transcript: 'Sorry?' } },
+      speed: 'instant',
+      logger: silent,
+    });
+    const services: Service[] = [];
+    const calls: Array<{ terminate(): void }> = [];
+    const prefix = `serve${Date.now()}`;
+    try {
+      const start = (name: string) =>
+        serve(
+          parseEnv({
+            GENESYS_API_KEY: 'fleet-dup-api-key-0123456789',
+            OPENAI_API_KEY: 'sk-emulator',
+            OPENAI_BASE_URL: emulator.baseURL,
+            REALTIME_CA_FILE: emulator.caPath,
+            PORT: '0',
+            HOST: '127.0.0.1',
+            REDIS_URL: server.url,
+            REDIS_KEY_PREFIX: prefix,
+            INSTANCE_ID: name,
+          }),
+          { logger: silent, handleSignals: false },
+        );
+      services.push(await start('serve-a'));
+      services.push(await start('serve-b'));
+      const [a, b] = services as [Service, Service];
+      const url = (s: Service) => `ws://127.0.0.1:${s.server.port}/audiohook/bot`;
+      const sessionId = randomUUID();
+      const first = await createSimulatedCall({ url: url(a), apiKey: 'fleet-dup-api-key-0123456789', sessionId });
+      calls.push(first);
+      const refused = await createSimulatedCall({ url: url(b), apiKey: 'fleet-dup-api-key-0123456789', sessionId }).then(
+        (c) => {
+          calls.push(c);
+          return undefined;
+        },
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(ConnectError);
+      expect((refused as ConnectError).status).toBe(400);
+      // Another id is welcome on B.
+      calls.push(await createSimulatedCall({ url: url(b), apiKey: 'fleet-dup-api-key-0123456789', sessionId: randomUUID() }));
+    } finally {
+      for (const c of calls) c.terminate();
+      for (const s of services) await s.server.stop(0);
+      await emulator.close();
     }
   }, 40_000);
 });
