@@ -37,6 +37,7 @@ import { greetingPrompt } from './instructions.js';
 import { planEnding, runEnding, type Ending } from './ending.js';
 import { CallPhaseState } from './phase.js';
 import { ConversationLog } from './conversation-log.js';
+import { EarlyCallerAudio } from './early-audio.js';
 import { InputVariableError, resolveCallConfig, type CallConfig } from './variables.js';
 
 export type { ResilienceEnv };
@@ -80,6 +81,8 @@ export class CallBridge {
   private readonly conversation: ConversationLog;
   private config: CallConfig | undefined;
   private session: ModelSession | undefined;
+  /** Caller audio while the call start waits for Data Action contracts (no session yet), else undefined. */
+  private earlyAudio: EarlyCallerAudio | undefined;
   /** The bot this Connector ID selected (undefined: the single bot from env), fixed for the call. */
   private readonly bot: CallBot;
   private callTools: CallTools | undefined;
@@ -159,7 +162,9 @@ export class CallBridge {
     return {
       onAudio: guard('onAudio', (ulaw: Uint8Array) => {
         // Once the bot is ending the call, caller audio could only start new turns that cut the farewell.
-        if (this.phase.allows('callerAudio')) this.session?.appendAudio(ulaw);
+        if (!this.phase.allows('callerAudio')) return;
+        if (this.session) this.session.appendAudio(ulaw);
+        else this.earlyAudio?.append(ulaw);
       }),
       onDtmf: guard('onDtmf', (digit: string) => this.keypad.push(digit)),
       onPlaybackStarted: guard('onPlaybackStarted', () => this.pacer.playbackStarted()),
@@ -171,11 +176,13 @@ export class CallBridge {
       // A Genesys pause (e.g. secure pause for card numbers): no relaying, and a half-utterance never becomes a turn.
       onPaused: guard('onPaused', () => {
         this.log.info('stream paused by Genesys; caller audio not relayed');
-        this.session?.pauseInput();
+        if (this.session) this.session.pauseInput();
+        else this.earlyAudio?.pause();
       }),
       onResumed: guard('onResumed', () => {
         this.log.info('stream resumed');
-        this.session?.resumeInput();
+        if (this.session) this.session.resumeInput();
+        else this.earlyAudio?.resume();
       }),
       onUpdate: guard('onUpdate', (params: { language?: string }) => this.onLanguageUpdate(params.language)),
       onShutdown: async () => {
@@ -245,8 +252,11 @@ export class CallBridge {
     }
     // Immediate unless Data Action contracts must be read (one Platform API round trip, bounded).
     const tools = this.bot.openTools(this.config.dataActions, this.log);
-    if (tools instanceof Promise) void tools.then((t) => this.startModel(t));
-    else this.startModel(tools);
+    if (tools instanceof Promise) {
+      // The caller talks meanwhile: held for the model session (bounded), nothing lost to the wait.
+      this.earlyAudio = new EarlyCallerAudio();
+      void tools.then((t) => this.startModel(t));
+    } else this.startModel(tools);
   }
 
   private startModel(tools?: CallTools): void {
@@ -254,6 +264,8 @@ export class CallBridge {
     // Ended while the tools were resolved (hang-up), or refused in start().
     if (this.isEnding || connect instanceof Error) {
       tools?.release();
+      this.earlyAudio?.drop();
+      this.earlyAudio = undefined;
       return;
     }
     this.callTools = tools;
@@ -299,6 +311,13 @@ export class CallBridge {
     });
     const maxSeconds = this.deps.env.MAX_CALL_DURATION;
     if (maxSeconds !== undefined) this.timers.after(maxSeconds * 1000, () => this.onMaxCallDuration());
+    const early = this.earlyAudio;
+    if (early) {
+      // Before the session opens: it holds this audio, in order, ahead of what comes next.
+      this.log.info({ heldMs: early.heldMs, droppedMs: early.droppedMs }, 'caller audio of the tools wait handed to the model session');
+      early.handOver(this.session);
+      this.earlyAudio = undefined;
+    }
     this.session.start();
   }
 
@@ -523,6 +542,7 @@ export class CallBridge {
     this.keypad.stop();
     this.pacer.stop();
     this.timers.clear();
+    this.earlyAudio?.drop();
     this.session?.stop();
     this.farewell.abandon();
     // Hang-up (or any ending): running tools are cancelled, their results dropped; records say so.

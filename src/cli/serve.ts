@@ -18,6 +18,7 @@ import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../server/main.js';
 import { countCallTokens, createMetrics, type Metrics } from '../server/metrics.js';
 import type { NonceStore } from '../server/nonce-cache.js';
+import { localSessionIds } from '../server/session-ids.js';
 import { genesysOAuthFromEnv } from '../tools/env.js';
 import { GenesysPlatformClient } from '../tools/genesys.js';
 import { tracesUrlFromEnv } from '../telemetry/otlp-env.js';
@@ -247,7 +248,12 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
       ...(options.signals ? { signals: options.signals } : {}),
       ...(options.nonceStore ? { nonceStore: options.nonceStore } : {}),
-      ...(options.sessionIds ? { sessionIds: options.sessionIds } : {}),
+      // Fleet mode: a live session id is refused on every instance, the instance's own claims asked first.
+      ...(fleet
+        ? { sessionIds: fleet.registry.sessionIds(options.sessionIds ?? localSessionIds()) }
+        : options.sessionIds
+          ? { sessionIds: options.sessionIds }
+          : {}),
       ...(opsConsole ? { console: opsConsole } : {}),
       ...(bots.hasProfiles
         ? {

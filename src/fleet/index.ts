@@ -99,6 +99,7 @@ export async function startFleet(env: FleetEnv & { REDIS_URL: string }, options:
     prefix,
     instanceId,
     logger,
+    metrics: fleetMetrics,
     ...(env.MAX_FLEET_SESSIONS !== undefined ? { maxFleetSessions: env.MAX_FLEET_SESSIONS } : {}),
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     ...(options.heartbeatTtlMs !== undefined ? { heartbeatTtlMs: options.heartbeatTtlMs } : {}),

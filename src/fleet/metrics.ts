@@ -7,6 +7,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export const NONCE_FALLBACK_CAUSES = ['unreachable', 'timeout', 'error'] as const;
 export type NonceFallbackCause = (typeof NONCE_FALLBACK_CAUSES)[number];
 
+export const SESSION_CLAIM_FALLBACK_CAUSES = ['unreachable', 'timeout', 'error'] as const;
+export type SessionClaimFallbackCause = (typeof SESSION_CLAIM_FALLBACK_CAUSES)[number];
+
 export const DEAD_LETTER_CAUSES = ['rejected', 'max_attempts', 'unreadable'] as const;
 export type DeadLetterCause = (typeof DEAD_LETTER_CAUSES)[number];
 
@@ -14,6 +17,8 @@ export interface FleetMetrics {
   redisUp: { set(up: boolean): void };
   /** A signed upgrade checked against this instance's memory only (Valkey unreachable): see nonce-store.ts. */
   nonceFallbacks: { inc(cause: NonceFallbackCause): void };
+  /** An upgrade's session id checked on this instance only (Valkey unreachable): see session-id-claims.ts. */
+  sessionIdUnchecked: { inc(cause: SessionClaimFallbackCause): void };
   outboxDeadLetters: { inc(cause: DeadLetterCause): void };
   /** Entries trimmed from the stream before delivery (MAXLEN cap hit): lost records, alert on any. */
   outboxTrimmed: { inc(by?: number): void };
@@ -37,6 +42,13 @@ export function createFleetMetrics(registry: Registry, gauges: () => FleetGauges
     registers,
   });
   for (const cause of NONCE_FALLBACK_CAUSES) fallbacks.inc({ cause }, 0);
+  const unchecked = new Counter({
+    name: 'audiohook_fleet_session_id_unchecked_total',
+    help: 'Upgrades whose session id was checked for duplicates on this instance only because Valkey/Redis was unreachable',
+    labelNames: ['cause'],
+    registers,
+  });
+  for (const cause of SESSION_CLAIM_FALLBACK_CAUSES) unchecked.inc({ cause }, 0);
   const dead = new Counter({
     name: 'audiohook_outbox_dead_letters_total',
     help: 'Call records moved to the dead-letter stream, by cause',
@@ -76,6 +88,7 @@ export function createFleetMetrics(registry: Registry, gauges: () => FleetGauges
   return {
     redisUp: { set: (up) => redisUp.set(up ? 1 : 0) },
     nonceFallbacks: { inc: (cause) => fallbacks.inc({ cause }) },
+    sessionIdUnchecked: { inc: (cause) => unchecked.inc({ cause }) },
     outboxDeadLetters: { inc: (cause) => dead.inc({ cause }) },
     outboxTrimmed: { inc: (by = 1) => trimmed.inc(by) },
     outboxBacklog: { set: (n) => backlog.set(n) },

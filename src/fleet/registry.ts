@@ -12,12 +12,17 @@
  * the same moment may overshoot the cap by a few calls; each instance's MAX_SESSIONS stays a hard limit.
  * With Valkey unreachable the cap is not enforced (per-instance limits still are): refusing calls because
  * a counter cannot be read would turn a cache blip into an outage.
+ *
+ * Live session ids are claimed fleet-wide (session-id-claims.ts) through sessionIds(): the heartbeat
+ * refreshes those claims and close() deletes them.
  */
 import type { Logger } from 'pino';
 import type { FleetHooks } from '../server/http.js';
 import type { AudiohookIds } from '../server/upgrade-headers.js';
-import type { FleetGauges } from './metrics.js';
+import type { SessionIdClaims } from '../server/session-ids.js';
+import type { FleetGauges, FleetMetrics } from './metrics.js';
 import type { RedisClient } from './redis.js';
+import { createFleetSessionIds, type FleetSessionIds } from './session-id-claims.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 export const HEARTBEAT_TTL_MS = 20_000;
@@ -32,6 +37,7 @@ export interface FleetRegistryOptions {
   heartbeatTtlMs?: number;
   /** Wall clock in epoch ms (default Date.now). */
   now?: () => number;
+  metrics?: Pick<FleetMetrics, 'sessionIdUnchecked'> | undefined;
 }
 
 export interface FleetRegistry extends FleetHooks, FleetGauges {
@@ -41,7 +47,12 @@ export interface FleetRegistry extends FleetHooks, FleetGauges {
   /** Live calls across the fleet, fetched now (undefined when Valkey cannot be read). */
   readFleetLiveCalls(): Promise<number | undefined>;
   isInstanceAlive(instanceId: string): Promise<boolean>;
-  /** Stops the heartbeat and removes this instance and its calls from the registry. */
+  /**
+   * The server's live-session-id claims, made fleet-wide: `instance` (this process's or its cluster
+   * primary's claims) first, then Valkey. One per registry: the heartbeat refreshes its claims.
+   */
+  sessionIds(instance: SessionIdClaims): SessionIdClaims;
+  /** Stops the heartbeat and removes this instance, its calls and its session id claims from the registry. */
   close(): Promise<void>;
 }
 
@@ -69,6 +80,7 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
   let refreshedAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let claims: FleetSessionIds | undefined;
 
   const quietly = (what: string) => (err: unknown) => {
     logger.debug({ err: { message: (err as Error).message } }, `fleet registry: ${what} failed`);
@@ -93,6 +105,7 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
     instances = Number(replies[replies.length - 1]);
     localChange -= changeBefore;
     refreshedAt = now();
+    await claims?.refresh();
   }
 
   const tick = () => {
@@ -113,6 +126,12 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
       tick();
     },
     heartbeat,
+
+    sessionIds(instance) {
+      if (claims) throw new Error('fleet registry: sessionIds() may be called once');
+      claims = createFleetSessionIds({ redis, prefix, instanceId, inner: instance, ttlMs, logger, metrics: options.metrics });
+      return claims;
+    },
 
     admit() {
       return admitUnderFleetCap(options.maxFleetSessions, fresh() ? fleetLive : undefined, localChange);
@@ -155,6 +174,7 @@ export function createFleetRegistry(options: FleetRegistryOptions): FleetRegistr
       closed = true;
       clearTimeout(timer);
       if (!redis.isReady) return;
+      await claims?.releaseAll().catch(quietly('release session ids'));
       const members = [...local].map(member);
       local.clear();
       const multi = redis.multi().zRem(instancesKey, instanceId);

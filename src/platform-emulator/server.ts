@@ -5,7 +5,7 @@
  * token endpoint, a live bearer token on every API call, the exact paths, a JSON body matching the input
  * contract — and answers with the real shapes (ErrorBody with contextId, `inin-correlation-id`).
  * `/test` exists as on the real service (a TestExecutionResult) so tests can prove it is never used.
- * Faults: expiring or revoked tokens, 429 with Retry-After, slow or failing actions. Loopback only.
+ * Faults: expiring or revoked tokens, 429 with Retry-After, slow contracts, slow or failing actions. Loopback only.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +21,8 @@ export interface EmulatedAction {
   run(input: Record<string, unknown>): unknown;
   /** Answer after this long (a slow backend). */
   delayMs?: number;
+  /** Answer the GET of the action (its contract) after this long (a slow Platform API). */
+  contractDelayMs?: number;
 }
 
 export interface PlatformEmulatorOptions {
@@ -140,6 +142,7 @@ export async function startPlatformEmulator(options: PlatformEmulatorOptions): P
     if (verb === undefined) {
       if (req.method !== 'GET') return send(405, errorBody(405, 'method.not.allowed', 'GET only'));
       const withContract = url.searchParams.get('expand') === 'contract';
+      if (action.contractDelayMs) await new Promise((r) => setTimeout(r, action.contractDelayMs));
       return send(200, {
         id: action.id,
         name: action.name,
