@@ -10,8 +10,9 @@ import type { CallEventListener } from '../bridge/call-events.js';
 import type { ConsoleRelay } from '../cluster/console-relay.js';
 import { SHUTDOWN_OUTPUT_VARIABLES } from '../bridge/outputs.js';
 import { createConsoleFromEnv, type OperationsConsole } from '../console/index.js';
-import { startFleetConsole, type FleetConsole } from '../fleet/console-channel.js';
-import { startFleet, type Fleet, type RedisOutbox } from '../fleet/index.js';
+// Fleet mode's modules (and the redis client under them, ~30 MB per process) load only with REDIS_URL.
+import type { FleetConsole } from '../fleet/console-channel.js';
+import type { Fleet, RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
 import { ModelHealth } from '../realtime/model-health.js';
@@ -195,7 +196,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
   // Fleet mode before the bridge: the outbox, if any, is the call-record sink.
   const fleetSender = env.REDIS_URL ? createRecordSender(env, logger, tracing) : undefined;
   const fleet = env.REDIS_URL
-    ? await startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(fleetSender ? { sender: fleetSender } : {}) })
+    ? await (await import('../fleet/index.js')).startFleet({ ...env, REDIS_URL: env.REDIS_URL }, { logger, metrics, ...(fleetSender ? { sender: fleetSender } : {}) })
     : undefined;
   let fleetConsole: FleetConsole | undefined;
   try {
@@ -213,7 +214,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
     // events a second time (src/fleet/console-channel.ts).
     fleetConsole =
       opsConsole && fleet
-        ? startFleetConsole({
+        ? (await import('../fleet/console-channel.js')).startFleetConsole({
             fleet,
             console: opsConsole,
             transcripts: env.CONSOLE_TRANSCRIPTS,

@@ -7,9 +7,8 @@
  * fails below the protocol (session lost, socket reset) triggers a reconnect; the call itself becomes a
  * structured error. Tool errors (`isError`) go back to the model as errors.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { MODEL_MESSAGES, ToolFailure } from './result.js';
@@ -23,6 +22,22 @@ const MAX_TOOLS = 256;
 const MAX_ERROR_TEXT = 500;
 
 export type McpSourceState = 'connecting' | 'up' | 'down' | 'closed';
+
+/**
+ * The official MCP client, loaded when a server is first dialled: with its dependencies (ajv, a JSON-schema
+ * converter…) it adds ~25 MB to every process, which a deployment without MCP servers never needs.
+ */
+async function importSdk() {
+  const [client, http, types] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
+  return { Client: client.Client, StreamableHTTPClientTransport: http.StreamableHTTPClientTransport, StreamableHTTPError: http.StreamableHTTPError, McpError: types.McpError };
+}
+type McpSdk = Awaited<ReturnType<typeof importSdk>>;
+let sdkLoading: Promise<McpSdk> | undefined;
+const loadSdk = (): Promise<McpSdk> => (sdkLoading ??= importSdk());
 
 export interface McpToolInfo {
   /** The server's own name for the tool. */
@@ -43,6 +58,8 @@ export interface McpSourceDeps {
 
 export class McpSource {
   private client: Client | undefined;
+  /** Set before the first connection attempt; `call` only runs on a connected client. */
+  private sdk: McpSdk | undefined;
   private state_: McpSourceState = 'down';
   private tools_: McpToolInfo[] = [];
   private retryTimer: TimerHandle | undefined;
@@ -75,6 +92,8 @@ export class McpSource {
 
   private async connect(): Promise<void> {
     this.state_ = 'connecting';
+    const sdk = (this.sdk ??= await loadSdk());
+    const { Client, StreamableHTTPClientTransport } = sdk;
     const client = new Client(
       { name: 'audiohook-realtime', version: '1' },
       {
@@ -178,13 +197,13 @@ export class McpSource {
       result = await client.callTool({ name, arguments: args }, undefined, { signal, timeout: timeoutMs + 1000 });
     } catch (err) {
       if (signal.aborted) throw signal.reason as Error;
-      if (err instanceof McpError) {
+      if (err instanceof this.sdk!.McpError) {
         // A JSON-RPC error from the server: the session is fine, the call failed.
         throw new ToolFailure('tool_error', MODEL_MESSAGES.tool_error, `mcp ${this.key}: error ${err.code}`);
       }
       // Below the protocol (session expired, server restarted, socket reset): reconnect for later calls.
       this.lost(errorText(err));
-      if (err instanceof StreamableHTTPError && (err.code === 404 || err.code === 400)) {
+      if (err instanceof this.sdk!.StreamableHTTPError && (err.code === 404 || err.code === 400)) {
         // The server refused the request for its session: the tool did not run.
         throw new ToolFailure('unavailable', MODEL_MESSAGES.unavailable, `mcp ${this.key}: session lost (HTTP ${err.code})`);
       }
