@@ -168,6 +168,25 @@ export function connectSettingsFromEnv(env: RealtimeEnv, readFile: (path: string
   };
 }
 
+/**
+ * The SDK client a dial uses, one per configuration and process: it only carries the key, the base URL
+ * and headers (the realtime socket is the call's own), and building one per call cost ~7 KB held for the
+ * whole call plus its construction at every dial. Few configurations exist (bots share the key), the map
+ * is bounded anyway.
+ */
+const MAX_SHARED_CLIENTS = 16;
+const sharedClients = new Map<string, OpenAI>();
+export function sharedClient<C extends OpenAI>(key: readonly string[], create: () => C): C {
+  const id = key.join('\n');
+  let client = sharedClients.get(id) as C | undefined;
+  if (!client) {
+    client = create();
+    if (sharedClients.size >= MAX_SHARED_CLIENTS) sharedClients.delete(sharedClients.keys().next().value!);
+    sharedClients.set(id, client);
+  }
+  return client;
+}
+
 /** Opens the model socket. Resolves once the client object exists; await `ready` for the handshake. */
 export async function connectRealtime(settings: ConnectSettings, logger: Logger): Promise<ModelConnection> {
   // Dials take turns (dial-queue.ts): in a burst of `open`s, callers get `opened` before calls spend CPU on
@@ -179,10 +198,13 @@ export async function connectRealtime(settings: ConnectSettings, logger: Logger)
   };
   let rt: OpenAIRealtimeWS;
   if (settings.azure) {
-    rt = await OpenAIRealtimeWS.azure(createAzureClient(settings.azure), { deploymentName: settings.azure.deployment, options });
+    const azure = settings.azure;
+    const client = sharedClient(['azure', azure.endpoint, azure.deployment, azure.apiKey, azure.apiVersion ?? ''], () => createAzureClient(azure));
+    rt = await OpenAIRealtimeWS.azure(client, { deploymentName: azure.deployment, options });
   } else {
-    if (settings.apiKey === undefined) throw new ModelConnectionError('OPENAI_API_KEY is not set');
-    const client = new OpenAI({ apiKey: settings.apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}) });
+    const { apiKey, baseURL } = settings;
+    if (apiKey === undefined) throw new ModelConnectionError('OPENAI_API_KEY is not set');
+    const client = sharedClient(['openai', apiKey, baseURL ?? ''], () => new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}) }));
     rt = new OpenAIRealtimeWS({ model: settings.model, options }, client);
   }
   return wrap(rt, logger, settings.health);

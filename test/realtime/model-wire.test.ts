@@ -1,6 +1,7 @@
 /**
  * Caller audio reaches the model as JSON text messages carrying every byte in order, and the emulator is
- * strict about it (a binary frame is refused), so a change to how appends are sent cannot pass silently.
+ * strict about it (a binary frame is refused), so a change to how appends are sent cannot pass silently;
+ * and the SDK client a dial uses is shared per configuration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -62,5 +63,29 @@ describe('the emulator, strict about frame types', () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+describe('the SDK client behind each dial', () => {
+  it('is built once per configuration and reused by later dials; a different key gets its own', async () => {
+    const { sharedClient } = await import('../../src/realtime/connection.js');
+    const OpenAI = (await import('openai')).default;
+    let built = 0;
+    const make = (apiKey: string) => () => (built++, new OpenAI({ apiKey, baseURL: 'https://127.0.0.1:9/v1' }));
+    const first = sharedClient(['openai', 'sk-shared-a', 'https://127.0.0.1:9/v1'], make('sk-shared-a'));
+    const again = sharedClient(['openai', 'sk-shared-a', 'https://127.0.0.1:9/v1'], make('sk-shared-a'));
+    const other = sharedClient(['openai', 'sk-shared-b', 'https://127.0.0.1:9/v1'], make('sk-shared-b'));
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(built).toBe(2);
+  });
+
+  it('keeps at most 16 configurations', async () => {
+    const { sharedClient } = await import('../../src/realtime/connection.js');
+    const OpenAI = (await import('openai')).default;
+    const make = () => new OpenAI({ apiKey: 'sk-x', baseURL: 'https://127.0.0.1:9/v1' });
+    const oldest = sharedClient(['openai', 'sk-bound-0', ''], make);
+    for (let i = 1; i <= 16; i++) sharedClient(['openai', `sk-bound-${i}`, ''], make);
+    expect(sharedClient(['openai', 'sk-bound-0', ''], make)).not.toBe(oldest); // evicted, built anew
   });
 });
