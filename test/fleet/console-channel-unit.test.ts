@@ -53,6 +53,19 @@ const envelopeOf = (text: string, self = 'someone-else'): ConsoleEnvelope => {
   return decoded.envelope;
 };
 
+
+/** Instances bridge-a and bridge-b on one bus and clock, both channels started. */
+async function startedPair() {
+  const bus = new Bus();
+  const clock = new ManualClock();
+  const a = node(bus, clock, 'bridge-a');
+  const b = node(bus, clock, 'bridge-b');
+  a.channel.start();
+  b.channel.start();
+  await settle();
+  return { bus, clock, a, b };
+}
+
 describe('the envelope', () => {
   it('carries an event into another store exactly as the local one records it', () => {
     const call = new CallScript('c1');
@@ -236,13 +249,7 @@ const started = (call: CallScript, instance: string) =>
 
 describe('the channel over an in-memory bus (manual clock)', () => {
   it("a call on A appears on B's console with A's instance and moves to ended there; A records each event once", async () => {
-    const bus = new Bus();
-    const clock = new ManualClock();
-    const a = node(bus, clock, 'bridge-a');
-    const b = node(bus, clock, 'bridge-b');
-    a.channel.start();
-    b.channel.start();
-    await settle();
+    const { bus, clock, a, b } = await startedPair();
     const call = new CallScript('call-1');
     a.emit(started(call, 'bridge-a'));
     a.emit(call.ev('activity', { activity: 'greeting' }, 10));
@@ -283,13 +290,7 @@ describe('the channel over an in-memory bus (manual clock)', () => {
   });
 
   it("a silent instance's live rows leave the live list (marked instance lost); announced again, they are live again", async () => {
-    const bus = new Bus();
-    const clock = new ManualClock();
-    const a = node(bus, clock, 'bridge-a');
-    const b = node(bus, clock, 'bridge-b');
-    a.channel.start();
-    b.channel.start();
-    await settle();
+    const { bus, clock, a, b } = await startedPair();
     const call = new CallScript('call-3');
     a.emit(started(call, 'bridge-a'));
     await settle();
@@ -319,13 +320,7 @@ describe('the channel over an in-memory bus (manual clock)', () => {
   });
 
   it("an ending lost on the way: the next presence says the call is gone (ending missed), not live forever", async () => {
-    const bus = new Bus();
-    const clock = new ManualClock();
-    const a = node(bus, clock, 'bridge-a');
-    const b = node(bus, clock, 'bridge-b');
-    a.channel.start();
-    b.channel.start();
-    await settle();
+    const { bus, clock, a, b } = await startedPair();
     const call = new CallScript('call-4');
     a.emit(started(call, 'bridge-a'));
     await settle();
@@ -340,13 +335,7 @@ describe('the channel over an in-memory bus (manual clock)', () => {
   });
 
   it('an orderly stop says goodbye: its remaining rows leave at once', async () => {
-    const bus = new Bus();
-    const clock = new ManualClock();
-    const a = node(bus, clock, 'bridge-a');
-    const b = node(bus, clock, 'bridge-b');
-    a.channel.start();
-    b.channel.start();
-    await settle();
+    const { bus, clock, a, b } = await startedPair();
     a.emit(started(new CallScript('call-5'), 'bridge-a'));
     await settle();
     a.channel.close();
