@@ -6,7 +6,7 @@
  * nothing until the resume, as the model session does.
  */
 import { MAX_HELD_AUDIO_MS } from '../realtime/caller-input.js';
-import { ulawMs } from '../util/ulaw-time.js';
+import { AudioHold } from '../audio/audio-hold.js';
 
 /** The model session's caller-audio verbs. */
 export interface CallerAudioTarget {
@@ -15,37 +15,29 @@ export interface CallerAudioTarget {
 }
 
 export class EarlyCallerAudio {
-  private held: Uint8Array[] = [];
-  private heldBytes = 0;
-  private droppedBytes = 0;
+  private readonly hold: AudioHold;
   private paused = false;
 
-  constructor(private readonly maxMs: number = MAX_HELD_AUDIO_MS) {}
+  constructor(maxMs: number = MAX_HELD_AUDIO_MS) {
+    this.hold = new AudioHold(maxMs);
+  }
 
   get heldMs(): number {
-    return ulawMs(this.heldBytes);
+    return this.hold.heldMs;
   }
 
   /** Audio dropped to the bound (a peer sending faster than real time): never during a normal wait. */
   get droppedMs(): number {
-    return ulawMs(this.droppedBytes);
+    return this.hold.droppedMs;
   }
 
   append(ulaw: Uint8Array): void {
-    if (this.paused) return;
-    // A copy: the protocol layer may reuse the frame's buffer.
-    this.held.push(ulaw.slice());
-    this.heldBytes += ulaw.length;
-    while (ulawMs(this.heldBytes) > this.maxMs && this.held.length > 1) {
-      const oldest = this.held.shift()!;
-      this.heldBytes -= oldest.length;
-      this.droppedBytes += oldest.length;
-    }
+    if (!this.paused) this.hold.add(ulaw);
   }
 
   pause(): void {
     this.paused = true;
-    this.drop();
+    this.hold.clear();
   }
 
   resume(): void {
@@ -54,14 +46,11 @@ export class EarlyCallerAudio {
 
   /** Everything held goes to the session, in order, and a pause in force with it; the hold is empty after. */
   handOver(target: CallerAudioTarget): void {
-    const held = this.held;
-    this.drop();
-    for (const chunk of held) target.appendAudio(chunk);
+    for (const chunk of this.hold.take()) target.appendAudio(chunk);
     if (this.paused) target.pauseInput();
   }
 
   drop(): void {
-    this.held = [];
-    this.heldBytes = 0;
+    this.hold.clear();
   }
 }

@@ -4,6 +4,7 @@
  * neither while Genesys has paused the stream — then a half-utterance in the input buffer is dropped too.
  */
 import type { Logger } from 'pino';
+import { AudioHold } from '../audio/audio-hold.js';
 import { ulawMs } from '../util/ulaw-time.js';
 import type { Clock } from '../util/clock.js';
 import { ModelBackpressure } from './backpressure.js';
@@ -24,8 +25,7 @@ export interface CallerInputDeps {
 }
 
 export class CallerInput {
-  private held: Uint8Array[] = [];
-  private heldBytes = 0;
+  private readonly held = new AudioHold(MAX_HELD_AUDIO_MS);
   private readonly backpressure: ModelBackpressure;
   private pausedByGenesys = false;
 
@@ -38,7 +38,7 @@ export class CallerInput {
   }
 
   get heldMs(): number {
-    return ulawMs(this.heldBytes);
+    return this.held.heldMs;
   }
 
   /** Relayed when a session is ready, else held (bounded); dropped while paused. */
@@ -48,9 +48,7 @@ export class CallerInput {
       this.relay(ulaw);
       return;
     }
-    this.held.push(ulaw.slice());
-    this.heldBytes += ulaw.length;
-    while (ulawMs(this.heldBytes) > MAX_HELD_AUDIO_MS && this.held.length > 1) this.heldBytes -= this.held.shift()!.length;
+    this.held.add(ulaw);
   }
 
   /** Genesys paused the stream: nothing relayed or held, and the input buffer cleared. False if already paused. */
@@ -68,14 +66,11 @@ export class CallerInput {
 
   /** A session became ready: what was held goes first, in order. */
   flushHeld(): void {
-    const held = this.held;
-    this.dropHeld();
-    for (const chunk of held) this.relay(chunk);
+    for (const chunk of this.held.take()) this.relay(chunk);
   }
 
   dropHeld(): void {
-    this.held = [];
-    this.heldBytes = 0;
+    this.held.clear();
   }
 
   /** The connection is gone: its back-pressure state with it. */
