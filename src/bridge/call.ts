@@ -302,7 +302,7 @@ export class CallBridge {
       env: this.deps.env,
       logger: this.log,
       listener: this.modelListener(),
-      conversation: () => this.conversation.transcript.replayTurns(),
+      conversation: () => ({ turns: this.conversation.transcript.replayTurns(), toolReplyPending: this.toolTurns?.owesReply ?? false }),
       botAudioOutstanding: () => this.pacer.isPlaying(),
       clock: this.clock,
       ...(this.deps.connectModel ? { connectModel: this.deps.connectModel } : {}),

@@ -33,7 +33,7 @@ import type { ModelSessionListener, ReplyOptions, ResilienceEnv, ServerEvent, Su
 import { openSessionWithRetry, type Attempt, type SessionPurpose } from './model-connect.js';
 import { errorCodeLabel, type ModelSessionMetrics } from './model-metrics.js';
 import { renewalDecision } from './renewal.js';
-import { buildReplayItems, callerAwaitsReply, type ReplayTurn } from './replay.js';
+import { resumePlan, type ResumeConversation } from './replay.js';
 import { CallerInput } from './caller-input.js';
 import { LastWords } from './last-words.js';
 import { OutOfBandRequests } from './out-of-band.js';
@@ -62,8 +62,8 @@ export interface ModelSessionOptions {
   env: ResilienceEnv;
   logger: Logger;
   listener: ModelSessionListener;
-  /** The conversation so far, replayed into a replacement session. */
-  conversation: () => readonly ReplayTurn[];
+  /** The conversation so far (and whether a tool's result is still owed), replayed into a replacement session. */
+  conversation: () => ResumeConversation;
   /** Bot audio still outstanding to the caller: a renewal waits for a quiet moment. */
   botAudioOutstanding: () => boolean;
   connectModel?: (settings: ConnectSettings, logger: Logger) => Promise<ModelConnection>;
@@ -72,7 +72,6 @@ export interface ModelSessionOptions {
   random?: () => number;
   metrics?: ModelSessionMetrics;
 }
-
 
 export class ModelSession {
   private readonly log: Logger;
@@ -357,12 +356,13 @@ export class ModelSession {
       this.listener.ready?.({ purpose, heldAudioMs });
     } else {
       // A new session knows nothing: give it the conversation so far, then the caller audio held meanwhile.
-      const turns = this.options.conversation();
-      for (const item of buildReplayItems(turns)) this.conn!.send(item);
+      const conversation = this.options.conversation();
+      const plan = resumePlan(conversation);
+      for (const item of plan.items) this.conn!.send(item);
       this.replacing = undefined;
       this.options.metrics?.modelReconnects.inc();
-      this.log.info({ purpose, turns: turns.length, bufferedMs: heldAudioMs }, 'model session replaced');
-      if (callerAwaitsReply(turns)) this.requestReply();
+      this.log.info({ purpose, turns: conversation.turns.length, bufferedMs: heldAudioMs, reply: plan.requestReply }, 'model session replaced');
+      if (plan.requestReply) this.requestReply();
       this.input.flushHeld();
       this.listener.ready?.({ purpose, heldAudioMs });
     }

@@ -34,6 +34,9 @@ const PENDING_NOTE =
   'The caller has just spoken, but their words were lost in the interruption: apologise briefly and ask them ' +
   'to repeat what they said.';
 const ANSWER_NOTE = "The caller's last words above have not been answered yet: answer them now.";
+const TOOL_NOTE =
+  'A tool you called is still running, or its result is on its way: it will follow as a note. Do not call it ' +
+  'again and do not guess its result; answer with it once it is here.';
 
 function line(turn: ReplayTurn): string {
   if (turn.role === 'caller') return `Caller: ${turn.pending && turn.text.trim() === '' ? '[words not transcribed]' : clip(turn.text)}`;
@@ -45,7 +48,38 @@ function clip(text: string): string {
   return t.length > MAX_TURN_CHARS ? `${t.slice(0, MAX_TURN_CHARS)}…` : t;
 }
 
-export function buildReplayItems(turns: readonly ReplayTurn[], limits: ReplayLimits = DEFAULT_REPLAY_LIMITS): ConversationItemCreateEvent[] {
+/**
+ * What a replacement session is given: the conversation so far and whether a tool's result is still owed
+ * to it (a tool the model called is running, or its result waits for this session).
+ */
+export interface ResumeConversation {
+  turns: readonly ReplayTurn[];
+  toolReplyPending: boolean;
+}
+
+export interface ResumePlan {
+  items: ConversationItemCreateEvent[];
+  /** Whether the new session is asked for a reply now. */
+  requestReply: boolean;
+}
+
+/**
+ * The one decision on resuming a conversation in a new session. A caller who spoke last is owed a reply
+ * (even if their words are not known) — unless a tool's result is still owed: the model answered them with
+ * the tool call (a function call has no words, so the transcript shows their turn unanswered), and the
+ * reply that carries the result is requested when it arrives (src/tools/tool-turns.ts). Asking here too
+ * would have the caller hear two replies, the first without the result.
+ */
+export function resumePlan(conversation: ResumeConversation, limits: ReplayLimits = DEFAULT_REPLAY_LIMITS): ResumePlan {
+  const { turns, toolReplyPending } = conversation;
+  return { items: buildReplayItems(turns, limits, toolReplyPending), requestReply: callerAwaitsReply(turns) && !toolReplyPending };
+}
+
+export function buildReplayItems(
+  turns: readonly ReplayTurn[],
+  limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
+  toolReplyPending = false,
+): ConversationItemCreateEvent[] {
   const kept = turns.filter((t) => t.text.trim() !== '' || (t.role === 'caller' && t.pending));
   const recent = kept.slice(Math.max(0, kept.length - limits.maxItems));
   const older = kept.slice(0, kept.length - recent.length);
@@ -57,7 +91,10 @@ export function buildReplayItems(turns: readonly ReplayTurn[], limits: ReplayLim
   }
   if (recent.length > 0) note += `\nThe call so far (most recent last):\n${recent.map(line).join('\n')}`;
   const last = recent.at(-1);
-  if (last?.role === 'caller') note += `\n${last.pending && last.text.trim() === '' ? PENDING_NOTE : ANSWER_NOTE}`;
+  const wordsLost = last?.role === 'caller' && last.pending === true && last.text.trim() === '';
+  if (wordsLost) note += `\n${PENDING_NOTE}`;
+  else if (last?.role === 'caller' && !toolReplyPending) note += `\n${ANSWER_NOTE}`;
+  if (toolReplyPending) note += `\n${TOOL_NOTE}`;
   return [{ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text: note }] } }];
 }
 

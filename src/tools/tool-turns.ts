@@ -21,7 +21,8 @@
  *   unknown call id with `invalid_tool_call_id`). A result for a call asked in an earlier session goes back
  *   as a system note naming the tool, with its (already bounded, redacted) output, then a reply; results
  *   that arrive while no session is ready wait for the next one (at most one per running tool). Calls of a
- *   response the replaced session never finished are dropped like those of a cancelled response.
+ *   response the replaced session never finished are dropped like those of a cancelled response. While a
+ *   reply is owed here (`owesReply`) the replacement is not asked for one of its own (replay.ts resumePlan).
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CallTools } from './registry.js';
@@ -108,6 +109,14 @@ export class ToolTurns {
   /** Tool calls running now. */
   get pending(): number {
     return this.running.size;
+  }
+
+  /**
+   * A reply will be requested here: a tool is running, or a result went back (or waits for the next
+   * session) and its reply is not requested yet. A replacement session is then not asked for one of its own.
+   */
+  get owesReply(): boolean {
+    return !this.closed && (this.running.size > 0 || this.resultsOwed);
   }
 
   /** The model asked for a tool (from the model-event path: returns at once). */

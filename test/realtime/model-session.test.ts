@@ -36,7 +36,7 @@ function rig(listener: ModelSessionListener = {}) {
     env: realtimeEnvSchema.parse({}),
     logger: pino({ level: 'silent' }),
     listener: record,
-    conversation: () => [{ role: 'caller', text: 'Hello?' }],
+    conversation: () => ({ turns: [{ role: 'caller', text: 'Hello?' }], toolReplyPending: false }),
     botAudioOutstanding: () => false,
     clock,
     random: () => 0.5,

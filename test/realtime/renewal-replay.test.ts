@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renewalDecision } from '../../src/realtime/renewal.js';
-import { buildReplayItems, callerAwaitsReply } from '../../src/realtime/replay.js';
+import { buildReplayItems, callerAwaitsReply, resumePlan } from '../../src/realtime/replay.js';
 
 describe('renewalDecision', () => {
   const quiet = { renewAfterMs: 55 * 60_000, botAudioOutstanding: false, responseActive: false, callerSpeaking: false };
@@ -60,5 +60,40 @@ describe('buildReplayItems', () => {
     expect(callerAwaitsReply(turns)).toBe(true);
     expect(callerAwaitsReply(turns.slice(0, 2))).toBe(false);
     expect(callerAwaitsReply([])).toBe(false);
+  });
+});
+
+describe('resumePlan', () => {
+  const asked = [
+    { role: 'bot' as const, text: 'Hello, Acme.' },
+    { role: 'caller' as const, text: 'Where is my refund?' },
+  ];
+  const noteOf = (plan: ReturnType<typeof resumePlan>) => (plan.items[0]!.item as { content: Array<{ text: string }> }).content[0]!.text;
+
+  it('asks the new session to answer a caller who spoke last', () => {
+    const plan = resumePlan({ turns: asked, toolReplyPending: false });
+    expect(plan.requestReply).toBe(true);
+    expect(noteOf(plan)).toContain('have not been answered yet');
+  });
+
+  it("does not, while a tool's result is owed: that result's reply answers them (one reply, not two)", () => {
+    const plan = resumePlan({ turns: asked, toolReplyPending: true });
+    expect(plan.requestReply).toBe(false);
+    expect(noteOf(plan)).not.toContain('answer them now');
+    expect(noteOf(plan)).toContain('will follow as a note');
+    expect(noteOf(plan)).toContain('Caller: Where is my refund?');
+  });
+
+  it('lost words with a tool pending: no reply now; the note still asks the caller to repeat', () => {
+    const plan = resumePlan({ turns: [...asked, { role: 'caller', text: '', pending: true }], toolReplyPending: true });
+    expect(plan.requestReply).toBe(false);
+    expect(noteOf(plan)).toContain('ask them to repeat');
+  });
+
+  it('nothing owed when the bot spoke last, tool or not', () => {
+    const turns = [...asked, { role: 'bot' as const, text: 'One moment while I check that.' }];
+    expect(resumePlan({ turns, toolReplyPending: false }).requestReply).toBe(false);
+    expect(resumePlan({ turns, toolReplyPending: true }).requestReply).toBe(false);
+    expect(resumePlan({ turns: [], toolReplyPending: false }).requestReply).toBe(false);
   });
 });

@@ -90,6 +90,24 @@ describe('tool turns', () => {
     expect(rec.log.slice(2)).toEqual([`note ${lateResultNote('lookup', '{"a":1}')}`, 'reply']);
   });
 
+  it('owes a reply while a tool runs or its result waits for the next session, until that reply is requested', async () => {
+    const { fake, rec, turns } = setup();
+    expect(turns.owesReply).toBe(false);
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    expect(turns.owesReply).toBe(true);
+    turns.sessionReplaced();
+    await fake.finish('c1');
+    expect(turns.owesReply).toBe(true); // held for the replacement
+    turns.sessionReady();
+    expect(rec.log.at(-1)).toBe('reply');
+    expect(turns.owesReply).toBe(false);
+    turns.toolCall({ callId: 'c2', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    turns.close();
+    expect(turns.owesReply).toBe(false);
+  });
+
   it('a call asked after the replacement is answered as a normal output; calls of a response cut by it never run', async () => {
     const { fake, rec, turns } = setup();
     turns.toolCall({ callId: 'c0', name: 'orders', arguments: '{}' });
