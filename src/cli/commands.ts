@@ -3,7 +3,7 @@
  * keep running until a signal). `main.ts` is the thin wrapper that calls it and exits the process.
  */
 import { ConfigError } from '../config/env.js';
-import { ModelConnectionError } from '../realtime/connection.js';
+import { ModelConnectionError } from '../realtime/connect-settings.js';
 import type { CliIo } from './io.js';
 
 export const USAGE = `Usage: audiohook-realtime <command> [options]

@@ -15,7 +15,7 @@ import { consoleEnvShape } from '../console/env.js';
 import { ConfigError, parseEnvironment, serverEnvShape, type EnvCheck, type EnvRules } from '../config/env.js';
 import { pathKindByName, type PathKind } from '../config/paths.js';
 import { fleetEnvShape } from '../fleet/env.js';
-import { connectSettingsFromEnv } from '../realtime/connection.js';
+import { connectSettingsFromEnv } from '../realtime/connect-settings.js';
 import { realtimeEnvShape } from '../realtime/env.js';
 import { apiKeysFromEnv } from '../server/api-keys.js';
 import { shutdownEnvShape } from '../server/env-shape.js';

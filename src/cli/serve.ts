@@ -14,7 +14,7 @@ import { createConsoleFromEnv, type OperationsConsole } from '../console/index.j
 import type { FleetConsole } from '../fleet/console-channel.js';
 import type { Fleet, RedisOutbox } from '../fleet/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
+import { assertAzureClient, connectSettingsFromEnv, modelStartupInfo } from '../realtime/connection.js';
 import { ModelHealth } from '../realtime/model-health.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../server/main.js';
 import { countCallTokens, createMetrics, type Metrics } from '../server/metrics.js';
@@ -160,7 +160,9 @@ export function createBridgeFromEnv(
   } = {},
 ): BridgeFactory {
   const { events, health, bots, instance } = extras;
-  const connect = { ...connectSettingsFromEnv(env), ...(health ? { health } : {}) };
+  const settings = connectSettingsFromEnv(env);
+  assertAzureClient(settings);
+  const connect = { ...settings, ...(health ? { health } : {}) };
   const { sink, spool, outbox } = delivery;
   return createBridgeFactory({
     env,

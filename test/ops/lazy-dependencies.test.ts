@@ -1,7 +1,7 @@
 /**
  * Optional features load their heavy packages only when configured: without REDIS_URL the redis client
  * (and fleet mode's modules) and without an MCP server the MCP SDK (ajv, a JSON-schema converter…) stay out
- * of every process. Together ~20 MB of RSS and ~12 MB of heap per process (BENCHMARKS.md, finding 5).
+ * of every process, and a cluster primary (no calls) never loads the OpenAI SDK or ws. Together ~20 MB of RSS and ~12 MB of heap per process (BENCHMARKS.md, finding 5).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,13 @@ describe('optional dependencies load only when configured', () => {
     expect(loaded.filter((p) => p === 'redis' || p.startsWith('@redis/'))).toEqual([]);
     expect(loaded).not.toContain('@modelcontextprotocol/sdk');
     expect(loaded).not.toContain('ajv');
+  });
+
+  it("a cluster primary's modules (configuration, exit codes, the primary) load neither the OpenAI SDK nor ws", () => {
+    const loaded = packagesLoadedBy(['src/cli/commands.ts', 'src/cli/env.ts', 'src/cli/serve-instance.ts', 'src/cluster/primary.ts']);
+    expect(loaded).toContain('zod'); // the probe works
+    expect(loaded).not.toContain('openai');
+    expect(loaded).not.toContain('ws');
   });
 
   it('the fleet and the MCP client still load them when used', () => {
