@@ -92,7 +92,7 @@ function callOptions(bridge: Bridge, sessionId = randomUUID()): SimulatedCallOpt
     sessionId,
     conversationId: randomUUID(),
     language: 'en-us',
-    timing: { firstPingMs: 200, pingIntervalMs: 500 },
+    timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
   };
 }
 
