@@ -283,6 +283,7 @@ export class CallBridge {
         events: this.events,
         botSpeaking: () => this.pacer.isPlaying(),
         conversing: () => this.phase.phase === 'conversing',
+        resultDelivered: (name, output) => this.conversation.transcript.toolResult(name, output),
         log: this.log,
       });
     }

@@ -14,14 +14,17 @@ export interface Turn {
 }
 
 interface Entry {
-  role?: Turn['role'];
+  role?: Turn['role'] | 'tool';
   text?: string;
   truncated?: boolean;
+  /** A tool result's tool name. */
+  name?: string;
 }
 
 export class Transcript {
   private readonly order: string[] = [];
   private readonly entries = new Map<string, Entry>();
+  private toolResults = 0;
 
   /** An item entered the conversation (conversation.item.added / input_audio_buffer.committed). */
   itemAdded(itemId: string, previousItemId: string | null | undefined, role?: Turn['role']): void {
@@ -44,6 +47,19 @@ export class Transcript {
     this.setText(itemId, 'bot', text);
   }
 
+  /**
+   * A tool result was given to the model (its function_call_output, or the note carrying a late result):
+   * replayed into a replacement session, never part of the caller/bot turns. The output is the one the
+   * model got — already bounded and redacted (src/tools/registry.ts). Its position is where it went in:
+   * a reply to it arrives later and goes after it.
+   */
+  toolResult(name: string, output: string): void {
+    this.toolResults += 1;
+    const id = `tool_result_${this.toolResults}`;
+    this.entries.set(id, { role: 'tool', name, text: output });
+    this.order.push(id);
+  }
+
   markTruncated(itemId: string): void {
     const entry = this.entries.get(itemId);
     if (entry) entry.truncated = true;
@@ -58,7 +74,7 @@ export class Transcript {
     const out: Turn[] = [];
     for (const itemId of this.order) {
       const e = this.entries.get(itemId);
-      if (!e?.role || !e.text) continue;
+      if (!e?.role || e.role === 'tool' || !e.text) continue;
       out.push({ role: e.role, itemId, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
     }
     return out;
@@ -67,14 +83,15 @@ export class Transcript {
   /**
    * The conversation for a replacement model session: turns with text, plus caller items whose words are
    * not known yet (transcript pending or failed) as `pending`, so a caller who spoke just before a drop is
-   * still owed a reply.
+   * still owed a reply; and the tool results the model was given, where they went in.
    */
   replayTurns(): ReplayTurn[] {
     const out: ReplayTurn[] = [];
     for (const itemId of this.order) {
       const e = this.entries.get(itemId);
       if (!e?.role) continue;
-      if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
+      if (e.role === 'tool') out.push({ role: 'tool', name: e.name ?? '', text: e.text ?? '' });
+      else if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
       else if (e.role === 'caller') out.push({ role: 'caller', text: '', pending: true });
     }
     return out;
