@@ -19,6 +19,8 @@ interface Entry {
   truncated?: boolean;
   /** A tool result's tool name. */
   name?: string;
+  /** A bot holding phrase (said while a tool ran). */
+  aside?: boolean;
 }
 
 export class Transcript {
@@ -43,8 +45,9 @@ export class Transcript {
     this.setText(itemId, 'caller', text);
   }
 
-  botText(itemId: string, text: string): void {
+  botText(itemId: string, text: string, aside = false): void {
     this.setText(itemId, 'bot', text);
+    if (aside) this.entries.get(itemId)!.aside = true;
   }
 
   /**
@@ -91,7 +94,7 @@ export class Transcript {
       const e = this.entries.get(itemId);
       if (!e?.role) continue;
       if (e.role === 'tool') out.push({ role: 'tool', name: e.name ?? '', text: e.text ?? '' });
-      else if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
+      else if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}), ...(e.aside ? { aside: true } : {}) });
       else if (e.role === 'caller') out.push({ role: 'caller', text: '', pending: true });
     }
     return out;

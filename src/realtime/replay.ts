@@ -20,6 +20,11 @@ export interface ReplayTurn {
   /** A tool turn's tool name. */
   name?: string;
   truncated?: boolean;
+  /**
+   * A bot holding phrase ("One moment while I check"): it answers no tool result, even when its words come
+   * after the result (its request went out before the result did).
+   */
+  aside?: boolean;
   /** A caller turn whose words are not known (transcript not arrived, failed, or transcription off). */
   pending?: boolean;
 }
@@ -97,14 +102,14 @@ export function resumePlan(conversation: ResumeConversation, limits: ReplayLimit
 }
 
 /**
- * Tool results with no bot words after them: given to the model, but the reply to them never finished
- * (its transcript is what marks a reply as said). Indexes into `turns`.
+ * Tool results with no bot words after them (a holding phrase aside): given to the model, but the reply to
+ * them never finished (its transcript is what marks a reply as said). Indexes into `turns`.
  */
 export function owedToolResults(turns: readonly ReplayTurn[]): number[] {
   const owed: number[] = [];
   for (let i = turns.length - 1; i >= 0; i--) {
     const t = turns[i]!;
-    if (t.role === 'bot' && t.text.trim() !== '') break;
+    if (t.role === 'bot' && t.text.trim() !== '' && !t.aside) break;
     if (t.role === 'tool') owed.unshift(i);
   }
   return owed;

@@ -122,6 +122,12 @@ describe('resumePlan', () => {
       expect(noteOf(plan)).not.toContain('not answered yet');
     });
 
+    it('a holding phrase after the result does not answer it: still owed', () => {
+      const turns = [...asked, refund, { role: 'bot' as const, text: 'One moment while I check that.', aside: true }];
+      expect(owedToolResults(turns)).toEqual([2]);
+      expect(resumePlan({ turns, toolReplyPending: false }).requestReply).toBe(true);
+    });
+
     it('a reply cut before its words were known does not count: still owed', () => {
       const turns = [...asked, refund, { role: 'bot' as const, text: '', truncated: true }];
       expect(owedToolResults(turns)).toEqual([2]);

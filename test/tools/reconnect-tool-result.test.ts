@@ -131,6 +131,33 @@ describe('a model reconnect after a tool result was given to the old session', (
     });
   });
 
+  it('the holding phrase, asked before the result but said after it, does not count as the reply to it', async () => {
+    const h = (current = startCall({ deps: { bots } }));
+    await callerAsks(h, [{ name: 'issue_refund', callId: 'call_1' }]);
+    const first = h.model;
+    h.clock.advance(1300);
+    await flush();
+    const filler = (first.sent as Sent[]).filter((e) => e.type === 'response.create' && e.response?.metadata?.purpose === FILLER_PURPOSE);
+    expect(filler).toHaveLength(1);
+    // The result comes back before the holding phrase has started.
+    answer('/refund', '{"refund_id":"R-80","status":"issued"}');
+    await waitFor(() => outputs(first).length === 1, 5000, 'the result to the old session');
+    botSpeaks(h, 'resp_filler', 'item_filler', 200, { metadata: { purpose: FILLER_PURPOSE } });
+    first.emit({ type: 'response.output_audio_transcript.done', response_id: 'resp_filler', item_id: 'item_filler', output_index: 0, content_index: 0, transcript: 'One moment while I check that.' });
+    responseDone(h, 'resp_filler');
+    h.clock.advance(400);
+    await flush();
+    botSpeaks(h, 'resp_reply', 'item_reply', 200);
+    first.drop(1011);
+    await makeReady(h);
+    const second = h.model;
+    await flush();
+    const notes = systemTexts(second);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/"issue_refund".*R-80.*\[not answered yet\]/);
+    expect(replyRequests(second)).toHaveLength(1);
+  });
+
   it('the reply to the result finished before the drop: the result is history, no reply of its own', async () => {
     const h = (current = startCall({ deps: { bots } }));
     await callerAsks(h, [{ name: 'issue_refund', callId: 'call_1' }]);
