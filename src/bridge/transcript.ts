@@ -23,10 +23,17 @@ interface Entry {
   aside?: boolean;
 }
 
+/**
+ * Tool results kept for the replay: a model that keeps calling tools (refused ones past
+ * TOOL_MAX_CALLS_PER_CALL too) must not grow a call's memory without bound; the oldest are forgotten.
+ */
+export const MAX_TOOL_RESULTS = 64;
+
 export class Transcript {
   private readonly order: string[] = [];
   private readonly entries = new Map<string, Entry>();
   private toolResults = 0;
+  private readonly toolResultIds: string[] = [];
 
   /** An item entered the conversation (conversation.item.added / input_audio_buffer.committed). */
   itemAdded(itemId: string, previousItemId: string | null | undefined, role?: Turn['role']): void {
@@ -61,6 +68,12 @@ export class Transcript {
     const id = `tool_result_${this.toolResults}`;
     this.entries.set(id, { role: 'tool', name, text: output });
     this.order.push(id);
+    this.toolResultIds.push(id);
+    if (this.toolResultIds.length > MAX_TOOL_RESULTS) {
+      const oldest = this.toolResultIds.shift()!;
+      this.entries.delete(oldest);
+      this.order.splice(this.order.indexOf(oldest), 1);
+    }
   }
 
   markTruncated(itemId: string): void {
