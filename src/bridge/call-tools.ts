@@ -69,6 +69,8 @@ export interface CallToolTurnsDeps {
   botSpeaking: () => boolean;
   /** The call is in its conversing phase (activity updates only then). */
   conversing: () => boolean;
+  /** A tool result went to the model session: kept in the conversation the replay is built from. */
+  resultDelivered: (name: string, output: string) => void;
   log: Logger;
 }
 
@@ -88,6 +90,7 @@ export function createCallToolTurns(d: CallToolTurnsDeps): ToolTurns {
       callerSpeaking: () => d.events.currentActivity === 'caller_speaking',
       botSpeaking: d.botSpeaking,
       handlesItself: (name) => name === END_CALL_TOOL || name === TRANSFER_TOOL,
+      delivered: ({ name, output }) => d.resultDelivered(name, output),
       started: ({ toolCallId, name }) => {
         d.events.publish({ type: 'tool.started', toolCallId, name });
         if (d.conversing()) d.events.setActivity('tool_running');

@@ -22,7 +22,7 @@ import { OutboundPacer, type OutboundPacerOptions } from '../audio/pacer.js';
 import { ModelSession, type ModelSessionListener, type ResilienceEnv } from '../realtime/model-session.js';
 import { END_CALL_TOOL, TRANSFER_TOOL } from '../realtime/session-config.js';
 import type { CallTools } from '../tools/registry.js';
-import type { ToolTurns } from '../tools/tool-turns.js';
+import { FILLER_PURPOSE, type ToolTurns } from '../tools/tool-turns.js';
 import { CallBot, createCallToolTurns, type BotRouter } from './call-tools.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { coalescedClock } from '../util/coalescing-clock.js';
@@ -283,6 +283,7 @@ export class CallBridge {
         events: this.events,
         botSpeaking: () => this.pacer.isPlaying(),
         conversing: () => this.phase.phase === 'conversing',
+        resultDelivered: (name, output) => this.conversation.transcript.toolResult(name, output),
         log: this.log,
       });
     }
@@ -350,7 +351,8 @@ export class CallBridge {
         this.botSpeech.audioQueued(responseId);
         this.pacer.enqueue(responseId, itemId, audio);
       },
-      botTranscript: (event) => this.conversation.botTranscript(event.item_id, event.transcript, this.bargeIn.wasCut(event.response_id, event.item_id)),
+      botTranscript: (event, purpose) =>
+        this.conversation.botTranscript(event.item_id, event.transcript, this.bargeIn.wasCut(event.response_id, event.item_id), purpose === FILLER_PURPOSE),
       itemAdded: ({ itemId, previousItemId, role }) => this.conversation.transcript.itemAdded(itemId, previousItemId, role),
       inputCommitted: (event) => this.conversation.transcript.itemAdded(event.item_id, event.previous_item_id, 'caller'),
       callerTranscript: (event) => this.conversation.callerTranscript(event.item_id, event.transcript, event.usage),

@@ -36,9 +36,12 @@ export class ConversationLog {
     if (text.trim() !== '') this.o.events.publish({ type: 'transcript', role: 'caller', text });
   }
 
-  /** The bot's words; a reply the caller barged into is only marked cut (its text is not what they heard). */
-  botTranscript(itemId: string, text: string, cutByCaller: boolean): void {
-    this.transcript.botText(itemId, text);
+  /**
+   * The bot's words; a reply the caller barged into is only marked cut (its text is not what they heard).
+   * `holdingPhrase`: said while a tool ran, it answers no tool result (replay.ts owedToolResults).
+   */
+  botTranscript(itemId: string, text: string, cutByCaller: boolean, holdingPhrase = false): void {
+    this.transcript.botText(itemId, text, holdingPhrase);
     if (cutByCaller) {
       this.transcript.markTruncated(itemId);
       return;

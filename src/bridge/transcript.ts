@@ -14,14 +14,26 @@ export interface Turn {
 }
 
 interface Entry {
-  role?: Turn['role'];
+  role?: Turn['role'] | 'tool';
   text?: string;
   truncated?: boolean;
+  /** A tool result's tool name. */
+  name?: string;
+  /** A bot holding phrase (said while a tool ran). */
+  aside?: boolean;
 }
+
+/**
+ * Tool results kept for the replay: a model that keeps calling tools (refused ones past
+ * TOOL_MAX_CALLS_PER_CALL too) must not grow a call's memory without bound; the oldest are forgotten.
+ */
+export const MAX_TOOL_RESULTS = 64;
 
 export class Transcript {
   private readonly order: string[] = [];
   private readonly entries = new Map<string, Entry>();
+  private toolResults = 0;
+  private readonly toolResultIds: string[] = [];
 
   /** An item entered the conversation (conversation.item.added / input_audio_buffer.committed). */
   itemAdded(itemId: string, previousItemId: string | null | undefined, role?: Turn['role']): void {
@@ -40,8 +52,28 @@ export class Transcript {
     this.setText(itemId, 'caller', text);
   }
 
-  botText(itemId: string, text: string): void {
+  botText(itemId: string, text: string, aside = false): void {
     this.setText(itemId, 'bot', text);
+    if (aside) this.entries.get(itemId)!.aside = true;
+  }
+
+  /**
+   * A tool result was given to the model (its function_call_output, or the note carrying a late result):
+   * replayed into a replacement session, never part of the caller/bot turns. The output is the one the
+   * model got — already bounded and redacted (src/tools/registry.ts). Its position is where it went in:
+   * a reply to it arrives later and goes after it.
+   */
+  toolResult(name: string, output: string): void {
+    this.toolResults += 1;
+    const id = `tool_result_${this.toolResults}`;
+    this.entries.set(id, { role: 'tool', name, text: output });
+    this.order.push(id);
+    this.toolResultIds.push(id);
+    if (this.toolResultIds.length > MAX_TOOL_RESULTS) {
+      const oldest = this.toolResultIds.shift()!;
+      this.entries.delete(oldest);
+      this.order.splice(this.order.indexOf(oldest), 1);
+    }
   }
 
   markTruncated(itemId: string): void {
@@ -58,7 +90,7 @@ export class Transcript {
     const out: Turn[] = [];
     for (const itemId of this.order) {
       const e = this.entries.get(itemId);
-      if (!e?.role || !e.text) continue;
+      if (!e?.role || e.role === 'tool' || !e.text) continue;
       out.push({ role: e.role, itemId, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
     }
     return out;
@@ -67,14 +99,15 @@ export class Transcript {
   /**
    * The conversation for a replacement model session: turns with text, plus caller items whose words are
    * not known yet (transcript pending or failed) as `pending`, so a caller who spoke just before a drop is
-   * still owed a reply.
+   * still owed a reply; and the tool results the model was given, where they went in.
    */
   replayTurns(): ReplayTurn[] {
     const out: ReplayTurn[] = [];
     for (const itemId of this.order) {
       const e = this.entries.get(itemId);
       if (!e?.role) continue;
-      if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}) });
+      if (e.role === 'tool') out.push({ role: 'tool', name: e.name ?? '', text: e.text ?? '' });
+      else if (e.text) out.push({ role: e.role, text: e.text, ...(e.truncated ? { truncated: true } : {}), ...(e.aside ? { aside: true } : {}) });
       else if (e.role === 'caller') out.push({ role: 'caller', text: '', pending: true });
     }
     return out;

@@ -40,7 +40,8 @@ export interface ModelSessionListener {
   responseCreated?(info: { responseId: string; purpose: string | undefined }): void;
   /** Bot audio (μ-law 8 kHz) of one item of one response. */
   audio?(info: { responseId: string; itemId: string; audio: Uint8Array }): void;
-  botTranscript?(event: ServerEvent<'response.output_audio_transcript.done'>): void;
+  /** The words of one bot item; `purpose` is its response's metadata.purpose when the request set one. */
+  botTranscript?(event: ServerEvent<'response.output_audio_transcript.done'>, purpose: string | undefined): void;
   /** A message item joined the conversation (ours, the caller's or the model's). */
   itemAdded?(info: { itemId: string; previousItemId: string | null | undefined; role: 'caller' | 'bot' }): void;
   speechStarted?(): void;

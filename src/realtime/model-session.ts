@@ -450,7 +450,7 @@ export class ModelSession {
         l.audio?.({ responseId: event.response_id, itemId: event.item_id, audio: Buffer.from(event.delta, 'base64') });
         return;
       case 'response.output_audio_transcript.done':
-        l.botTranscript?.(event);
+        l.botTranscript?.(event, this.purposes.get(event.response_id));
         return;
       case 'conversation.item.added':
       case 'conversation.item.created': {

@@ -22,7 +22,9 @@
  *   as a system note naming the tool, with its (already bounded, redacted) output, then a reply; results
  *   that arrive while no session is ready wait for the next one (at most one per running tool). Calls of a
  *   response the replaced session never finished are dropped like those of a cancelled response. While a
- *   reply is owed here (`owesReply`) the replacement is not asked for one of its own (replay.ts resumePlan).
+ *   reply is owed here (`owesReply`) the replacement is not asked for one of its own (replay.ts resumePlan);
+ * - a result already given to a session that drops before its reply finished is not lost: `delivered`
+ *   records it in the call's conversation, and the replay gives it to the replacement (replay.ts).
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CallTools } from './registry.js';
@@ -41,6 +43,11 @@ export interface ToolTurnPort {
   /** Tool calls the port handles itself (end_call, transfer_to_agent): not executed here. */
   handlesItself?(name: string): boolean;
   started?(event: { toolCallId: string; name: string }): void;
+  /**
+   * A result went to the current model session (as output or as a late-result note). The call records it
+   * so that a replacement session, if this one drops before answering it, learns it (replay.ts).
+   */
+  delivered?(event: { name: string; output: string }): void;
   finished?(event: { toolCallId: string; name: string; outcome: 'ok' | 'error' | 'timeout' | 'cancelled'; durationMs: number }): void;
 }
 
@@ -157,7 +164,10 @@ export class ToolTurns {
     if (this.sessionLive) return;
     this.sessionLive = true;
     if (this.closed) return;
-    for (const note of this.heldNotes.splice(0)) this.options.port.addNote(lateResultNote(note.name, note.output));
+    for (const note of this.heldNotes.splice(0)) {
+      this.options.port.addNote(lateResultNote(note.name, note.output));
+      this.options.port.delivered?.(note);
+    }
     this.maybeReply();
   }
 
@@ -188,8 +198,11 @@ export class ToolTurns {
     this.options.port.finished?.({ toolCallId: call.callId, name: call.name, outcome: outcome === 'limited' ? 'error' : outcome, durationMs });
     if (this.closed) return;
     if (!this.sessionLive) this.heldNotes.push({ name: call.name, output });
-    else if (call.generation !== this.generation) this.options.port.addNote(lateResultNote(call.name, output));
-    else this.options.port.sendToolResult(call.callId, output);
+    else {
+      if (call.generation !== this.generation) this.options.port.addNote(lateResultNote(call.name, output));
+      else this.options.port.sendToolResult(call.callId, output);
+      this.options.port.delivered?.({ name: call.name, output });
+    }
     this.resultsOwed = true;
     if (this.running.size === 0) this.options.clock.clearTimeout(this.fillerTimer);
     this.maybeReply();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Transcript } from '../../src/bridge/transcript.js';
+import { MAX_TOOL_RESULTS, Transcript } from '../../src/bridge/transcript.js';
 import { addUsage, emptyUsage } from '../../src/bridge/usage.js';
 
 describe('Transcript', () => {
@@ -38,6 +38,35 @@ describe('Transcript', () => {
     t.markTruncated('b1');
     expect(t.turns()).toEqual([{ role: 'bot', itemId: 'b1', text: 'Let me explain the whole', truncated: true }]);
     expect(t.toText()).toBe('Bot: Let me explain the whole [interrupted]');
+  });
+});
+
+describe('Transcript tool results', () => {
+  it('are replayed where they went in, never part of the turns or the summary text; a holding phrase is marked', () => {
+    const t = new Transcript();
+    t.itemAdded('u1', null, 'caller');
+    t.callerText('u1', 'Refund order 5121.');
+    t.itemAdded('b0', 'u1', 'bot');
+    t.botText('b0', 'One moment.', true);
+    t.toolResult('issue_refund', '{"refund_id":"R-1"}');
+    t.itemAdded('b1', 'unknown_output_item', 'bot');
+    t.botText('b1', 'Refund R-1 is issued.');
+    expect(t.replayTurns()).toEqual([
+      { role: 'caller', text: 'Refund order 5121.' },
+      { role: 'bot', text: 'One moment.', aside: true },
+      { role: 'tool', name: 'issue_refund', text: '{"refund_id":"R-1"}' },
+      { role: 'bot', text: 'Refund R-1 is issued.' },
+    ]);
+    expect(t.turns().map((x) => x.role)).toEqual(['caller', 'bot', 'bot']);
+    expect(t.toText()).not.toContain('R-1"');
+  });
+
+  it(`keeps at most ${MAX_TOOL_RESULTS}, forgetting the oldest`, () => {
+    const t = new Transcript();
+    for (let i = 0; i < MAX_TOOL_RESULTS + 10; i++) t.toolResult('lookup', `{"n":${i}}`);
+    const kept = t.replayTurns();
+    expect(kept).toHaveLength(MAX_TOOL_RESULTS);
+    expect(kept[0]).toEqual({ role: 'tool', name: 'lookup', text: '{"n":10}' });
   });
 });
 

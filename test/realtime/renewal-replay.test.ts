@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renewalDecision } from '../../src/realtime/renewal.js';
-import { buildReplayItems, callerAwaitsReply, resumePlan } from '../../src/realtime/replay.js';
+import { buildReplayItems, callerAwaitsReply, owedToolResults, resumePlan } from '../../src/realtime/replay.js';
 
 describe('renewalDecision', () => {
   const quiet = { renewAfterMs: 55 * 60_000, botAudioOutstanding: false, responseActive: false, callerSpeaking: false };
@@ -95,5 +95,61 @@ describe('resumePlan', () => {
     expect(resumePlan({ turns, toolReplyPending: false }).requestReply).toBe(false);
     expect(resumePlan({ turns, toolReplyPending: true }).requestReply).toBe(false);
     expect(resumePlan({ turns: [], toolReplyPending: false }).requestReply).toBe(false);
+  });
+
+  describe('tool results the model was given', () => {
+    const refund = { role: 'tool' as const, name: 'issue_refund', text: '{"refund_id":"R-1","status":"issued"}' };
+    const spoke = { role: 'bot' as const, text: 'Your refund R-1 is issued.' };
+
+    it('a result with no bot words after it is owed: in the note whole, not to be run again, one reply now', () => {
+      const turns = [...asked, refund];
+      expect(owedToolResults(turns)).toEqual([2]);
+      const plan = resumePlan({ turns, toolReplyPending: false });
+      expect(plan.requestReply).toBe(true);
+      const note = noteOf(plan);
+      expect(note).toContain('Result of the tool "issue_refund" you called: {"refund_id":"R-1","status":"issued"} [not answered yet]');
+      expect(note).toMatch(/Do not call these tools again/);
+      expect(note).toContain('Answer the caller with these results now.');
+      expect(note).not.toContain('answer them now');
+    });
+
+    it('a result whose reply was said is history: no reply of its own, no owed note', () => {
+      const turns = [...asked, refund, spoke];
+      expect(owedToolResults(turns)).toEqual([]);
+      const plan = resumePlan({ turns, toolReplyPending: false });
+      expect(plan.requestReply).toBe(false);
+      expect(noteOf(plan)).toContain('Result of the tool "issue_refund" you called: {"refund_id":"R-1","status":"issued"}\nYou: Your refund R-1 is issued.');
+      expect(noteOf(plan)).not.toContain('not answered yet');
+    });
+
+    it('a holding phrase after the result does not answer it: still owed', () => {
+      const turns = [...asked, refund, { role: 'bot' as const, text: 'One moment while I check that.', aside: true }];
+      expect(owedToolResults(turns)).toEqual([2]);
+      expect(resumePlan({ turns, toolReplyPending: false }).requestReply).toBe(true);
+    });
+
+    it('a reply cut before its words were known does not count: still owed', () => {
+      const turns = [...asked, refund, { role: 'bot' as const, text: '', truncated: true }];
+      expect(owedToolResults(turns)).toEqual([2]);
+      expect(resumePlan({ turns, toolReplyPending: false }).requestReply).toBe(true);
+    });
+
+    it('with another tool still owed by the runner: every delivered result owed, no reply now (it follows the last result)', () => {
+      const turns = [...asked, refund, { role: 'tool' as const, name: 'order_status', text: '{"status":"returned"}' }];
+      expect(owedToolResults(turns)).toEqual([2, 3]);
+      const plan = resumePlan({ turns, toolReplyPending: true });
+      expect(plan.requestReply).toBe(false);
+      expect(noteOf(plan)).toContain('("issue_refund", "order_status")');
+      expect(noteOf(plan)).toContain('together with the one still to come');
+    });
+
+    it('an owed result is written out whole even when older turns are folded, and a long history result is cut', () => {
+      const big = { role: 'tool' as const, name: 'issue_refund', text: `{"detail":"${'x'.repeat(3000)}"}` };
+      const chatter = Array.from({ length: 30 }, (_, i) => ({ role: (i % 2 ? 'bot' : 'caller') as 'bot' | 'caller', text: `turn ${i}` }));
+      const note = noteOf(resumePlan({ turns: [big, ...chatter, big], toolReplyPending: false }, { maxItems: 4, maxSummaryChars: 100_000 }));
+      expect(note).toContain(`${big.text} [not answered yet]`);
+      // The earlier (answered) one is history, capped like any turn.
+      expect(note.split(big.text)).toHaveLength(2);
+    });
   });
 });

@@ -121,6 +121,27 @@ describe('tool turns', () => {
     expect(rec.log).toEqual(['started lookup', 'finished lookup ok', 'result c1 {"a":1}', 'reply']);
   });
 
+  it('reports each result given to a session exactly once, as output, late note or held note (the replay keeps it)', async () => {
+    const clock = new ManualClock();
+    const fake = fakeTools(['lookup', 'orders']);
+    const rec = recordingPort();
+    const port: ToolTurnPort = { ...rec.port, delivered: (e) => rec.log.push(`delivered ${e.name} ${e.output}`) };
+    const turns = new ToolTurns({ tools: fake.tools, port, clock, fillerAfterMs: 1200 });
+    turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
+    turns.toolCall({ callId: 'c2', name: 'orders', arguments: '{}' });
+    turns.toolCall({ callId: 'c3', name: 'lookup', arguments: '{}' });
+    turns.responseDone('completed');
+    await fake.finish('c1', '{"n":1}');
+    turns.sessionReplaced();
+    await fake.finish('c2', '{"n":2}');
+    expect(rec.log.filter((l) => l.startsWith('delivered'))).toEqual(['delivered lookup {"n":1}']);
+    turns.sessionReady();
+    await fake.finish('c3', '{"n":3}');
+    const sent = rec.log.filter((l) => /^(delivered|result|note)/.test(l)).map((l) => l.split(' ')[0]);
+    expect(sent).toEqual(['result', 'delivered', 'note', 'delivered', 'note', 'delivered']);
+    expect(rec.log.filter((l) => l.startsWith('delivered'))).toEqual(['delivered lookup {"n":1}', 'delivered orders {"n":2}', 'delivered lookup {"n":3}']);
+  });
+
   it('runs calls concurrently and requests one reply after all outputs', async () => {
     const { fake, rec, turns } = setup();
     turns.toolCall({ callId: 'c1', name: 'lookup', arguments: '{}' });
