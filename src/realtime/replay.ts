@@ -52,8 +52,30 @@ const TOOL_NOTE =
   'A tool you called is still running, or its result is on its way: it will follow as a note. Do not call it ' +
   'again and do not guess its result; answer with it once it is here.';
 
-function line(turn: ReplayTurn, owed = false): string {
-  if (turn.role === 'tool') return `Result of the tool "${turn.name ?? 'unknown'}" you called: ${owed ? turn.text.trim() : clip(turn.text)}${owed ? ' [not answered yet]' : ''}`;
+/**
+ * Owed tool results are written out in full (the model answers with them), up to this many characters
+ * together; beyond it the older ones are cut first, so a model calling tools without ever speaking cannot
+ * grow the note without bound (each output is already capped by TOOL_MAX_OUTPUT_CHARS).
+ */
+export const MAX_OWED_RESULTS_CHARS = 32_000;
+
+/** Characters each owed result may use in the note, newest first within MAX_OWED_RESULTS_CHARS. */
+function owedBudgets(turns: readonly ReplayTurn[], owed: readonly number[]): Map<number, number> {
+  const budgets = new Map<number, number>();
+  let left = MAX_OWED_RESULTS_CHARS;
+  for (const i of [...owed].reverse()) {
+    const allowed = Math.max(MAX_TURN_CHARS, left);
+    budgets.set(i, allowed);
+    left = Math.max(0, left - Math.min(allowed, turns[i]!.text.trim().length));
+  }
+  return budgets;
+}
+
+function line(turn: ReplayTurn, owedBudget?: number): string {
+  if (turn.role === 'tool') {
+    const text = owedBudget === undefined ? clip(turn.text) : clip(turn.text, owedBudget);
+    return `Result of the tool "${turn.name ?? 'unknown'}" you called: ${text}${owedBudget !== undefined ? ' [not answered yet]' : ''}`;
+  }
   if (turn.role === 'caller') return `Caller: ${turn.pending && turn.text.trim() === '' ? '[words not transcribed]' : clip(turn.text)}`;
   return `You: ${clip(turn.text)}${turn.truncated ? ' [interrupted by the caller]' : ''}`;
 }
@@ -67,9 +89,9 @@ function owedNote(names: readonly string[], moreToCome: boolean): string {
   );
 }
 
-function clip(text: string): string {
+function clip(text: string, max = MAX_TURN_CHARS): string {
   const t = text.trim();
-  return t.length > MAX_TURN_CHARS ? `${t.slice(0, MAX_TURN_CHARS)}…` : t;
+  return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
 /**
@@ -121,11 +143,13 @@ export function buildReplayItems(
   toolReplyPending = false,
 ): ConversationItemCreateEvent[] {
   const kept = turns.filter((t) => t.text.trim() !== '' || (t.role === 'caller' && t.pending));
-  const owedAt = new Set(owedToolResults(kept));
+  const owedList = owedToolResults(kept);
+  const owedAt = new Set(owedList);
+  const budgets = owedBudgets(kept, owedList);
   // Owed results are always written out, however many turns came before them.
   const firstOwed = owedAt.size > 0 ? Math.min(...owedAt) : kept.length;
   const recentFrom = Math.min(firstOwed, Math.max(0, kept.length - limits.maxItems));
-  const lineAt = (i: number) => line(kept[i]!, owedAt.has(i));
+  const lineAt = (i: number) => line(kept[i]!, budgets.get(i));
   const older = kept.slice(0, recentFrom).map((_, i) => lineAt(i));
   const recent = kept.slice(recentFrom).map((_, i) => lineAt(recentFrom + i));
   let note = RESUME_NOTE;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renewalDecision } from '../../src/realtime/renewal.js';
-import { buildReplayItems, callerAwaitsReply, owedToolResults, resumePlan } from '../../src/realtime/replay.js';
+import { buildReplayItems, callerAwaitsReply, MAX_OWED_RESULTS_CHARS, owedToolResults, resumePlan } from '../../src/realtime/replay.js';
 
 describe('renewalDecision', () => {
   const quiet = { renewAfterMs: 55 * 60_000, botAudioOutstanding: false, responseActive: false, callerSpeaking: false };
@@ -111,6 +111,17 @@ describe('resumePlan', () => {
       expect(note).toMatch(/Do not call these tools again/);
       expect(note).toContain('Answer the caller with these results now.');
       expect(note).not.toContain('answer them now');
+    });
+
+    it('owed results together stay within MAX_OWED_RESULTS_CHARS: the newest whole, older ones cut first', () => {
+      const big = (n: number) => ({ role: 'tool' as const, name: `lookup_${n}`, text: `${n}:`.padEnd(20_000, 'x') });
+      const turns = [...asked, ...Array.from({ length: 10 }, (_, n) => big(n))];
+      expect(owedToolResults(turns)).toHaveLength(10);
+      const note = noteOf(resumePlan({ turns, toolReplyPending: false }));
+      expect(note.length).toBeLessThan(MAX_OWED_RESULTS_CHARS + 10 * 1600 + 3_000);
+      expect(note).toContain(`9:${'x'.repeat(19_998)} [not answered yet]`); // the newest, whole
+      expect(note).toContain('Result of the tool "lookup_0" you called: 0:'); // the oldest, still named
+      expect(note).toMatch(/lookup_0" you called: 0:x+… \[not answered yet\]/);
     });
 
     it('a result whose reply was said is history: no reply of its own, no owed note', () => {
