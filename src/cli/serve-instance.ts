@@ -5,10 +5,11 @@
  * live session ids, nonces and /metrics answered for the instance by the primary, and log lines carrying `worker`.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { adoptOrphanedSpoolFiles } from '../cluster/spool-adopt.js';
 import { workerIdentityFrom, type WorkerIdentity } from '../cluster/ipc.js';
-import { resolveWorkerCount, sessionShare, slotSpoolDir } from '../cluster/plan.js';
+import { cgroupCpuLimit, resolveWorkerCount, sessionShare, slotSpoolDir, usableCpus } from '../cluster/plan.js';
 import { runPrimary } from '../cluster/primary.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_MAX_SESSIONS } from '../server/env-shape.js';
@@ -21,7 +22,8 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
   // Configuration warnings are logged once, by the primary (or the single process).
   if (identity) return serveWorker(env, identity, logger.child({ worker: identity.slot }));
   const maxSessions = env.MAX_SESSIONS ?? DEFAULT_MAX_SESSIONS;
-  const workers = resolveWorkerCount(env.WORKERS, availableParallelism(), maxSessions);
+  const quotaCpus = cgroupCpuLimit(readTextFile);
+  const workers = resolveWorkerCount(env.WORKERS, usableCpus(availableParallelism(), quotaCpus), maxSessions);
   const spoolRoot = env.SUMMARY_WEBHOOK_URL ? env.SUMMARY_SPOOL_DIR : undefined;
   if (workers === 1) {
     // Records a multi-worker run left in worker-<n>/ come back to the single spool directory.
@@ -32,7 +34,7 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
   }
   const primaryLog = logger.child({ role: 'primary' });
   for (const warning of options.configWarnings ?? []) primaryLog.warn({ component: 'config' }, warning);
-  primaryLog.info({ workers, maxSessionsPerWorker: sessionShare(maxSessions, workers, workers) }, `starting ${workers} workers`);
+  primaryLog.info({ workers, maxSessionsPerWorker: sessionShare(maxSessions, workers, workers), schedulableCpus: availableParallelism(), cpuQuota: quotaCpus ?? 'none', configured: env.WORKERS !== undefined }, `starting ${workers} workers`);
   const primary = await runPrimary({
     workers,
     logger: primaryLog,
@@ -104,4 +106,12 @@ export function fleetMode(env: ServeEnv): boolean {
 export function workerInstanceId(env: ServeEnv, slot: number): { INSTANCE_ID?: string } {
   const id = (env as { INSTANCE_ID?: unknown }).INSTANCE_ID;
   return typeof id === 'string' && id !== '' ? { INSTANCE_ID: `${id.slice(0, 94)}-w${slot}` } : {};
+}
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

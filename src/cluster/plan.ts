@@ -14,6 +14,35 @@ export function resolveWorkerCount(configured: number | undefined, available: nu
 }
 
 /**
+ * The CPUs a container's CPU quota allows (cgroup v2 `cpu.max`, else v1 `cpu.cfs_quota_us` /
+ * `cpu.cfs_period_us`), rounded up; undefined when there is no quota or no cgroup file. Node's
+ * availableParallelism() counts the CPUs the process may be scheduled on, not its quota: in a 1-vCPU
+ * container on a 32-CPU host (Kubernetes, App Platform) it says 32, and 32 workers of ~100 MB each would not
+ * even fit the instance's memory. Pure: `read` returns a file's text or undefined.
+ */
+export function cgroupCpuLimit(read: (path: string) => string | undefined): number | undefined {
+  const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
+  if (v2 && v2.length >= 1) {
+    if (v2[0] === 'max') return undefined;
+    return cpusOf(Number(v2[0]), Number(v2[1] ?? 100_000));
+  }
+  const quota = read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us');
+  const period = read('/sys/fs/cgroup/cpu/cpu.cfs_period_us');
+  if (quota === undefined || period === undefined) return undefined;
+  return cpusOf(Number(quota.trim()), Number(period.trim()));
+}
+
+function cpusOf(quota: number, period: number): number | undefined {
+  if (!Number.isFinite(quota) || !Number.isFinite(period) || quota <= 0 || period <= 0) return undefined;
+  return Math.max(1, Math.ceil(quota / period));
+}
+
+/** The parallelism the default worker count uses: the schedulable CPUs, capped by a container CPU quota. */
+export function usableCpus(schedulable: number, quotaCpus: number | undefined): number {
+  return quotaCpus === undefined ? schedulable : Math.min(schedulable, quotaCpus);
+}
+
+/**
  * MAX_SESSIONS is split between the workers (slots 1..workers): the first `max % workers` slots take one more.
  * A split, not a count coordinated through the primary: admission stays synchronous and local (no IPC round
  * trip before each upgrade, no over-admission race between workers), and the primary's round-robin hand-off of

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workerIdentityFrom, parsePrimaryMessage, parseWorkerMessage } from '../../src/cluster/ipc.js';
-import { RAPID_EXIT_MS, resolveWorkerCount, restartDelayMs, sessionShare, slotOfDirName, slotSpoolDir } from '../../src/cluster/plan.js';
+import { cgroupCpuLimit, RAPID_EXIT_MS, resolveWorkerCount, restartDelayMs, sessionShare, slotOfDirName, slotSpoolDir, usableCpus } from '../../src/cluster/plan.js';
 import { parseEnv } from '../../src/cli/env.js';
 
 describe('worker count', () => {
@@ -80,5 +80,30 @@ describe('IPC messages and worker identity', () => {
     expect(workerIdentityFrom(env, false)).toBeUndefined();
     expect(workerIdentityFrom({ AUDIOHOOK_WORKER_SLOT: '4', AUDIOHOOK_WORKER_COUNT: '3' }, true)).toBeUndefined();
     expect(workerIdentityFrom({}, true)).toBeUndefined();
+  });
+});
+
+describe('the CPUs a container may use', () => {
+  const files = (entries: Record<string, string>) => (path: string) => entries[path];
+
+  it('reads the cgroup v2 quota, rounded up; no quota is no limit', () => {
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '100000 100000\n' }))).toBe(1);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' }))).toBe(2);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '50000 100000' }))).toBe(1);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' }))).toBeUndefined();
+  });
+
+  it('falls back to cgroup v1, and to nothing without a cgroup or with garbage', () => {
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '200000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }))).toBe(2);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }))).toBeUndefined();
+    expect(cgroupCpuLimit(files({}))).toBeUndefined();
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'nonsense' }))).toBeUndefined();
+  });
+
+  it('a 1-vCPU container on a 32-CPU host runs one worker by default, not 32; WORKERS still decides when set', () => {
+    expect(resolveWorkerCount(undefined, usableCpus(32, 1), 350)).toBe(1);
+    expect(resolveWorkerCount(undefined, usableCpus(2, undefined), 350)).toBe(2);
+    expect(resolveWorkerCount(undefined, usableCpus(4, 8), 350)).toBe(4);
+    expect(resolveWorkerCount(3, usableCpus(32, 1), 350)).toBe(3);
   });
 });
