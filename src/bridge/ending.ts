@@ -203,6 +203,7 @@ function recordOf(call: EndingCall, plan: EndingPlan, summary: SummaryResult, en
     ...(plan.escalationReason !== undefined ? { escalationReason: plan.escalationReason } : {}),
     summary,
     transcript: call.transcript.turns(),
+    transcriptTurnsDropped: call.transcript.droppedTurns,
     usage: call.usage(),
     model: call.model,
     ...(call.bot !== undefined ? { bot: call.bot } : {}),

@@ -22,6 +22,8 @@ export interface CallRecordFacts {
   escalationReason?: string;
   summary: SummaryResult;
   transcript: Turn[];
+  /** Earlier turns left out of `transcript` to its bound (src/bridge/transcript.ts); 0 or absent: none. */
+  transcriptTurnsDropped?: number;
   usage: UsageTotals;
   model: string;
   /** The bot profile's name ('' or absent: the single bot from env). */
@@ -59,6 +61,7 @@ export function buildCallRecord(facts: CallRecordFacts): CallRecord {
     },
     summary: facts.summary,
     transcript: facts.transcript,
+    ...(facts.transcriptTurnsDropped ? { transcript_turns_dropped: facts.transcriptTurnsDropped } : {}),
     usage: facts.usage,
     model: facts.model,
     bot: facts.bot ?? '',

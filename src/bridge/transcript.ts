@@ -29,11 +29,24 @@ interface Entry {
  */
 export const MAX_TOOL_RESULTS = 64;
 
+/**
+ * Caller and bot text kept (characters, about three hours of conversation): a call that never ends —
+ * nothing bounds a call's length unless MAX_CALL_DURATION is set — must not grow its memory, its record
+ * or its webhook body without bound. Beyond it the oldest turns are forgotten and counted (the record's
+ * `transcript_turns_dropped`).
+ */
+export const MAX_TRANSCRIPT_CHARS = 200_000;
+
 export class Transcript {
   private readonly order: string[] = [];
   private readonly entries = new Map<string, Entry>();
   private toolResults = 0;
   private readonly toolResultIds: string[] = [];
+  private textChars = 0;
+  /** Caller and bot turns forgotten to MAX_TRANSCRIPT_CHARS, oldest first. */
+  droppedTurns = 0;
+
+  constructor(private readonly maxChars: number = MAX_TRANSCRIPT_CHARS) {}
 
   /** An item entered the conversation (conversation.item.added / input_audio_buffer.committed). */
   itemAdded(itemId: string, previousItemId: string | null | undefined, role?: Turn['role']): void {
@@ -124,6 +137,25 @@ export class Transcript {
     if (!this.entries.has(itemId)) this.itemAdded(itemId, undefined, role);
     const entry = this.entries.get(itemId)!;
     entry.role = role;
+    this.textChars -= entry.text?.length ?? 0;
     entry.text = text.trim();
+    this.textChars += entry.text.length;
+    this.forgetOldest(itemId);
+  }
+
+  /** Drops the oldest caller/bot turns while the text is over the bound (never `keep`, the newest). */
+  private forgetOldest(keep: string): void {
+    for (let i = 0; this.textChars > this.maxChars && i < this.order.length; ) {
+      const id = this.order[i]!;
+      const entry = this.entries.get(id);
+      if (id === keep || entry?.role === 'tool' || !entry?.text) {
+        i++;
+        continue;
+      }
+      this.textChars -= entry.text.length;
+      this.entries.delete(id);
+      this.order.splice(i, 1);
+      this.droppedTurns++;
+    }
   }
 }

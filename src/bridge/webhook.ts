@@ -59,6 +59,8 @@ export interface CallRecord {
   escalation: { required: boolean; reason?: string };
   summary: SummaryResult;
   transcript: Turn[];
+  /** The oldest turns left out of `transcript` (it keeps the last 200,000 characters); absent: none. */
+  transcript_turns_dropped?: number;
   usage: UsageTotals;
   model: string;
   /** The bot profile (BOTS_FILE) the Connector ID selected; '' for the single bot from env. */

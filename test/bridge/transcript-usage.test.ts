@@ -1,8 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TOOL_RESULTS, Transcript } from '../../src/bridge/transcript.js';
+import { MAX_TOOL_RESULTS, MAX_TRANSCRIPT_CHARS, Transcript } from '../../src/bridge/transcript.js';
 import { addUsage, emptyUsage } from '../../src/bridge/usage.js';
 
 describe('Transcript', () => {
+  it('keeps the last MAX_TRANSCRIPT_CHARS of caller and bot text: the oldest turns are forgotten and counted', () => {
+    expect(MAX_TRANSCRIPT_CHARS).toBe(200_000);
+    const t = new Transcript(1_000);
+    let previous: string | null = null;
+    for (let i = 0; i < 30; i++) {
+      const id = `i${i}`;
+      t.itemAdded(id, previous, i % 2 === 0 ? 'caller' : 'bot');
+      if (i % 2 === 0) t.callerText(id, `${i}:`.padEnd(100, 'c'));
+      else t.botText(id, `${i}:`.padEnd(100, 'b'));
+      previous = id;
+    }
+    t.toolResult('lookup', 'x'.repeat(5_000)); // tool results have their own bound, not this one
+    const turns = t.turns();
+    expect(turns).toHaveLength(10);
+    expect(turns[0]!.text.startsWith('20:')).toBe(true);
+    expect(turns.at(-1)!.text.startsWith('29:')).toBe(true);
+    expect(t.droppedTurns).toBe(20);
+    expect(turns.reduce((n, x) => n + x.text.length, 0)).toBeLessThanOrEqual(1_000);
+    // A late caller transcript of a kept turn still lands in its place; one over the bound alone is kept.
+    const big = new Transcript(50);
+    big.itemAdded('u', null, 'caller');
+    big.callerText('u', 'y'.repeat(80));
+    expect(big.turns()).toHaveLength(1);
+    expect(big.droppedTurns).toBe(0);
+  });
+
   it('orders turns by item chain even when caller transcription arrives late', () => {
     const t = new Transcript();
     t.itemAdded('u1', null, 'caller');
@@ -114,5 +140,23 @@ describe('transcription usage: the cost of caller transcriptions is counted', ()
     expect(totals).toMatchObject({ transcriptions: 2, transcriptionInputTokens: 30, transcriptionOutputTokens: 8, transcriptionSeconds: 2.5, totalTokens: 0 });
     // Response usage keeps the transcription fields.
     expect(addUsage(totals, { total_tokens: 5, input_tokens: 5, output_tokens: 0 })).toMatchObject({ transcriptions: 2, totalTokens: 5 });
+  });
+});
+
+describe('the call record of a transcript cut to its bound', () => {
+  it('says how many earlier turns were left out, and says nothing when none were', async () => {
+    const { buildCallRecord } = await import('../../src/bridge/record.js');
+    const facts = {
+      context: { sessionId: 's', correlationId: 'c', organizationId: 'o', conversationId: 'v', connectorId: '' },
+      startedAt: new Date(0),
+      endedAt: new Date(1000),
+      endReason: 'caller_hangup' as const,
+      summary: { summary: '', sentiment: 'neutral' as const, resolved: false, follow_ups: [], source: 'fallback' as const },
+      transcript: [],
+      usage: emptyUsage(),
+      model: 'm',
+    };
+    expect(buildCallRecord({ ...facts, transcriptTurnsDropped: 12 }).transcript_turns_dropped).toBe(12);
+    expect('transcript_turns_dropped' in buildCallRecord({ ...facts, transcriptTurnsDropped: 0 })).toBe(false);
   });
 });
