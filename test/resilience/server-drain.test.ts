@@ -69,7 +69,7 @@ describe('SIGTERM with live calls', () => {
         apiKey: API_KEY,
         clientSecret: CLIENT_SECRET,
         language: 'en-us',
-        timing: { firstPingMs: 200, pingIntervalMs: 500 },
+        timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
       };
       const live = await createSimulatedCall(callOptions);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
