@@ -7,23 +7,13 @@
  * refund must run once, and the new session must be asked for exactly one reply, the one with the result.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type Service } from '../../src/cli/serve.js';
-import { parseEnv } from '../../src/cli/env.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import type { CallScript } from '../../src/emulator/script.js';
-import { createLogger } from '../../src/log/logger.js';
 import { ulawSource } from '../../src/simulator/audio-source.js';
-import { createSimulatedCall, type GenesysClient } from '../../src/simulator/genesys-client.js';
+import { startHeldToolWorld, type HeldToolWorld } from './held-tool-world.js';
 import { waitFor } from './support.js';
 
 const API_KEY = 'e2e-reconnect-tool-result-key-0123456789';
-const logger = createLogger('silent');
 const hello = readFileSync('fixtures/caller/hello.ulaw');
 const ANSWER = 'Your refund R-77 is issued, sorry for the wait.';
 
@@ -44,73 +34,27 @@ const SCRIPT: CallScript = {
   fallback: { audio: { toneMs: 600 }, transcript: 'Sorry, could you repeat that?' },
 };
 
-let emulator: Emulator;
-let backend: Server;
-let service: Service;
-let refundRuns = 0;
-const clients: GenesysClient[] = [];
-const heldRefunds: ServerResponse[] = [];
+let world: HeldToolWorld;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ script: SCRIPT, speed: 'instant', logger });
-  backend = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      refundRuns += 1;
-      heldRefunds.push(res);
-    });
-  });
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const botsFile = join(mkdtempSync(join(tmpdir(), 'bots-')), 'bots.yaml');
-  writeFileSync(
-    botsFile,
-    `bots:
-  sales:
-    tools: [issue_refund]
-tools:
-  issue_refund:
-    type: http
-    url: "http://127.0.0.1:${(backend.address() as AddressInfo).port}/refund"
-    description: "Issue a refund"
-    parameters: { type: object, properties: { order_id: { type: string } }, required: [order_id] }
-    redact: [card_number]
-`,
-  );
-  service = await serve(
-    parseEnv({
-      GENESYS_API_KEY: API_KEY,
-      OPENAI_API_KEY: 'sk-emulator',
-      OPENAI_BASE_URL: emulator.baseURL,
-      REALTIME_CA_FILE: emulator.caPath,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      BOTS_FILE: botsFile,
-      TOOL_FILLER_AFTER_MS: '10000',
-    }),
-    { logger, handleSignals: false },
-  );
+  world = await startHeldToolWorld({ apiKey: API_KEY, script: SCRIPT, tool: { name: 'issue_refund', description: 'Issue a refund', redact: ['card_number'] }, fillerAfterMs: 10_000 });
 }, 30_000);
 
 afterAll(async () => {
-  for (const c of clients) c.terminate();
-  for (const r of heldRefunds) r.destroy();
-  await service?.server.stop(0);
-  await emulator?.close();
-  backend?.closeAllConnections();
-  await new Promise<void>((r) => backend?.close(() => r()));
+  await world?.close();
 });
 
 describe('a model drop after a tool result was given, before its reply finished, end to end', () => {
   it('the new session learns the result from the replay and gives one reply with it; the refund runs once', async () => {
-    const client = await createSimulatedCall({ url: `ws://127.0.0.1:${service.server.port}/audiohook/sales`, apiKey: API_KEY });
-    clients.push(client);
+    const client = await world.call();
+    const { emulator } = world;
     const first = await emulator.waitForSession(0);
     await client.waitForServerAudio(400 * 8, 10_000);
     client.streamAudio(ulawSource(hello, { thenSilence: true }));
-    await waitFor(() => heldRefunds.length === 1, 15_000, 'the refund tool running');
+    await waitFor(() => world.held.length === 1, 15_000, 'the refund tool running');
     // The reply to the result starts (its first audio), then the socket drops before its response.done.
     emulator.faults.inject(first.id, { type: 'close', code: 1011, afterServerEvent: 'response.output_audio.delta' });
-    heldRefunds.shift()!.writeHead(200, { 'content-type': 'application/json' }).end('{"refund_id":"R-77","status":"issued","card_number":"4111111111111111"}');
+    world.held.shift()!.writeHead(200, { 'content-type': 'application/json' }).end('{"refund_id":"R-77","status":"issued","card_number":"4111111111111111"}');
     const second = await emulator.waitForSession(1, 15_000);
     // The old session had the result, and its reply had begun (not finished) when it dropped.
     expect(first.conversation.filter((e) => e.type === 'function_call_output').map((e) => e.text)).toEqual([expect.stringContaining('R-77')]);
@@ -125,7 +69,7 @@ describe('a model drop after a tool result was given, before its reply finished,
     expect(notes[0]).toMatch(/do not call these tools again/i);
     expect(notes[0]).not.toContain('4111111111111111');
     const replies = second.conversation.filter((e) => e.role === 'assistant' && (e.text ?? '') !== '').map((e) => e.text);
-    expect({ requests: second.clientEvents.filter((e) => e.type === 'response.create').length, replies, refundRuns }).toEqual({
+    expect({ requests: second.clientEvents.filter((e) => e.type === 'response.create').length, replies, refundRuns: world.runs }).toEqual({
       requests: 1,
       replies: [ANSWER],
       refundRuns: 1,
