@@ -14,10 +14,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BotDirectory } from '../../src/bots/directory.js';
 import type { CallEvent } from '../../src/bridge/call-events.js';
-import { FILLER_PURPOSE } from '../../src/tools/tool-turns.js';
 import { systemClock } from '../../src/util/clock.js';
 import { botSpeaks, flush, makeReady, responseDone, startCall, type Harness, type ScriptedModel } from '../bridge/harness.js';
-import { quietLogger, SETTINGS, waitFor } from './support.js';
+import { quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
 
 let backend: Server;
 const held: ServerResponse[] = [];
@@ -51,9 +50,6 @@ afterAll(async () => {
 });
 
 type Sent = Record<string, any>;
-/** Replies to the caller the model was asked for (the holding phrase is not one). */
-const replyRequests = (m: ScriptedModel) =>
-  (m.sent as Sent[]).filter((e) => e.type === 'response.create' && e.response?.metadata?.purpose !== FILLER_PURPOSE);
 const lateNotes = (m: ScriptedModel) =>
   (m.sent as Sent[]).filter((e) => e.type === 'conversation.item.create' && e.item.role === 'system' && /"refund_status"/.test(e.item.content[0].text));
 

@@ -18,7 +18,7 @@ import type { CallEvent } from '../../src/bridge/call-events.js';
 import { FILLER_PURPOSE } from '../../src/tools/tool-turns.js';
 import { systemClock } from '../../src/util/clock.js';
 import { botSpeaks, flush, makeReady, responseDone, startCall, type Harness, type ScriptedModel } from '../bridge/harness.js';
-import { quietLogger, SETTINGS, waitFor } from './support.js';
+import { quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
 
 let backend: Server;
 const held: Array<{ path: string; res: ServerResponse }> = [];
@@ -56,8 +56,6 @@ afterAll(async () => {
 });
 
 type Sent = Record<string, any>;
-const replyRequests = (m: ScriptedModel) =>
-  (m.sent as Sent[]).filter((e) => e.type === 'response.create' && e.response?.metadata?.purpose !== FILLER_PURPOSE);
 const systemTexts = (m: ScriptedModel): string[] =>
   (m.sent as Sent[]).filter((e) => e.type === 'conversation.item.create' && e.item.role === 'system').map((e) => e.item.content[0].text as string);
 const outputs = (m: ScriptedModel) => (m.sent as Sent[]).filter((e) => e.type === 'conversation.item.create' && e.item.type === 'function_call_output');

@@ -4,6 +4,8 @@ import type { ToolMetrics } from '../../src/tools/metrics.js';
 import { ToolRegistry, type ToolSettings } from '../../src/tools/registry.js';
 import type { ToolSpec } from '../../src/tools/spec.js';
 import type { GenesysPlatformClient } from '../../src/tools/genesys.js';
+import { FILLER_PURPOSE } from '../../src/tools/tool-turns.js';
+import type { ScriptedModel } from '../bridge/harness.js';
 
 export const quietLogger = pino({ level: 'silent' });
 
@@ -54,3 +56,7 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Replies to the caller the model was asked for (the holding phrase is not one). */
+export const replyRequests = (m: ScriptedModel) =>
+  (m.sent as Array<Record<string, any>>).filter((e) => e.type === 'response.create' && e.response?.metadata?.purpose !== FILLER_PURPOSE);
