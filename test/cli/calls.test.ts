@@ -163,8 +163,14 @@ describe('replay of each caller fixture through bridge + emulator passes the str
 
     const rec = callRecording(result, record, 'barge-in-call.ulaw');
     // Caller and bot speak at once just before the barge-in (the interruption one listens for)…
-    const overlap = speechSpans(rec.caller).some(([cs, ce]) => speechSpans(rec.bot).some(([bs, be]) => Math.min(ce, be) - Math.max(cs, bs) >= 100));
-    expect(overlap, 'caller and bot overlap for ≥ 100 ms').toBe(true);
+    // For about 80 ms plus the trip to the model and back: the interruption is audible from 11.52 s of the
+    // recording, but the emulator's VAD hears speech only from 11.61 s, in the 200 ms frame sent at 11.6 s.
+    // Measured in 20 ms windows whose phase moves with the time `opened` took, so it reads 80 or 100 ms; the
+    // check was ≥ 100 ms and failed when `opened` came fast (CI, 2026-11-30).
+    const callerSpans = speechSpans(rec.caller);
+    const botSpans = speechSpans(rec.bot);
+    const overlapMs = Math.max(0, ...callerSpans.flatMap(([cs, ce]) => botSpans.map(([bs, be]) => Math.min(ce, be) - Math.max(cs, bs))));
+    expect(overlapMs, `caller ${JSON.stringify(callerSpans)}, bot ${JSON.stringify(botSpans)}`).toBeGreaterThanOrEqual(40);
     // …and the bot channel goes quiet at the barge-in: the rest of the interrupted reply is not played.
     expect(silentBetween(rec.bot, firstBargeIn.atMs + 50, firstBargeIn.atMs + 400)).toBe(true);
   }, CALL_TIMEOUT_MS);
