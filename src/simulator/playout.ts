@@ -47,6 +47,9 @@ export class PlayoutModel {
   push(durationMs: number): void {
     if (this.stopped || durationMs <= 0) return;
     const now = this.clock.now();
+    // The buffer ran dry before this audio came, but the drain timer has not fired yet (a busy loop): that
+    // burst is over, and this audio starts a new one now rather than being counted from the past.
+    if (this.endsAt !== null && this.endsAt <= now) this.finish('drained');
     if (this.endsAt === null) {
       this.startedAt = now;
       this.endsAt = now + durationMs;
@@ -75,10 +78,12 @@ export class PlayoutModel {
   private finish(reason: PlayoutEndReason): void {
     if (this.endsAt === null) return;
     const now = this.clock.now();
+    // Drained when the audio ran out, even if the timer saying so fired late.
+    const at = reason === 'drained' ? Math.min(now, this.endsAt) : now;
     this.playedBeforeBurstMs += Math.min(now, this.endsAt) - this.startedAt;
     this.endsAt = null;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.hooks.onCompleted(now, reason);
+    this.hooks.onCompleted(at, reason);
   }
 }

@@ -14,7 +14,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => {
-    const t = setTimeout(callback, ms);
+    // A deadline already past fires at once, as with ManualClock (Node warns about negative delays).
+    const t = setTimeout(callback, Math.max(0, ms));
     // Timers of ours never keep the process alive on their own.
     t.unref?.();
     return t;

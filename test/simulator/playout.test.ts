@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PlayoutModel } from '../../src/simulator/playout.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
 
 function setup() {
   const clock = new ManualClock();
@@ -47,5 +47,21 @@ describe('PlayoutModel', () => {
     clock.advance(500);
     expect(log).toEqual(['started@0']);
     expect(clock.pending).toBe(0);
+  });
+
+  it('a drain timer that fires late: audio arriving after the buffer ran dry starts a new burst (never a negative timer)', () => {
+    // A clock whose timers only fire when the test says so, as on a busy loop.
+    let now = 0;
+    const delays: number[] = [];
+    const clock: Clock = { now: () => now, setTimeout: (_cb, ms) => (delays.push(ms), {}), clearTimeout: () => {} };
+    const log: string[] = [];
+    const model = new PlayoutModel(clock, { onStarted: (at) => log.push(`started@${at}`), onCompleted: (at, reason) => log.push(`${reason}@${at}`) });
+    model.push(200);
+    now = 400;
+    model.push(100);
+    expect(log).toEqual(['started@0', 'drained@200', 'started@400']);
+    expect(delays).toEqual([200, 100]);
+    expect(model.bufferedMs).toBe(100);
+    expect(model.playedMs).toBe(200);
   });
 });
