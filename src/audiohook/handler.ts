@@ -145,6 +145,12 @@ export interface SessionOptions {
   logger: Logger;
   /** The call logic; when absent, sessions open and ignore audio (monitor-like). */
   createCall?: CallHandlerFactory;
+  /**
+   * Runs the call's setup after `opened` is sent (default `setImmediate`: once the loop has answered the
+   * other `open`s it has read). The session builds the call sooner, synchronously, when anything else
+   * reaches it first (a message, the socket's close, a timeout, shutdown).
+   */
+  deferCallSetup?: (run: () => void) => void;
   clock?: import('../util/clock.js').Clock;
   /** Upper bound on awaiting CallHandler.onClose before `closed` is sent (default 3000 ms). */
   closeHandlerTimeoutMs?: number;

@@ -64,6 +64,12 @@ class AudioHookSession implements ProtocolSession {
 
   private layout: UsableMedia | null = null;
   private handler: CallHandler | null = null;
+  /**
+   * The call's setup, waiting for the loop to answer every `open` already read (a burst of opens is answered
+   * before any call is built). Anything else that happens to the session builds it first, so the handler
+   * sees the same events in the same order as if it had been built with `opened`.
+   */
+  private pendingCall: (() => void) | null = null;
   private closeHandlerCalled = false;
   private disconnectSent = false;
   /** The transport is gone (closed by either side): nothing more can be sent. */
@@ -131,18 +137,22 @@ class AudioHookSession implements ProtocolSession {
   handleText(text: string): void {
     if (this.current === 'closed') return;
     this.lastInboundAt = this.clock.now();
+    this.setUpPendingCall();
     this.guard('text message', () => this.processText(text));
   }
 
   handleBinary(data: Uint8Array): void {
     if (this.current === 'closed') return;
     this.lastInboundAt = this.clock.now();
+    this.setUpPendingCall();
     this.guard('binary message', () => this.processBinary(data));
   }
 
   handleSocketClosed(code: number): void {
     if (this.socketGone) return;
     this.socketGone = true;
+    // After socketGone: a call that starts by sending something finds the transport gone, as it would have.
+    this.setUpPendingCall();
     if (this.current === 'closed') return;
     if (this.current === 'closing') {
       // The close transaction finishes on its own; `closed` simply cannot be sent any more.
@@ -157,6 +167,7 @@ class AudioHookSession implements ProtocolSession {
     if (this.current === 'disconnecting' || this.current === 'closing') return true;
     if (this.shutdownRequested) return this.current !== 'closed';
     if (this.current !== 'active' && this.current !== 'paused') return false;
+    this.setUpPendingCall();
     this.shutdownRequested = true;
     this.outcome.shutdown = true;
     this.guard('shutdown', () => this.endForShutdown());
@@ -285,18 +296,31 @@ class AudioHookSession implements ProtocolSession {
     );
     if (probe || !this.options.createCall) return;
 
-    const context = callContextFor(message, choice!, language, {
-      options: this.options,
-      logger: this.log.child({ conversationId: p.conversationId }),
-      openedAt: this.clock.now(),
-    });
-    try {
-      this.handler = this.options.createCall(context, this.control);
-      this.outcome.call = true;
-    } catch (err) {
-      this.log.error({ err }, 'createCall failed; ending the session');
-      this.sendDisconnect({ reason: 'error', info: 'call setup failed' });
-    }
+    const createCall = this.options.createCall;
+    const openedAt = this.clock.now();
+    this.pendingCall = () => {
+      const context = callContextFor(message, choice!, language, {
+        options: this.options,
+        logger: this.log.child({ conversationId: p.conversationId }),
+        openedAt,
+      });
+      try {
+        this.handler = createCall(context, this.control);
+        this.outcome.call = true;
+      } catch (err) {
+        this.log.error({ err }, 'createCall failed; ending the session');
+        this.sendDisconnect({ reason: 'error', info: 'call setup failed' });
+      }
+    };
+    (this.options.deferCallSetup ?? setImmediate)(() => this.setUpPendingCall());
+  }
+
+  /** Builds the call now if its setup is still waiting (see pendingCall). */
+  private setUpPendingCall(): void {
+    const setUp = this.pendingCall;
+    if (!setUp) return;
+    this.pendingCall = null;
+    this.guard('call setup', setUp);
   }
 
   private onPing(): void {
@@ -453,6 +477,7 @@ class AudioHookSession implements ProtocolSession {
   /** Closes the socket on our side (timeouts, unresponsive peer) and runs the same cleanup as a drop. */
   private abandon(reason: string): void {
     if (this.current === 'closed' || this.current === 'closing') return;
+    this.setUpPendingCall();
     this.log.warn({ reason, state: this.current }, 'closing the socket');
     this.outbound.closeSocket();
     this.socketGone = true;

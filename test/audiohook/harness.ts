@@ -132,6 +132,12 @@ export function makeHarness(options: HarnessOptions = {}) {
   let control: CallControl | undefined;
   const { handler: chosenHandler, onClose: _unused, ...sessionOverrides } = options;
   const handler = chosenHandler === undefined ? recorder.handler : chosenHandler;
+  // The call setups the session deferred (SessionOptions.deferCallSetup): run by client.open() right after
+  // the `open`, as the loop's next turn would, or by a test that wants to see the time between.
+  const deferred: Array<() => void> = [];
+  const runDeferred = () => {
+    for (let run = deferred.shift(); run; run = deferred.shift()) run();
+  };
   const createCall =
     handler === null
       ? undefined
@@ -148,12 +154,16 @@ export function makeHarness(options: HarnessOptions = {}) {
     connectorId: 'bot-a',
     logger: logs.logger,
     clock,
+    deferCallSetup: (run) => deferred.push(run),
     ...(createCall ? { createCall } : {}),
     ...sessionOverrides,
   });
-  const client = new FakeClient(session, socket);
+  const client = new FakeClient(session, socket, runDeferred);
   return {
     clock,
+    /** Call setups still waiting for the loop's next turn. */
+    deferred,
+    runDeferred,
     socket,
     logs,
     session,
@@ -188,6 +198,8 @@ export class FakeClient {
   constructor(
     private readonly session: ProtocolSession,
     private readonly socket: FakeSocket,
+    /** Runs the call setups the session deferred (the loop's next turn); open() calls it. */
+    private readonly nextTurn: () => void = () => {},
   ) {}
 
   get serverseq(): number {
@@ -213,7 +225,14 @@ export class FakeClient {
     this.session.handleText(JSON.stringify(this.envelope(type, parameters, overrides)));
   }
 
+  /** Sends `open` and lets the loop turn after it run (the deferred call setup); see openOnly(). */
   open(overrides: Record<string, unknown> = {}): void {
+    this.openOnly(overrides);
+    this.nextTurn();
+  }
+
+  /** Sends `open` alone: the call is not set up until the loop's next turn or the next event. */
+  openOnly(overrides: Record<string, unknown> = {}): void {
     this.send('open', openParameters(overrides));
   }
 
