@@ -332,6 +332,8 @@ export class CallBridge {
           this.events.publish({ type: 'model.reconnected', purpose });
           this.toolTurns?.sessionReady();
         }
+        // After the greeting's request: keys pressed before the session was ready are answered after it.
+        this.keypad.modelReady();
         if (this.events.currentActivity === 'connecting') this.events.setActivity('listening');
       },
       reconnecting: ({ unfinished }) => {

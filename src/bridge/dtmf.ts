@@ -91,9 +91,17 @@ export interface KeypadRelayOptions {
   log: Logger;
 }
 
+/**
+ * Keypad entries held while no model session is ready (the call's first second, a reconnect): a caller who
+ * presses keys then is answered once the session is ready. Bounded (each entry is at most maxDigits keys);
+ * past it the oldest entry is dropped.
+ */
+export const MAX_HELD_KEYPAD_ENTRIES = 8;
+
 /** The call's keypad: digits gathered into entries, each given to the model as caller input with a reply asked for. */
 export class KeypadRelay {
   private readonly collector: DtmfCollector;
+  private held: string[] = [];
 
   constructor(private readonly o: KeypadRelayOptions) {
     this.collector = new DtmfCollector({
@@ -109,12 +117,24 @@ export class KeypadRelay {
 
   stop(): void {
     this.collector.stop();
+    this.held = [];
+  }
+
+  /** A model session became ready: the entries held meanwhile go to it, in order. */
+  modelReady(): void {
+    const held = this.held;
+    this.held = [];
+    for (const digits of held) this.relay(digits);
   }
 
   private relay(digits: string): void {
+    if (!this.o.accepting()) return;
     const model = this.o.model();
-    if (!model?.isReady || !this.o.accepting()) {
-      this.o.log.debug('keypad entry before the model was ready; ignored');
+    if (!model?.isReady) {
+      if (this.held.push(digits) > MAX_HELD_KEYPAD_ENTRIES) {
+        this.held.shift();
+        this.o.log.warn({ held: MAX_HELD_KEYPAD_ENTRIES }, 'keypad entries held for the model over the bound; the oldest dropped');
+      } else this.o.log.info({ length: digits.length }, 'keypad entry held until the model session is ready');
       return;
     }
     this.o.log.info({ length: digits.length }, 'keypad entry sent to the model');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_HELD_KEYPAD_ENTRIES } from '../../src/bridge/dtmf.js';
 import { botSpeaks, flush, makeReady, responseDone, startCall, summaryDone } from './harness.js';
 
 describe('bridge start-up', () => {
@@ -171,6 +172,47 @@ describe('DTMF', () => {
     const item = h.model.ofType('conversation.item.create').at(-1)!;
     expect(item.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'The caller pressed the keypad digits: 1234' }] });
     expect(h.model.ofType('response.create')).toHaveLength(1);
+  });
+
+  it('keys pressed before the model session is ready are answered once it is, after the greeting (nothing ignored)', async () => {
+    const h = startCall();
+    for (const d of '12#') h.handler.onDtmf!(d, 0);
+    for (const d of '3#') h.handler.onDtmf!(d, 0);
+    expect(h.model.sent).toEqual([]);
+    await makeReady(h);
+    const keypad = h.model.ofType('conversation.item.create').filter((e) => e.item.type === 'message' && e.item.role === 'user');
+    expect(keypad.map((e) => (e.item as { content: Array<{ text: string }> }).content[0]!.text)).toEqual([
+      'The caller pressed the keypad digits: 12',
+      'The caller pressed the keypad digits: 3',
+    ]);
+    // The greeting's request went first; the keypad's replies wait their turn.
+    expect(h.model.ofType('response.create')).toHaveLength(1);
+    const at = (pred: (e: (typeof h.model.sent)[number]) => boolean) => h.model.sent.findIndex(pred);
+    expect(at((e) => e.type === 'response.create')).toBeLessThan(at((e) => e.type === 'conversation.item.create' && e.item.type === 'message' && e.item.role === 'user'));
+    botSpeaks(h, 'r1', 'i1', 200);
+    responseDone(h, 'r1');
+    expect(h.model.ofType('response.create')).toHaveLength(2);
+  });
+
+  it('keys pressed while the model reconnects reach the new session', async () => {
+    const h = startCall({ vars: { AI_GREETING: 'false' } });
+    await makeReady(h);
+    h.model.drop(1006);
+    for (const d of '77#') h.handler.onDtmf!(d, 0);
+    await makeReady(h);
+    expect(h.models).toHaveLength(2);
+    const item = h.model.ofType('conversation.item.create').at(-1)!;
+    expect(item.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'The caller pressed the keypad digits: 77' }] });
+    expect(h.model.ofType('response.create').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('holds at most MAX_HELD_KEYPAD_ENTRIES entries while waiting, dropping the oldest', async () => {
+    const h = startCall({ vars: { AI_GREETING: 'false' } });
+    for (let i = 0; i < MAX_HELD_KEYPAD_ENTRIES + 3; i++) for (const d of `${i}#`) h.handler.onDtmf!(d, 0);
+    await makeReady(h);
+    const texts = h.model.ofType('conversation.item.create').map((e) => (e.item as { content: Array<{ text: string }> }).content[0]!.text);
+    expect(texts).toHaveLength(MAX_HELD_KEYPAD_ENTRIES);
+    expect(texts[0]).toBe('The caller pressed the keypad digits: 3');
   });
 
   it('queues the response.create while a response is active', async () => {
