@@ -561,6 +561,13 @@ export class ModelSession {
     // Any other error about one of our requests: that request will not start (nothing waits on it).
     this.scheduler.rejected(error.clientEventId, false);
     if (this.outOfBand.rejected(error.clientEventId)) return;
+    if (code === 'input_audio_buffer_commit_empty') {
+      // Our only commit is the caller's last words: under 100 ms since the previous turn was committed, so
+      // there is nothing to transcribe and the ending need not wait for it (OPENAI_REALTIME.md §errors).
+      this.log.info('the caller\'s last words were under 100 ms of audio; nothing committed');
+      this.lastWords.abandon();
+      return;
+    }
     if (code && BENIGN_MODEL_ERRORS.has(code)) {
       this.log.debug({ code }, 'benign model error');
       return;

@@ -347,6 +347,22 @@ describe('caller hang-up', () => {
     expect(h.model.closed).toBe(true);
   });
 
+  it('mid-utterance with under 100 ms since the last turn: the refused commit (commit_empty) does not hold up the summary', async () => {
+    const h = startCall({ vars: { AI_GREETING: 'false' } });
+    await makeReady(h);
+    h.model.emit({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'u1' });
+    h.handler.onClose({ kind: 'close', reason: 'end' });
+    await flush();
+    expect(h.model.ofType('input_audio_buffer.commit')).toHaveLength(1);
+    const summaryRequest = () => h.model.ofType('response.create').find((r) => r.response?.conversation === 'none');
+    expect(summaryRequest()).toBeUndefined();
+    h.model.error('input_audio_buffer_commit_empty', 'Error committing input audio buffer: buffer too small.');
+    await flush();
+    await flush();
+    // At once, not after the 1.5 s wait for a transcript that will never come.
+    expect(summaryRequest()).toBeDefined();
+  });
+
   it('cancels a running reply before asking for the summary', async () => {
     const h = startCall({ vars: { AI_GREETING: 'false' } });
     await makeReady(h);
