@@ -12,9 +12,11 @@ import { epochNow, type EmulatorLog } from './join.js';
 const deltaMs = Number(process.env.BENCH_EMULATOR_DELTA_MS ?? '100');
 const initialScript = JSON.parse(process.env.BENCH_EMULATOR_SCRIPT ?? 'null') as CallScript;
 
-let log: EmulatorLog = { appendTags: [], appendAt: [], events: [] };
+let log: EmulatorLog = { appendTags: [], appendAt: [], events: [], replies: [] };
 const sessionToCall = new Map<string, number>();
 const lastDeltaResponse = new Map<string, string>();
+/** Audio written per response so far: when its first delta went out and how many bytes. */
+const replyAudio = new Map<string, { firstDeltaAt: number; bytes: number }>();
 const offset = performance.timeOrigin;
 
 const emulator = await startEmulator({
@@ -43,9 +45,21 @@ const emulator = await startEmulator({
           return;
         case 'response.output_audio.delta': {
           const responseId = String(event.response_id);
+          const bytes = Buffer.byteLength(String(event.delta), 'base64');
+          const written = replyAudio.get(responseId);
+          if (written) written.bytes += bytes;
+          else replyAudio.set(responseId, { firstDeltaAt: at, bytes });
           if (lastDeltaResponse.get(sessionId) === responseId) return;
           lastDeltaResponse.set(sessionId, responseId);
           log.events.push({ call, kind: 'first-delta', at });
+          return;
+        }
+        case 'response.done': {
+          const response = event.response as { id?: string; status?: string };
+          const written = replyAudio.get(String(response.id));
+          replyAudio.delete(String(response.id));
+          // Only replies that ran to their end: an interrupted one is cut short on purpose.
+          if (written && response.status === 'completed') log.replies.push({ call, firstDeltaAt: written.firstDeltaAt, bytes: written.bytes });
           return;
         }
         case 'input_audio_buffer.speech_started':
@@ -69,7 +83,7 @@ process.on('message', (message: Command & { id: number }) => {
       return;
     case 'collect': {
       const out = log;
-      log = { appendTags: [], appendAt: [], events: [] };
+      log = { appendTags: [], appendAt: [], events: [], replies: [] };
       reply(out);
       return;
     }

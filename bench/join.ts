@@ -7,6 +7,12 @@
 /** Milliseconds since the epoch with sub-millisecond resolution, comparable across processes on one machine. */
 export const epochNow = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * A reply whose first delta went out this long before the window's end has been paced out to the caller
+ * before the log is collected (1 s after the window): the bench's replies are 1 s, paced in real time.
+ */
+export const REPLY_SETTLE_MS = 2000;
+
 export type EmulatorEventKind = 'created' | 'first-delta' | 'speech-started';
 
 /** What the emulator process saw (since its previous collection). */
@@ -16,6 +22,8 @@ export interface EmulatorLog {
   appendAt: number[];
   /** Per call: a response created, the first audio delta of a response written, VAD speech_started written. */
   events: Array<{ call: number; kind: EmulatorEventKind; at: number }>;
+  /** Replies that ran to their end (response.done completed): when their first delta went out, and their audio bytes. */
+  replies: Array<{ call: number; firstDeltaAt: number; bytes: number }>;
 }
 
 /** What the load generator saw from the start of the window until collection. */
@@ -37,6 +45,13 @@ export interface Joined {
   inboundHops: number[];
   /** Measured caller frames the emulator never received. */
   lostFrames: number;
+  /**
+   * Bot audio the model wrote that never reached the caller (ms), over the replies that started in the window
+   * early enough to have been played out before collection (REPLY_SETTLE_MS), and ran to their end.
+   */
+  missingBotMs: number;
+  /** How many replies missingBotMs judged (0 would make it meaningless). */
+  repliesChecked: number;
   outboundHops: number[];
   bargeInReactions: number[];
   /** Per barge-in: bytes of audio received after it and before the emulator created the next response. */
@@ -96,5 +111,21 @@ export function joinWindow(load: LoadgenLog, emu: EmulatorLog): Joined {
     const until = next?.at ?? Number.POSITIVE_INFINITY;
     staleBytes.push((audio.get(b.call) ?? []).filter((c) => c.at > b.at && c.at < until).reduce((sum, c) => sum + c.bytes, 0));
   }
-  return { inboundHops, lostFrames, outboundHops, bargeInReactions, staleBytes };
+  // Each reply's audio is what the caller received from its first delta until the next reply's.
+  let missingBytes = 0;
+  let repliesChecked = 0;
+  const repliesOf = new Map<number, EmulatorLog['replies']>();
+  for (const r of emu.replies) repliesOf.set(r.call, [...(repliesOf.get(r.call) ?? []), r]);
+  for (const [call, replies] of repliesOf) {
+    replies.sort((a, b) => a.firstDeltaAt - b.firstDeltaAt);
+    const chunks = audio.get(call) ?? [];
+    replies.forEach((reply, i) => {
+      if (reply.firstDeltaAt < load.windowStart || reply.firstDeltaAt > load.windowEnd - REPLY_SETTLE_MS) return;
+      repliesChecked++;
+      const until = replies[i + 1]?.firstDeltaAt ?? Number.POSITIVE_INFINITY;
+      const received = chunks.filter((c) => c.at >= reply.firstDeltaAt && c.at < until).reduce((sum, c) => sum + c.bytes, 0);
+      missingBytes += Math.max(0, reply.bytes - received);
+    });
+  }
+  return { inboundHops, lostFrames, missingBotMs: missingBytes / 8, repliesChecked, outboundHops, bargeInReactions, staleBytes };
 }

@@ -6,7 +6,8 @@
  * - outbound hop: the emulator writes the first audio delta of a response → the caller receives audio;
  * - barge-in: the emulator writes speech_started → the caller receives `barge_in`; and the bytes of the
  *   interrupted response that still reach the caller afterwards (until the next response is created).
- * Late frames (caller frames written late; gaps inside a reply) need only this side and are counted here.
+ * Late frames (caller frames written late; gaps inside a reply) and bot underruns (the playout of a reply
+ * running dry, reply-playout.ts) need only this side and are counted here.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { ULAW_SILENCE } from '../src/audio/codec.js';
@@ -14,6 +15,7 @@ import { ulawTone } from '../src/audio/level.js';
 import { GenesysClient } from '../src/simulator/index.js';
 import { frameId, writeTag } from './frame-tag.js';
 import { epochNow, type LoadgenLog } from './join.js';
+import { ReplyPlayout } from './reply-playout.js';
 import { BENCH_API_KEY, BENCH_CLIENT_SECRET } from './bridge-process.js';
 
 export const FRAME_MS = 200;
@@ -60,6 +62,9 @@ export interface Recorder {
   lateBotFrames: number;
   /** The gaps (ms) that made bot frames late, for diagnosis (bounded). */
   lateBotGapsMs: number[];
+  /** Times a reply's playout ran dry before its next chunk arrived (the caller heard a gap), and the longest gap. */
+  botUnderruns: number;
+  maxBotUnderrunMs: number;
 }
 
 function newRecorder(): Recorder {
@@ -73,6 +78,8 @@ function newRecorder(): Recorder {
     botFrames: 0,
     lateBotFrames: 0,
     lateBotGapsMs: [],
+    botUnderruns: 0,
+    maxBotUnderrunMs: 0,
   };
 }
 
@@ -82,6 +89,7 @@ export class BenchCall {
   botBytesInResponse = 0;
   speakUntilTick = 0;
   lastBotFrameAt: number | undefined;
+  readonly playout = new ReplyPlayout();
   private tick = 0;
   private anchor = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -218,8 +226,10 @@ export class LoadWorld {
     const now = performance.now();
     call.measuring = true;
     // A new reply (after a barge-in or a pause): the interrupting caller counts its bytes afresh.
-    if (call.lastBotFrameAt === undefined || now - call.lastBotFrameAt >= BOT_BURST_GAP_MS) call.botBytesInResponse = 0;
+    const newReply = call.lastBotFrameAt === undefined || now - call.lastBotFrameAt >= BOT_BURST_GAP_MS;
+    if (newReply) call.botBytesInResponse = 0;
     call.botBytesInResponse += bytes;
+    const dryMs = call.playout.arrive(now, bytes / 8, newReply);
     const r = this.recorder;
     if (r.logging) {
       r.log.audioCall.push(call.index);
@@ -228,6 +238,10 @@ export class LoadWorld {
     }
     if (r.active) {
       r.botFrames++;
+      if (dryMs > 0) {
+        r.botUnderruns++;
+        r.maxBotUnderrunMs = Math.max(r.maxBotUnderrunMs, dryMs);
+      }
       const gap = call.lastBotFrameAt === undefined ? undefined : now - call.lastBotFrameAt;
       if (gap !== undefined && gap > BOT_GAP_LATE_MS && gap < BOT_BURST_GAP_MS) {
         r.lateBotFrames++;
@@ -242,6 +256,7 @@ export class LoadWorld {
     // A barge-in ends the reply: the next bot frame starts a new burst, not a late frame.
     call.lastBotFrameAt = undefined;
     call.botBytesInResponse = 0;
+    call.playout.flush();
   }
 }
 

@@ -72,6 +72,8 @@ async function handle(message: Command): Promise<unknown> {
         botFrames: r.botFrames,
         lateBotFrames: r.lateBotFrames,
         lateBotGapsMs: r.lateBotGapsMs.slice(0, 20),
+        botUnderruns: r.botUnderruns,
+        maxBotUnderrunMs: Math.round(r.maxBotUnderrunMs),
         loopDelayP99Ms: world.stopLoopMonitor(),
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         // Calls the bridge ended (e.g. "model not ready" under overload) no longer stream.

@@ -11,7 +11,7 @@ const n = (x: Percentiles | null | undefined) => (x ? String(x.count) : '0');
 
 function stepRow(s: StepResult): string {
   const workers = s.workerLoopLagP99Ms.length > 0 ? s.workerLoopLagP99Ms.join(' / ') : String(s.bridgeLoopLagP99Ms ?? 'n/a');
-  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''}${s.droppedCalls ? `, ${s.droppedCalls} dropped` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.bridgeCpuSecondsPerCallMinute} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%, ${s.bridgeProcesses} proc) | ${s.bridgeRssMiB} MiB, ${s.bridgeRssPerCallKB ?? 'n/a'} KB/call | ${workers} ms | ${s.loadgenCpuPercent}%, ${s.loadgenLoopDelayP99Ms ?? 'n/a'} ms | ${s.emulatorCpuPercent}% | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
+  return `| ${s.calls} | ${s.opened}${s.openFailures ? ` (${s.openFailures} failed)` : ''}${s.droppedCalls ? `, ${s.droppedCalls} dropped` : ''} | ${p(s.inboundHopMs)} | ${p(s.outboundHopMs)} | ${s.lateCallerFrames} / ${s.lateBotFrames} | ${s.lostFrames} / ${s.missingBotMs ?? 'n/a'} | ${s.botUnderruns ?? 'n/a'}${s.botUnderruns ? ` (max ${s.maxBotUnderrunMs} ms)` : ''} | ${s.bridgeCpuSecondsPerCallMinute} | ${s.bridgeCpuAvgPercent}% (max ${s.bridgeCpuMaxPercent}%, ${s.bridgeProcesses} proc) | ${s.bridgeRssMiB} MiB, ${s.bridgeRssPerCallKB ?? 'n/a'} KB/call | ${workers} ms | ${s.loadgenCpuPercent}%, ${s.loadgenLoopDelayP99Ms ?? 'n/a'} ms | ${s.emulatorCpuPercent}% | ${s.loadAverage1m} | ${s.passed ? 'yes' : 'no'}${s.attempts > 1 ? ' (2nd attempt)' : ''} |`;
 }
 
 export function renderLatestRun(r: BenchResults): string {
@@ -36,13 +36,13 @@ export function renderLatestRun(r: BenchResults): string {
     lines.push(`| Barge-in reaction, ${r.bargeIn.calls} calls (stale bytes after \`barge_in\`: ${r.bargeIn.staleBytesTotal} total, ${r.bargeIn.staleBytesMax} max over ${r.bargeIn.interruptions} interruptions) | ${n(r.bargeIn.reactionMs)} | ${p(r.bargeIn.reactionMs)} |`);
   }
   lines.push('');
-  lines.push('Capacity sweep (each call streams 200 ms frames, speaks 1 s in 4 s and gets a 1 s reply; late frames = caller frames written > 50 ms late by the load generator / bot frames > 250 ms after the previous one of the same reply):');
+  lines.push('Capacity sweep (each call streams 200 ms frames, speaks 1 s in 4 s and gets a 1 s reply; late frames = caller frames written > 50 ms late by the load generator / bot frames > 250 ms after the previous one of the same reply; missing = caller frames the model never received / ms of completed replies\' audio the caller never received; bot underruns = times a reply\'s playout ran dry for ≥ 20 ms before its next audio arrived):');
   lines.push('');
-  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Bridge CPU-s per call-minute | Bridge CPU, all processes (100% = 1 core) | Bridge RSS, per call | Loop delay p99 per worker | Load generator CPU, loop delay p99 | Emulator CPU | Load avg | Pass |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| Calls | Opened | Inbound hop | Outbound hop | Late frames (caller / bot) | Missing (caller frames / bot ms) | Bot underruns | Bridge CPU-s per call-minute | Bridge CPU, all processes (100% = 1 core) | Bridge RSS, per call | Loop delay p99 per worker | Load generator CPU, loop delay p99 | Emulator CPU | Load avg | Pass |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.capacity.steps) lines.push(stepRow(s));
   lines.push('');
-  lines.push(`Capacity (largest step with hop p99 < 20 ms, no late frames, every call opened and still up): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);
+  lines.push(`Capacity (largest step with hop p99 < 20 ms, no late, missing or underrun frames, every call opened and still up): **${r.capacity.capacityCalls ?? 'none'}**; sweep stopped: ${r.capacity.stoppedBecause}.`);
   lines.push(`Memory: bridge RSS ${r.memory.baselineRssMiB} MiB idle; slope across the sweep ${r.memory.bytesPerCall === null ? 'n/a' : `${Math.round(r.memory.bytesPerCall / 1024)} KB per call`}.`);
   if (r.consoleCost) lines.push(`Operations console: ${consoleCostLine(r.consoleCost)}`);
   lines.push('');

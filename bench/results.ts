@@ -22,7 +22,15 @@ export interface StepResult {
   lateBotFrames: number;
   /** Up to 20 of the gaps that made bot frames late (diagnosis: ~400 ms = a whole frame period skipped). */
   lateBotGapsMs: number[];
+  /** Measured caller frames the emulator never received (join.ts). */
   lostFrames: number;
+  /** Bot audio of replies that ran to their end that never reached the caller, ms (join.ts). Absent before 2026-11-30 11:30. */
+  missingBotMs?: number;
+  /** The replies missingBotMs judged. */
+  botRepliesChecked?: number;
+  /** Times a reply's playout ran dry mid-reply, a gap the caller heard (reply-playout.ts), and the longest. Absent before 2026-11-30 11:30. */
+  botUnderruns?: number;
+  maxBotUnderrunMs?: number;
   /** The bridge's processes measured (the primary plus its workers; 1 with WORKERS=1). */
   bridgeProcesses: number;
   /** Summed over the bridge's processes; 100% = one core. */
@@ -49,7 +57,7 @@ export interface StepResult {
   loadAverage1m: number;
   /** 2 when the first attempt missed the criteria and the step was repeated. */
   attempts: number;
-  /** hop p99 < 20 ms (both directions), no late frames (either direction), every call opened and still up. */
+  /** hop p99 < 20 ms (both directions), no late, missing or underrun frames, every call opened and still up. */
   passed: boolean;
 }
 
@@ -102,7 +110,10 @@ export function stepPassed(step: Omit<StepResult, 'passed'>): boolean {
     step.inboundHopMs.p99 < CAPACITY_HOP_P99_MS &&
     step.outboundHopMs.p99 < CAPACITY_HOP_P99_MS &&
     step.lateCallerFrames === 0 &&
-    step.lateBotFrames === 0
+    step.lateBotFrames === 0 &&
+    step.lostFrames === 0 &&
+    (step.missingBotMs ?? 0) === 0 &&
+    (step.botUnderruns ?? 0) === 0
   );
 }
 

@@ -241,7 +241,7 @@ async function main(): Promise<void> {
         step = { ...withoutJoined(await runStep(world, calls, 'conversational', plan.windowMs, baseline.rssBytes)), attempts: 2 };
       }
       steps.push(step);
-      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames}${step.lateBotFrames ? ` (gaps ${step.lateBotGapsMs.join(',')} ms)` : ''} dropped ${step.droppedCalls} bridge ${step.bridgeCpuSecondsPerCallMinute} CPU-s/call-min, cpu ${step.bridgeCpuAvgPercent}% over ${step.bridgeProcesses} proc, rss ${step.bridgeRssMiB} MiB (${step.bridgeRssPerCallKB} KB/call), worker loop p99 ${step.workerLoopLagP99Ms.join('/') || step.bridgeLoopLagP99Ms} ms; load generator ${step.loadgenCpuPercent}% (loop p99 ${step.loadgenLoopDelayP99Ms} ms), emulator ${step.emulatorCpuPercent}% → ${step.passed ? 'pass' : 'FAIL'}`);
+      log(`  in p99 ${step.inboundHopMs?.p99} out p99 ${step.outboundHopMs?.p99} late ${step.lateCallerFrames}/${step.lateBotFrames}${step.lateBotFrames ? ` (gaps ${step.lateBotGapsMs.join(',')} ms)` : ''} missing ${step.lostFrames} frames/${step.missingBotMs} ms bot (${step.botRepliesChecked} replies checked), underruns ${step.botUnderruns} (max ${step.maxBotUnderrunMs} ms) dropped ${step.droppedCalls} bridge ${step.bridgeCpuSecondsPerCallMinute} CPU-s/call-min, cpu ${step.bridgeCpuAvgPercent}% over ${step.bridgeProcesses} proc, rss ${step.bridgeRssMiB} MiB (${step.bridgeRssPerCallKB} KB/call), worker loop p99 ${step.workerLoopLagP99Ms.join('/') || step.bridgeLoopLagP99Ms} ms; load generator ${step.loadgenCpuPercent}% (loop p99 ${step.loadgenLoopDelayP99Ms} ms), emulator ${step.emulatorCpuPercent}% → ${step.passed ? 'pass' : 'FAIL'}`);
       if (!step.passed) {
         stoppedBecause = `the ${calls}-call step missed the criteria`;
         break;
@@ -316,6 +316,8 @@ async function compareRun(world: World, calls: number, concurrentOpens: number, 
     inboundP99Ms: windows.map((w) => w.inboundHopMs?.p99 ?? null),
     outboundP99Ms: windows.map((w) => w.outboundHopMs?.p99 ?? null),
     lateFrames: windows.map((w) => w.lateCallerFrames + w.lateBotFrames),
+    missing: windows.map((w) => `${w.lostFrames} frames / ${w.missingBotMs} ms`),
+    botUnderruns: windows.map((w) => w.botUnderruns),
     rssPerCallKB: windows.map((w) => w.bridgeRssPerCallKB),
     emulatorCpuPercent: windows.map((w) => w.emulatorCpuPercent),
     loadgenCpuPercent: windows.map((w) => w.loadgenCpuPercent),
@@ -396,6 +398,8 @@ interface WindowCounters {
   botFrames: number;
   lateBotFrames: number;
   lateBotGapsMs: number[];
+  botUnderruns: number;
+  maxBotUnderrunMs: number;
   loopDelayP99Ms: number | null;
   cpuSeconds: number;
   droppedCalls: number;
@@ -456,6 +460,10 @@ async function runStep(
     lateBotFrames: counters.lateBotFrames,
     lateBotGapsMs: counters.lateBotGapsMs,
     lostFrames: joined.lostFrames,
+    missingBotMs: joined.missingBotMs,
+    botRepliesChecked: joined.repliesChecked,
+    botUnderruns: counters.botUnderruns,
+    maxBotUnderrunMs: counters.maxBotUnderrunMs,
     bridgeProcesses: bridgePids.length,
     bridgeCpuAvgPercent: Math.round(proc.cpuAvgPercent),
     bridgeCpuMaxPercent: Math.round(proc.cpuMaxPercent),

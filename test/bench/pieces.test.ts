@@ -9,6 +9,7 @@ import { percentileOfSorted, percentiles, slope } from '../../bench/stats.js';
 import { promValue, selfReportFromMetrics, workerLagsFromMetrics } from '../../bench/prom.js';
 import { joinWindow, type EmulatorLog, type LoadgenLog } from '../../bench/join.js';
 import { processTree } from '../../bench/proc.js';
+import { ReplyPlayout } from '../../bench/reply-playout.js';
 
 describe('stats', () => {
   it('takes nearest-rank percentiles', () => {
@@ -83,6 +84,10 @@ describe('capacity criterion', () => {
     expect(stepPassed({ ...base, openFailures: 1 })).toBe(false);
     expect(stepPassed({ ...base, droppedCalls: 1 })).toBe(false);
     expect(stepPassed({ ...base, outboundHopMs: null })).toBe(false);
+    expect(stepPassed({ ...base, lostFrames: 1 })).toBe(false);
+    expect(stepPassed({ ...base, missingBotMs: 0.125 })).toBe(false);
+    expect(stepPassed({ ...base, botUnderruns: 1 })).toBe(false);
+    expect(stepPassed({ ...base, missingBotMs: 0, botUnderruns: 0 })).toBe(true);
   });
 });
 
@@ -153,6 +158,7 @@ describe('joining the load generator\'s and the emulator\'s logs (separate proce
       { call: 0, kind: 'first-delta', at: 1898 },
       { call: 0, kind: 'first-delta', at: 2600 }, // after the window
     ],
+    replies: [],
   };
 
   it('inbound hops by frame id, lost frames counted', () => {
@@ -169,5 +175,55 @@ describe('joining the load generator\'s and the emulator\'s logs (separate proce
     const j = joinWindow(load, emu);
     expect(j.bargeInReactions).toEqual([3]);
     expect(j.staleBytes).toEqual([160]);
+  });
+});
+
+describe('missing bot audio: what the model wrote for a completed reply against what the caller received', () => {
+  const load: LoadgenLog = {
+    windowStart: 10_000,
+    windowEnd: 20_000,
+    sentTags: [],
+    sentAt: [],
+    // call 0: reply A (8000 bytes written) arrives whole; reply B (8000 written) arrives 1600 short;
+    // reply C starts too close to the window's end to judge. Call 1: a reply before the window.
+    audioCall: [0, 0, 0, 0, 0, 0, 0, 1],
+    audioAt: [11_000, 11_400, 11_800, 14_000, 14_400, 18_500, 18_700, 9_500],
+    audioBytes: [3200, 3200, 1600, 3200, 3200, 1600, 1600, 8000],
+    bargeIns: [],
+  };
+  const emu: EmulatorLog = {
+    appendTags: [],
+    appendAt: [],
+    events: [],
+    replies: [
+      { call: 0, firstDeltaAt: 13_990, bytes: 8000 },
+      { call: 0, firstDeltaAt: 10_990, bytes: 8000 },
+      { call: 0, firstDeltaAt: 18_490, bytes: 8000 },
+      { call: 1, firstDeltaAt: 9_490, bytes: 8000 },
+    ],
+  };
+
+  it('counts the shortfall of replies that started in the window early enough to have played out', () => {
+    const j = joinWindow(load, emu);
+    expect(j.missingBotMs).toBe(200);
+    expect(j.repliesChecked).toBe(2);
+  });
+
+  it('counts nothing when every reply arrived whole', () => {
+    const whole = { ...load, audioBytes: [3200, 3200, 1600, 3200, 3200, 1600, 1600, 8000], audioAt: [11_000, 11_400, 11_800, 14_000, 14_400, 14_800, 18_700, 9_500] };
+    expect(joinWindow(whole, emu).missingBotMs).toBe(0);
+  });
+});
+
+describe('bot underruns: a reply\'s playout as the caller hears it', () => {
+  it('runs dry only when audio of the same reply arrives after everything before it has played', () => {
+    const playout = new ReplyPlayout();
+    expect(playout.arrive(0, 400, true)).toBe(0); // 0–400 queued
+    expect(playout.arrive(200, 200, false)).toBe(0); // on time: plays 400–600
+    expect(playout.arrive(610, 200, false)).toBe(0); // 10 ms dry: within the tolerance
+    expect(playout.arrive(900, 200, false)).toBe(90); // 810 → 900: a 90 ms gap heard
+    expect(playout.arrive(5000, 200, true)).toBe(0); // a new reply is not a gap
+    playout.flush();
+    expect(playout.arrive(9000, 200, false)).toBe(0); // after a barge-in nothing was queued to run dry
   });
 });
