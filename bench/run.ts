@@ -15,7 +15,8 @@
  *        bridge writes a V8 CPU profile to $TMPDIR/audiohook-bench-profiles/ when it exits), --priority (run
  *        the harness and the bridge at nice −10 when permitted, so other work on a shared machine yields),
  *        --workers N (the bridge's WORKERS; default unset: one per available CPU),
- *        --node-options "…" (NODE_OPTIONS for the bridge, e.g. V8 heap flags), --compare N (see compareRun),
+ *        --node-options "…" (NODE_OPTIONS for the bridge, e.g. V8 heap flags), --bridge-env NAME=VALUE
+ *        (repeatable: more environment for the bridge, e.g. an allocator's LD_PRELOAD), --compare N (see compareRun),
  *        --console (only the operations console comparison: the bridge's per-call CPU with ten open
  *        consoles versus none; writes bench/results.console.json).
  */
@@ -89,9 +90,17 @@ function parseArgs(argv: string[]) {
   const ca = value('--ca') ?? 'file';
   if (ca !== 'file' && ca !== 'node-extra') throw new Error('--ca must be file or node-extra');
   const nodeOptions = value('--node-options');
+  // --bridge-env NAME=VALUE (repeatable): more environment for the bridge (e.g. LD_PRELOAD of an allocator).
+  const bridgeEnv: Record<string, string> = {};
+  argv.forEach((arg, i) => {
+    if (arg !== '--bridge-env') return;
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(argv[i + 1] ?? '');
+    if (!match) throw new Error('--bridge-env takes NAME=VALUE');
+    bridgeEnv[match[1]!] = match[2]!;
+  });
   const compare = value('--compare');
   if (compare !== undefined && !(Number.isInteger(Number(compare)) && Number(compare) > 0)) throw new Error('--compare must be a call count');
-  return { nodeOptions, compare: compare === undefined ? undefined : Number(compare), consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
+  return { nodeOptions, bridgeEnv, compare: compare === undefined ? undefined : Number(compare), consoleOnly: flag('--console'), steps, priority: flag('--priority'), profile: flag('--profile'), quick: flag('--quick'), build: !flag('--no-build'), write: !flag('--no-write'), maxCalls: maxCalls ? Number(maxCalls) : undefined, caMode: ca as CaMode, workers };
 }
 
 const log = (text: string) => process.stdout.write(`${text}\n`);
@@ -140,7 +149,7 @@ async function main(): Promise<void> {
       caMode: args.caMode,
       profile: args.profile,
       ...(args.workers ? { workers: args.workers } : {}),
-      ...(bridgeEnv || args.nodeOptions ? { env: { ...bridgeEnv, ...(args.nodeOptions ? { NODE_OPTIONS: args.nodeOptions } : {}) } } : {}),
+      env: { ...args.bridgeEnv, ...bridgeEnv, ...(args.nodeOptions ? { NODE_OPTIONS: args.nodeOptions } : {}) },
     });
     nice(bridge.pid);
     loadgen = await startBenchChild<true>('bench/loadgen-child.ts', { BENCH_BRIDGE_URL: bridge.url }, nice);
