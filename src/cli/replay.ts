@@ -109,7 +109,7 @@ export async function replayCall(options: ReplayOptions, hooks: ReplayHooks = {}
     if (event.kind === 'server-audio') {
       quiet.botAudio();
       recording?.bot(clock.now(), event.ulaw);
-    } else if (event.kind === 'client-audio') recording?.caller(clock.now(), event.ulaw);
+    } else if (event.kind === 'client-audio') recording?.caller(clock.now() - event.lateMs, event.ulaw);
     else if (event.kind === 'playback') quiet.playback(event.phase === 'started');
     else if (event.kind === 'state' && event.state === 'open') recording?.start(clock.now());
     else if (event.kind === 'server-message' && event.message.type === 'event') {

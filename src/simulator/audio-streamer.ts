@@ -17,7 +17,7 @@ import { callerFrame } from './media.js';
 export interface AudioSink {
   readonly audioState: AudioState;
   readonly negotiatedLayout: FrameLayout | null;
-  sendAudio(frame: Uint8Array): boolean;
+  sendAudio(frame: Uint8Array, lateMs?: number): boolean;
   discardAudio(samples: number): void;
 }
 
@@ -80,7 +80,9 @@ export class AudioStreamer {
       const layout = this.sink.negotiatedLayout;
       if (layout && ulaw.length > 0) {
         const frame = callerFrame(ulaw, layout);
-        if (this.sink.sendAudio(frame)) {
+        // Real time: frame `tick` was due at anchor + tick·frameMs; after a stall the catch-up frames are late.
+        const lateMs = this.pacing === 'realtime' ? Math.max(0, this.clock.now() - (this.anchor + this.tick * this.frameMs)) : 0;
+        if (this.sink.sendAudio(frame, lateMs)) {
           this.framesSent++;
           this.bytesSent += frame.length;
         }

@@ -2,8 +2,10 @@
  * The call as heard, for a stereo recording: caller audio on one channel, bot audio on the other, each
  * placed on the call's real timeline so pauses, overlaps and barge-ins sound as they happened.
  *
- * - Caller audio is a continuous stream: a frame follows the previous one unless it went out later than a
- *   frame period after the previous one ended (a real gap on the line, e.g. a stalled sender).
+ * - Caller audio is a continuous stream, placed when it was said: callers pass the time a frame was due,
+ *   not when a stalled sender got it out (its catch-up frames would otherwise shift the caller's channel
+ *   later for the rest of the call). A frame follows the previous one unless it was said more than
+ *   CALLER_GAP_TOLERANCE_MS after the previous one ended (a real gap, e.g. the stream resumed).
  * - Bot audio is placed as Genesys plays it (the playout model): from its arrival, queued behind what is
  *   still playing; a `barge_in` drops what was queued but not yet played.
  *
@@ -37,7 +39,7 @@ export class CallRecording {
     if (this.origin === null) this.origin = atMs;
   }
 
-  /** Caller audio (μ-law mono) that went out at `atMs`. */
+  /** Caller audio (μ-law mono) said at `atMs` (when it was due to go out). */
   caller(atMs: number, ulaw: Uint8Array): void {
     if (ulaw.length === 0) return;
     const at = this.sampleAt(atMs);

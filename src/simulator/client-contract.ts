@@ -59,8 +59,12 @@ export type ClientSessionEvent =
   | { kind: 'state'; state: ClientSessionState }
   /** Server audio arrived: its size on the wire and the external channel as μ-law mono. */
   | { kind: 'server-audio'; bytes: number; ulaw: Uint8Array }
-  /** A caller frame went out: the external channel as μ-law mono (for recordings of the call). */
-  | { kind: 'client-audio'; ulaw: Uint8Array }
+  /**
+   * A caller frame went out: the external channel as μ-law mono (for recordings of the call), and how late
+   * the sender was (ms after the frame was due; 0 when it has no schedule): a real-time sender that stalls
+   * catches up, so the words were said `lateMs` before they went out.
+   */
+  | { kind: 'client-audio'; ulaw: Uint8Array; lateMs: number }
   | { kind: 'playback'; phase: 'started' | 'completed' };
 
 export interface ClientSessionOptions {

@@ -171,15 +171,18 @@ export class ClientSession {
     );
   }
 
-  /** Sends one caller frame in the negotiated layout. Returns false when audio may not flow now. */
-  sendAudio(frame: Uint8Array): boolean {
+  /**
+   * Sends one caller frame in the negotiated layout. Returns false when audio may not flow now. `lateMs`:
+   * how long after it was due the frame goes out (a paced sender's stall), for the client-audio event.
+   */
+  sendAudio(frame: Uint8Array, lateMs = 0): boolean {
     if (this.audioState !== 'send' || !this.layout) return false;
     const unit = bytesPerSampleFrame(this.layout);
     if (frame.length % unit !== 0) throw new RangeError(`caller frame of ${frame.length} bytes is not whole samples`);
     this.transport.sendBinary(frame);
     this.positionSamples += frame.length / unit;
     this.sentAudioBytes += frame.length;
-    if (this.listeners.size > 0) this.emit({ kind: 'client-audio', ulaw: channelAsUlaw(frame, this.layout, 'external') ?? new Uint8Array(0) });
+    if (this.listeners.size > 0) this.emit({ kind: 'client-audio', ulaw: channelAsUlaw(frame, this.layout, 'external') ?? new Uint8Array(0), lateMs });
     return true;
   }
 

@@ -10,11 +10,13 @@ class FakeSink implements AudioSink {
   audioState: AudioState = 'send';
   negotiatedLayout: FrameLayout | null = { format: 'PCMU', channels: ['external'] };
   sent: Array<{ at: number; bytes: number }> = [];
+  lateMs: number[] = [];
   discarded = 0;
   constructor(private readonly clock: Clock) {}
-  sendAudio(frame: Uint8Array): boolean {
+  sendAudio(frame: Uint8Array, lateMs = 0): boolean {
     if (this.audioState !== 'send') return false;
     this.sent.push({ at: this.clock.now(), bytes: frame.length });
+    this.lateMs.push(lateMs);
     return true;
   }
   discardAudio(samples: number): void {
@@ -47,6 +49,32 @@ describe('AudioStreamer', () => {
     // Each frame is due at k·200 ms; lateness (7 ms) does not accumulate over 50 frames.
     expect(last.at % 200).toBe(7);
     expect(sink.sent).toHaveLength(50);
+  });
+
+  it('says how late each frame went out: a stall, then the catch-up frames back to back, each with its own lateness', () => {
+    // Timers fire only when the test says so (a loop blocked for 450 ms).
+    let now = 0;
+    let pending: (() => void) | undefined;
+    const clock: Clock = { now: () => now, setTimeout: (cb) => ((pending = cb), {}), clearTimeout: () => {} };
+    const sink = new FakeSink(clock);
+    new AudioStreamer(clock, sink, silenceSource()).start(); // frame 0 at 0
+    now = 200;
+    pending!(); // frame 1, on time
+    now = 650;
+    pending!(); // frame 2, due at 400
+    pending!(); // frame 3, due at 600
+    now = 800;
+    pending!(); // frame 4, on time again
+    expect(sink.sent.map((f) => f.at)).toEqual([0, 200, 650, 650, 800]);
+    expect(sink.lateMs).toEqual([0, 0, 250, 50, 0]);
+  });
+
+  it('reports no lateness in fast pacing (no schedule to be late for)', () => {
+    const clock = new ManualClock();
+    const sink = new FakeSink(clock);
+    new AudioStreamer(clock, sink, ulawSource(new Uint8Array(4800).fill(0xff)), { pacing: 'fast' }).start();
+    clock.advance(10);
+    expect(sink.lateMs).toEqual([0, 0, 0]);
   });
 
   it('ends with a partial last frame when the source is exhausted', async () => {

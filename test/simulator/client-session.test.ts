@@ -90,6 +90,18 @@ describe('ClientSession: outgoing envelope', () => {
     ]);
     expect(sent[1]!.parameters).toEqual({ digit: '1' });
   });
+
+  it('tells listeners each caller frame it sent, with how late its sender was', () => {
+    const { session, open } = setup();
+    open();
+    const frames: Array<{ bytes: number; lateMs: number }> = [];
+    session.onEvent((e) => {
+      if (e.kind === 'client-audio') frames.push({ bytes: e.ulaw.length, lateMs: e.lateMs });
+    });
+    session.sendAudio(new Uint8Array(1600));
+    session.sendAudio(new Uint8Array(1600), 250);
+    expect(frames).toEqual([{ bytes: 1600, lateMs: 0 }, { bytes: 1600, lateMs: 250 }]);
+  });
 });
 
 describe('ClientSession: accepts a correct server', () => {
