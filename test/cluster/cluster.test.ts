@@ -159,7 +159,6 @@ describe('WORKERS=2: one instance on two worker processes', () => {
       apiKey: API_KEY,
       clientSecret: CLIENT_SECRET,
       language: 'en-us',
-      timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
     };
 
     // Open calls until both workers carry at least two (round-robin makes this quick; bounded anyway).
@@ -284,7 +283,6 @@ describe('MAX_SESSIONS across workers', () => {
       apiKey: API_KEY,
       clientSecret: CLIENT_SECRET,
       language: 'en-us',
-      timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
     };
     const outcomes: Array<GenesysClient | number | null> = [];
     for (let i = 0; i < 6; i++) {
@@ -323,7 +321,6 @@ describe('WORKERS=2: a live Audiohook-Session-Id (issue 13)', () => {
         clientSecret: CLIENT_SECRET,
         language: 'en-us',
         sessionId,
-        timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
       };
       const attempt = () =>
         GenesysClient.connect({ ...call, correlationId: randomUUID() }).then(

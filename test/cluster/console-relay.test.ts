@@ -149,7 +149,6 @@ describe('console relay: WORKERS=2 with CONSOLE_TOKEN', () => {
           language: 'en-us',
           sessionId,
           conversationId,
-          timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
         }),
       );
       const ls = await waitFor(`the accept line of ${sessionId}`, (all) => workerOf(all, sessionId) !== undefined);

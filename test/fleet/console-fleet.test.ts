@@ -167,7 +167,6 @@ function callOptions(bridge: Bridge): SimulatedCallOptions & { conversationId: s
     sessionId: randomUUID(),
     conversationId: randomUUID(),
     language: 'en-us',
-    timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
   };
 }
 

@@ -92,7 +92,6 @@ function callOptions(bridge: Bridge, sessionId = randomUUID()): SimulatedCallOpt
     sessionId,
     conversationId: randomUUID(),
     language: 'en-us',
-    timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
   };
 }
 

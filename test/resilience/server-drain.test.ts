@@ -69,11 +69,14 @@ describe('SIGTERM with live calls', () => {
         apiKey: API_KEY,
         clientSecret: CLIENT_SECRET,
         language: 'en-us',
-        timing: { firstPingMs: 500, pingIntervalMs: 2_000 },
+        // The simulator's default ping cadence is Genesys' own (the first after 1 s, then every 5 s, a pong
+        // due before the next ping). Faster pings failed this call when the child, busy in a full parallel
+        // run, answered late: then no call was live at SIGTERM and the server exited at once.
       };
       const live = await createSimulatedCall(callOptions);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
+      expect(live.session.state, 'the call is live when SIGTERM is sent').toBe('open');
       // The simulator's clock is performance.now() in this process.
       const signalledAt = performance.now();
       run.child.kill('SIGTERM');
@@ -99,6 +102,10 @@ describe('SIGTERM with live calls', () => {
       expect(report.violations).toEqual([]);
       expect(await run.exited).toBe(0);
       expect(run.out()).toMatch(/shutdown complete/);
+    } catch (err) {
+      // What the server said is what tells a failure here apart (a call that ended early, a crash).
+      const tail = (text: string) => text.split('\n').slice(-30).join('\n');
+      throw new Error(`${(err as Error).message}\n--- serve stdout (last lines) ---\n${tail(run.out())}\n--- serve stderr ---\n${tail(run.err())}`, { cause: err });
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
