@@ -47,7 +47,7 @@ export async function serveInstance(env: ServeEnv, options: Pick<ServeOptions, '
 
 async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logger): Promise<void> {
   // Loaded here, not at the top: the primary never runs the bridge and should not carry its code in memory.
-  const [{ serve }, { instanceMetrics, primaryNonceStore, primarySessionIds, processLink }, { createMetrics }, { workerConsoleRelay }, { Counter }] = await Promise.all([
+  const [{ serve }, { instanceMetrics, leavePrimary, primaryNonceStore, primarySessionIds, processLink }, { createMetrics }, { workerConsoleRelay }, { Counter }] = await Promise.all([
     import('./serve.js'),
     import('../cluster/worker.js'),
     import('../server/metrics.js'),
@@ -84,6 +84,7 @@ async function serveWorker(env: ServeEnv, identity: WorkerIdentity, logger: Logg
     ...(fleetMode(env) ? {} : { nonceStore: primaryNonceStore(link, logger) }),
     // Instance-wide in fleet mode too: the fleet registers live calls but does not refuse a duplicate id.
     sessionIds: primarySessionIds(link, logger),
+    serverClosed: () => leavePrimary(link),
   });
 }
 

@@ -43,6 +43,8 @@ export interface ServeOptions {
   sessionIds?: StartServerOptions['sessionIds'];
   /** A cluster worker's: the console shows every worker's calls (used only with CONSOLE_TOKEN). */
   consoleRelay?: ConsoleRelay;
+  /** A cluster worker's: runs once its server has closed, before the rest of the shutdown (leavePrimary). */
+  serverClosed?: () => Promise<void>;
 }
 
 export interface Service {
@@ -270,6 +272,7 @@ export async function serve(env: ServeEnv, options: ServeOptions = {}): Promise<
       // Calls finishing during the drain still spool their records; after that, retry timers stop and
       // whatever is still pending stays on disk (or in the shared outbox, for another instance) for later.
       afterClose: async () => {
+        await options.serverClosed?.();
         await bridge.drain();
         await spool?.close();
         // After the drain: the calls' endings are published before the goodbye.

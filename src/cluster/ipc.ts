@@ -21,6 +21,8 @@ export const workerToPrimarySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal(`${PREFIX}metrics-json`), id: z.number().int(), metrics: z.array(z.unknown()) }),
   /** A CallEvent of this worker for the other workers' consoles (JSON; parsed by the receiving worker). */
   z.object({ type: z.literal(`${PREFIX}console-event`), event: z.string().max(MAX_CONSOLE_EVENT_CHARS) }),
+  /** The worker closed its server and is about to exit; the primary answers `left` (see leavePrimary). */
+  z.object({ type: z.literal(`${PREFIX}leaving`), id: z.number().int() }),
 ]);
 export type WorkerToPrimary = z.infer<typeof workerToPrimarySchema>;
 
@@ -29,6 +31,7 @@ export const primaryToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal(`${PREFIX}session-claim-result`), id: z.number().int(), claimed: z.boolean() }),
   z.object({ type: z.literal(`${PREFIX}metrics-text`), id: z.number().int(), text: z.string(), contentType: z.string() }),
   z.object({ type: z.literal(`${PREFIX}metrics-collect`), id: z.number().int() }),
+  z.object({ type: z.literal(`${PREFIX}left`), id: z.number().int() }),
   /** Another worker's CallEvent, relayed (src/cluster/console-relay.ts). */
   z.object({ type: z.literal(`${PREFIX}console-event`), event: z.string().max(MAX_CONSOLE_EVENT_CHARS) }),
 ]);

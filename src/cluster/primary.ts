@@ -152,6 +152,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
       case 'audiohook:session-release':
         sessionIds.release(worker.id, message.sessionId);
         return;
+      case 'audiohook:leaving':
+        // Cluster's own messages to this worker (connections handed over) were sent before this answer.
+        send(worker, { type: 'audiohook:left', id: message.id });
+        return;
       case 'audiohook:metrics':
         void aggregateMetrics().then(
           (text) => send(worker, { type: 'audiohook:metrics-text', id: message.id, text, contentType: registry.contentType }),

@@ -15,7 +15,7 @@ import { parsePrimaryMessage, type PrimaryToWorker, type WorkerToPrimary } from 
 /** An answer from the primary is a local IPC round trip (well under a millisecond); this long means it is gone. */
 export const PRIMARY_ANSWER_TIMEOUT_MS = 2_000;
 
-type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audiohook:session-claim-result' | 'audiohook:metrics-text' }>;
+type Answer = Extract<PrimaryToWorker, { type: 'audiohook:nonce-result' | 'audiohook:session-claim-result' | 'audiohook:metrics-text' | 'audiohook:left' }>;
 
 export interface PrimaryLink {
   /** Sends a request and resolves with the primary's answer, or undefined after the timeout. */
@@ -90,6 +90,19 @@ export function processLink(): PrimaryLink {
     },
     (listener) => process.on('message', listener),
   );
+}
+
+/**
+ * Before a worker exits, after its server has closed: one round trip to the primary. Node's cluster primary
+ * hands each new connection to a worker over this same channel and waits for its acknowledgement; a
+ * connection handed over just before the primary learnt that the server closed is refused by the worker
+ * (and given to another worker) only if the worker is still there to say so. A worker that exited at once
+ * left it unanswered until the primary itself exited: during a drain, new upgrades and /readyz then hung
+ * instead of getting 503 from the workers still draining. The channel is ordered, so once the primary has
+ * answered, every such hand-over has reached this worker and been refused. Bounded by the ask timeout.
+ */
+export async function leavePrimary(link: PrimaryLink): Promise<void> {
+  await link.ask({ type: 'audiohook:leaving' }, 'audiohook:left');
 }
 
 /**

@@ -39,6 +39,10 @@ function runServe() {
     model: emulator,
     env: {
       DRAIN_TIMEOUT: String(DRAIN_TIMEOUT_S),
+      // Two workers whatever the machine: the one without calls exits at once while the other drains, and
+      // the instance must still answer 503 (a worker that exited without acknowledging a connection the
+      // primary had handed it left that connection hanging: src/cluster/worker.ts leavePrimary).
+      WORKERS: '2',
     },
   });
   let stdout = '';
@@ -62,6 +66,8 @@ async function listeningPort(run: ReturnType<typeof runServe>): Promise<number> 
 describe('SIGTERM with live calls', () => {
   it('drains (readyz and upgrades 503), ends the live call at DRAIN_TIMEOUT with disconnect completed + outputs, closed, exit 0', async () => {
     const run = runServe();
+    // Every /readyz answer after SIGTERM (ms since the signal: status or error), for a failure's message.
+    const readyz: string[] = [];
     try {
       const port = await listeningPort(run);
       const callOptions = {
@@ -80,7 +86,22 @@ describe('SIGTERM with live calls', () => {
       // The simulator's clock is performance.now() in this process.
       const signalledAt = performance.now();
       run.child.kill('SIGTERM');
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: WAIT_MS }).toBe(503);
+      await expect
+        .poll(
+          async () => {
+            const at = Math.round(performance.now() - signalledAt);
+            try {
+              const { status } = await fetch(`http://127.0.0.1:${port}/readyz`);
+              readyz.push(`${at} ms: ${status}`);
+              return status;
+            } catch (err) {
+              readyz.push(`${at} ms: ${String((err as Error).cause ?? err)}`);
+              throw err;
+            }
+          },
+          { timeout: WAIT_MS },
+        )
+        .toBe(503);
       const refused = await GenesysClient.connect(callOptions).then(
         (client) => {
           client.terminate();
@@ -105,7 +126,8 @@ describe('SIGTERM with live calls', () => {
     } catch (err) {
       // What the server said is what tells a failure here apart (a call that ended early, a crash).
       const tail = (text: string) => text.split('\n').slice(-30).join('\n');
-      throw new Error(`${(err as Error).message}\n--- serve stdout (last lines) ---\n${tail(run.out())}\n--- serve stderr ---\n${tail(run.err())}`, { cause: err });
+      const answers = readyz.length > 6 ? [...readyz.slice(0, 3), '…', ...readyz.slice(-3)] : readyz;
+      throw new Error(`${(err as Error).message}\n--- /readyz after SIGTERM: ${answers.join(', ')}\n--- serve stdout (last lines) ---\n${tail(run.out())}\n--- serve stderr ---\n${tail(run.err())}`, { cause: err });
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
