@@ -27,7 +27,8 @@ import type {
 } from 'openai/resources/realtime/realtime';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { TimerScope, within } from '../util/timers.js';
-import { isFinalErrorCode, isRetryableCloseCode, parseRetryAfterMs } from './backoff.js';
+import { isRetryableCloseCode } from './backoff.js';
+import { failedReplyPlan, modelErrorVerdict } from './model-errors.js';
 import { connectRealtime, type ConnectSettings, type ModelConnection, type ModelConnectionError } from './connection.js';
 import type { ModelSessionListener, ReplyOptions, ResilienceEnv, ServerEvent, SummaryOutcome } from './model-events.js';
 import { openSessionWithRetry, type Attempt, type SessionPurpose } from './model-connect.js';
@@ -48,12 +49,8 @@ export { errorCodeLabel, type ModelSessionMetrics };
 const CANCEL_SETTLE_MS = 2000;
 /** How often a due session renewal looks again for a quiet moment. */
 const RENEWAL_POLL_MS = 250;
-/** Wait before retrying a failed response whose message names no wait. */
-const FAILED_RESPONSE_RETRY_MS = 1000;
 /** How long the caller's last words (committed at hang-up) may take to be transcribed before the summary. */
 const LAST_WORDS_TRANSCRIPT_WAIT_MS = 1500;
-/** Errors that are expected races, not failures (OPENAI_REALTIME.md §9). */
-const BENIGN_MODEL_ERRORS = new Set(['response_cancel_not_active', 'conversation_already_has_active_response']);
 
 export interface ModelSessionOptions {
   connect: ConnectSettings;
@@ -529,19 +526,15 @@ export class ModelSession {
     if (verdict.reply) this.requestReply({ instructions: verdict.recovery.instructions, outputModalities: ['audio'] });
   }
 
-  /**
-   * A reply failed (typically rate_limit_exceeded, "Please try again in 6.2s"): wait as told and retry it
-   * once; a second failure, or a wait beyond MODEL_RATE_LIMIT_MAX_WAIT_MS, gives up (unavailable).
-   */
+  /** A reply failed: retried once after the wait it names, else the call gives up (failedReplyPlan). */
   private onResponseFailed(code: string | undefined, message: string | undefined): void {
     if (this.stopped || this.windingDown) return;
-    const waitMs = parseRetryAfterMs(message) ?? FAILED_RESPONSE_RETRY_MS;
-    const maxWaitMs = this.options.env.MODEL_RATE_LIMIT_MAX_WAIT_MS;
-    if (this.failedResponseRetried || waitMs > maxWaitMs) {
-      const why = this.failedResponseRetried ? 'failed again after a retry' : `asks for a ${waitMs} ms wait (limit ${maxWaitMs} ms)`;
-      this.giveUp(`model response failed (${code ?? 'unknown'}) and ${why}`, false);
+    const plan = failedReplyPlan(message, this.failedResponseRetried, this.options.env.MODEL_RATE_LIMIT_MAX_WAIT_MS);
+    if ('giveUp' in plan) {
+      this.giveUp(`model response failed (${code ?? 'unknown'}) and ${plan.giveUp}`, false);
       return;
     }
+    const waitMs = plan.retryAfterMs;
     this.failedResponseRetried = true;
     this.log.info({ code, waitMs }, 'retrying the failed reply after the wait');
     this.timers.cancel(this.retryTimer);
@@ -561,28 +554,26 @@ export class ModelSession {
     // Any other error about one of our requests: that request will not start (nothing waits on it).
     this.scheduler.rejected(error.clientEventId, false);
     if (this.outOfBand.rejected(error.clientEventId)) return;
-    if (code === 'input_audio_buffer_commit_empty') {
-      // Our only commit is the caller's last words: under 100 ms since the previous turn was committed, so
-      // there is nothing to transcribe and the ending need not wait for it (OPENAI_REALTIME.md §errors).
-      this.log.info('the caller\'s last words were under 100 ms of audio; nothing committed');
-      this.lastWords.abandon();
-      return;
+    switch (modelErrorVerdict(code)) {
+      case 'last-words-too-short':
+        // Nothing to transcribe: the ending need not wait for it.
+        this.log.info("the caller's last words were under 100 ms of audio; nothing committed");
+        this.lastWords.abandon();
+        return;
+      case 'benign':
+        this.log.debug({ code }, 'benign model error');
+        return;
+      case 'renew':
+        // The 60-minute cap hit before a quiet moment allowed a renewal: renew now (the server closes with 1001).
+        if (this.windingDown) this.listener.unavailable?.({ cause: 'model session expired', everReady: this.everReady, fatal: false });
+        else this.replace('renewal', 'model session expired (60-minute limit)');
+        return;
+      case 'give-up':
+        this.giveUp(`model error: ${error.message}`, true);
+        return;
+      case 'log':
+        this.log.warn({ code, message: error.message }, 'model error');
     }
-    if (code && BENIGN_MODEL_ERRORS.has(code)) {
-      this.log.debug({ code }, 'benign model error');
-      return;
-    }
-    if (code === 'session_expired') {
-      // The 60-minute cap hit before a quiet moment allowed a renewal: renew now (the server closes with 1001).
-      if (this.windingDown) this.listener.unavailable?.({ cause: 'model session expired', everReady: this.everReady, fatal: false });
-      else this.replace('renewal', 'model session expired (60-minute limit)');
-      return;
-    }
-    if (isFinalErrorCode(code)) {
-      this.giveUp(`model error: ${error.message}`, true);
-      return;
-    }
-    this.log.warn({ code, message: error.message }, 'model error');
   }
 
   /** After the caller's turn is committed, a reply should start; if none does, ask once (a silent model). */
