@@ -7,7 +7,8 @@
  */
 import { parseDurationMs } from './duration.js';
 import type { ClientErrorInfo } from './handler.js';
-import { clientEnvelopeSchema, describeZodError, MAX_TEXT_MESSAGE_CHARS, type ClientEnvelope } from './schemas.js';
+import { clientEnvelopeSchema, clientMessageSchema, describeZodError, isKnownClientType, MAX_TEXT_MESSAGE_CHARS, type ClientEnvelope, type ClientMessage } from './schemas.js';
+import { clientMessageDisposition, type SessionState } from './state.js';
 
 export interface EnvelopeExpectations {
   sessionId: string;
@@ -85,4 +86,25 @@ export function clientErrorInfo(parameters: { code: number; message: string; ret
   const retryAfterMs = parameters.retryAfter === undefined ? null : parseDurationMs(parameters.retryAfter);
   if (retryAfterMs !== null) info.retryAfterMs = retryAfterMs;
   return info;
+}
+
+/**
+ * What a well-sequenced client message gets in the session's current state: `unknown` (a type Genesys added
+ * later: never fatal), `ignore` (`unexpected` when the call is up: worth a warning), a `violation`, or the
+ * message parsed by its schema.
+ */
+export type Admission =
+  | { kind: 'unknown' }
+  | { kind: 'ignore'; unexpected: boolean }
+  | { kind: 'violation'; reason: string }
+  | { kind: 'message'; message: ClientMessage };
+
+export function admitClientMessage(type: string, state: SessionState, raw: Record<string, unknown>): Admission {
+  if (!isKnownClientType(type)) return { kind: 'unknown' };
+  const disposition = clientMessageDisposition(type, state);
+  if (disposition === 'ignore') return { kind: 'ignore', unexpected: state === 'active' || state === 'paused' };
+  if (disposition === 'violation') return { kind: 'violation', reason: `unexpected ${type} message in state ${state}` };
+  const parsed = clientMessageSchema.safeParse(raw);
+  if (!parsed.success) return { kind: 'violation', reason: `invalid ${type} message: ${describeZodError(parsed.error)}` };
+  return { kind: 'message', message: parsed.data };
 }

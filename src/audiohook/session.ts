@@ -29,16 +29,17 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { CallControl, CallHandler, CloseCause, ProtocolSession, SessionObserver, SessionOptions, SessionOutcome, SessionState } from './handler.js';
 import { checkedDisconnectRequest, disconnectParameters, type DisconnectRequest } from './disconnect-request.js';
 import { parseDurationMs, streamGapMs } from './duration.js';
+import { DeferredCallSetup } from './call-setup.js';
 import { askHandlerToShutdown, awaitCloseHandler } from './handler-deadlines.js';
 import { clientLanguage } from './language.js';
 import { PingBudget } from './ping-budget.js';
-import { checkClientText, clientErrorInfo } from './inbound.js';
+import { admitClientMessage, checkClientText, clientErrorInfo } from './inbound.js';
 import { judgeInboundAudio } from './inbound-audio.js';
 import { describeOffers } from './media.js';
 import { callContextFor, negotiateOpen } from './open-negotiation.js';
 import { Outbound } from './outbound.js';
-import { clientMessageSchema, describeZodError, isKnownClientType, type ClientEnvelope, type ClientMessageOf, type UsableMedia } from './schemas.js';
-import { canTransition, clientMessageDisposition, maySend, signalsErrors } from './state.js';
+import { type ClientEnvelope, type ClientMessageOf, type UsableMedia } from './schemas.js';
+import { canTransition, maySend, signalsErrors } from './state.js';
 import { StreamTimeline } from './timeline.js';
 import { Watchdogs } from './watchdogs.js';
 import { ServerMessageWriter } from './writer.js';
@@ -64,12 +65,7 @@ class AudioHookSession implements ProtocolSession {
 
   private layout: UsableMedia | null = null;
   private handler: CallHandler | null = null;
-  /**
-   * The call's setup, waiting for the loop to answer every `open` already read (a burst of opens is answered
-   * before any call is built). Anything else that happens to the session builds it first, so the handler
-   * sees the same events in the same order as if it had been built with `opened`.
-   */
-  private pendingCall: (() => void) | null = null;
+  private readonly callSetup: DeferredCallSetup;
   private closeHandlerCalled = false;
   private disconnectSent = false;
   /** The transport is gone (closed by either side): nothing more can be sent. */
@@ -122,6 +118,7 @@ class AudioHookSession implements ProtocolSession {
     });
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.control = this.createControl();
+    this.callSetup = new DeferredCallSetup(options.deferCallSetup ?? setImmediate, (run) => this.guard('call setup', run));
 
     this.lastInboundAt = this.clock.now();
     this.pings = new PingBudget(this.lastInboundAt);
@@ -137,14 +134,14 @@ class AudioHookSession implements ProtocolSession {
   handleText(text: string): void {
     if (this.current === 'closed') return;
     this.lastInboundAt = this.clock.now();
-    this.setUpPendingCall();
+    this.callSetup.runNow();
     this.guard('text message', () => this.processText(text));
   }
 
   handleBinary(data: Uint8Array): void {
     if (this.current === 'closed') return;
     this.lastInboundAt = this.clock.now();
-    this.setUpPendingCall();
+    this.callSetup.runNow();
     this.guard('binary message', () => this.processBinary(data));
   }
 
@@ -152,7 +149,7 @@ class AudioHookSession implements ProtocolSession {
     if (this.socketGone) return;
     this.socketGone = true;
     // After socketGone: a call that starts by sending something finds the transport gone, as it would have.
-    this.setUpPendingCall();
+    this.callSetup.runNow();
     if (this.current === 'closed') return;
     if (this.current === 'closing') {
       // The close transaction finishes on its own; `closed` simply cannot be sent any more.
@@ -167,7 +164,7 @@ class AudioHookSession implements ProtocolSession {
     if (this.current === 'disconnecting' || this.current === 'closing') return true;
     if (this.shutdownRequested) return this.current !== 'closed';
     if (this.current !== 'active' && this.current !== 'paused') return false;
-    this.setUpPendingCall();
+    this.callSetup.runNow();
     this.shutdownRequested = true;
     this.outcome.shutdown = true;
     this.guard('shutdown', () => this.endForShutdown());
@@ -209,27 +206,18 @@ class AudioHookSession implements ProtocolSession {
       return;
     }
     this.log.debug({ type, seq: envelope.seq }, 'client message');
-    if (!isKnownClientType(type)) {
-      // Genesys adds message types over time: never fatal (AudioHook spec: unknown message types).
+    const admitted = admitClientMessage(type, this.current, raw);
+    if (admitted.kind === 'unknown') {
+      // Genesys adds message types over time (AudioHook spec: unknown message types).
       this.log.info({ type }, 'ignoring unknown client message type');
       return;
     }
-    const disposition = clientMessageDisposition(type, this.current);
-    if (disposition === 'ignore') {
-      const unexpected = this.current === 'active' || this.current === 'paused';
-      this.log[unexpected ? 'warn' : 'debug']({ type, state: this.current }, 'ignoring client message in this state');
+    if (admitted.kind === 'ignore') {
+      this.log[admitted.unexpected ? 'warn' : 'debug']({ type, state: this.current }, 'ignoring client message in this state');
       return;
     }
-    if (disposition === 'violation') {
-      this.violation(`unexpected ${type} message in state ${this.current}`);
-      return;
-    }
-    const parsed = clientMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.violation(`invalid ${type} message: ${describeZodError(parsed.error)}`);
-      return;
-    }
-    const message = parsed.data;
+    if (admitted.kind === 'violation') return this.violation(admitted.reason);
+    const message = admitted.message;
     switch (message.type) {
       case 'open':
         return this.onOpen(message, raw);
@@ -298,7 +286,7 @@ class AudioHookSession implements ProtocolSession {
 
     const createCall = this.options.createCall;
     const openedAt = this.clock.now();
-    this.pendingCall = () => {
+    this.callSetup.schedule(() => {
       const context = callContextFor(message, choice!, language, {
         options: this.options,
         logger: this.log.child({ conversationId: p.conversationId }),
@@ -311,16 +299,7 @@ class AudioHookSession implements ProtocolSession {
         this.log.error({ err }, 'createCall failed; ending the session');
         this.sendDisconnect({ reason: 'error', info: 'call setup failed' });
       }
-    };
-    (this.options.deferCallSetup ?? setImmediate)(() => this.setUpPendingCall());
-  }
-
-  /** Builds the call now if its setup is still waiting (see pendingCall). */
-  private setUpPendingCall(): void {
-    const setUp = this.pendingCall;
-    if (!setUp) return;
-    this.pendingCall = null;
-    this.guard('call setup', setUp);
+    });
   }
 
   private onPing(): void {
@@ -477,7 +456,7 @@ class AudioHookSession implements ProtocolSession {
   /** Closes the socket on our side (timeouts, unresponsive peer) and runs the same cleanup as a drop. */
   private abandon(reason: string): void {
     if (this.current === 'closed' || this.current === 'closing') return;
-    this.setUpPendingCall();
+    this.callSetup.runNow();
     this.log.warn({ reason, state: this.current }, 'closing the socket');
     this.outbound.closeSocket();
     this.socketGone = true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDurationMs, formatSamples, parseDurationMs } from '../../src/audiohook/duration.js';
-import { checkClientText } from '../../src/audiohook/inbound.js';
+import { admitClientMessage, checkClientText } from '../../src/audiohook/inbound.js';
 import { parseServerMessage } from '../../src/audiohook/schemas.js';
 import { StreamTimeline } from '../../src/audiohook/timeline.js';
 import { ServerMessageWriter } from '../../src/audiohook/writer.js';
@@ -91,6 +91,25 @@ describe('checkClientText', () => {
     const padded = base.replace('"parameters":{}', `"parameters":{"p":"${'x'.repeat(65_535 - base.length - 6)}"}`);
     expect(padded.length).toBe(65_535);
     expect(checkClientText(padded, expectations).ok).toBe(true);
+  });
+});
+
+describe('admitClientMessage (type and state, then the schema)', () => {
+  const ping = { version: '2', id: SESSION_ID, type: 'ping', seq: 2, serverseq: 1, position: 'PT0S', parameters: {} };
+  it('admits a valid message allowed in the state, parsed', () => {
+    const admitted = admitClientMessage('ping', 'active', ping);
+    expect(admitted.kind).toBe('message');
+    expect(admitted.kind === 'message' && admitted.message.type).toBe('ping');
+  });
+  it('never fails on a type it does not know', () => {
+    expect(admitClientMessage('brand_new_type', 'active', { ...ping, type: 'brand_new_type' })).toEqual({ kind: 'unknown' });
+  });
+  it('ignores a second open; refuses keys before open, and a malformed message without echoing its content', () => {
+    expect(admitClientMessage('open', 'active', { ...ping, type: 'open' })).toEqual({ kind: 'ignore', unexpected: true });
+    expect(admitClientMessage('dtmf', 'preparing', { ...ping, type: 'dtmf' })).toEqual({ kind: 'violation', reason: 'unexpected dtmf message in state preparing' });
+    const bad = admitClientMessage('dtmf', 'active', { ...ping, type: 'dtmf', parameters: { digit: 'secret-123' } });
+    expect(bad.kind).toBe('violation');
+    expect(JSON.stringify(bad)).not.toContain('secret-123');
   });
 });
 
