@@ -16,7 +16,7 @@ import { BotDirectory } from '../../src/bots/directory.js';
 import type { CallEvent } from '../../src/bridge/call-events.js';
 import { systemClock } from '../../src/util/clock.js';
 import { botSpeaks, flush, makeReady, responseDone, startCall, type Harness, type ScriptedModel } from '../bridge/harness.js';
-import { quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
+import { answerReplies, quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
 
 let backend: Server;
 const held: ServerResponse[] = [];
@@ -53,21 +53,6 @@ type Sent = Record<string, any>;
 const lateNotes = (m: ScriptedModel) =>
   (m.sent as Sent[]).filter((e) => e.type === 'conversation.item.create' && e.item.role === 'system' && /"refund_status"/.test(e.item.content[0].text));
 
-/**
- * Plays the model: every reply request not yet answered gets a spoken response (the real model answers each
- * response.create with one), so a queued second request is sent and heard too.
- */
-async function answerReplies(h: Harness, answered: Set<unknown>): Promise<void> {
-  for (let round = 0; round < 5; round++) {
-    const next = replyRequests(h.model).find((e) => !answered.has(e));
-    if (!next) return;
-    answered.add(next);
-    const n = answered.size;
-    botSpeaks(h, `resp_after_${n}`, `item_after_${n}`, 200, { done: true });
-    h.clock.advance(400);
-    await flush();
-  }
-}
 
 async function callerAsksAndModelCallsTool(h: Harness, events: CallEvent[]): Promise<void> {
   await waitFor(() => h.connects > 0, 5000, 'the model connection');

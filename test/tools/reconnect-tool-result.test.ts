@@ -18,7 +18,7 @@ import type { CallEvent } from '../../src/bridge/call-events.js';
 import { FILLER_PURPOSE } from '../../src/tools/tool-turns.js';
 import { systemClock } from '../../src/util/clock.js';
 import { botSpeaks, flush, makeReady, responseDone, startCall, type Harness, type ScriptedModel } from '../bridge/harness.js';
-import { quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
+import { answerReplies, quietLogger, replyRequests, SETTINGS, waitFor } from './support.js';
 
 let backend: Server;
 const held: Array<{ path: string; res: ServerResponse }> = [];
@@ -67,16 +67,15 @@ function answer(path: string, body: string): void {
   h!.res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 }
 
-async function answerReplies(h: Harness, answered: Set<unknown>): Promise<void> {
-  for (let round = 0; round < 5; round++) {
-    const next = replyRequests(h.model).find((e) => !answered.has(e));
-    if (!next) return;
-    answered.add(next);
-    const n = answered.size;
-    botSpeaks(h, `resp_after_${n}`, `item_after_${n}`, 200, { done: true });
-    h.clock.advance(400);
-    await flush();
-  }
+/** The model socket drops and the new session is ready: the one system note it was given. */
+async function oneNoteAfterDrop(h: Harness, first: Harness['model']): Promise<{ second: Harness['model']; note: string }> {
+  first.drop(1011);
+  await makeReady(h);
+  const second = h.model;
+  await flush();
+  const notes = systemTexts(second);
+  expect(notes).toHaveLength(1);
+  return { second, note: notes[0]! };
 }
 
 /** The caller asks; the model answers with the named tool calls (one response); the tools are running. */
@@ -146,13 +145,8 @@ describe('a model reconnect after a tool result was given to the old session', (
     h.clock.advance(400);
     await flush();
     botSpeaks(h, 'resp_reply', 'item_reply', 200);
-    first.drop(1011);
-    await makeReady(h);
-    const second = h.model;
-    await flush();
-    const notes = systemTexts(second);
-    expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/"issue_refund".*R-80.*\[not answered yet\]/);
+    const { second, note } = await oneNoteAfterDrop(h, first);
+    expect(note).toMatch(/"issue_refund".*R-80.*\[not answered yet\]/);
     expect(replyRequests(second)).toHaveLength(1);
   });
 
@@ -167,14 +161,9 @@ describe('a model reconnect after a tool result was given to the old session', (
     responseDone(h, 'resp_reply');
     h.clock.advance(400);
     await flush();
-    first.drop(1011);
-    await makeReady(h);
-    const second = h.model;
-    await flush();
-    const notes = systemTexts(second);
-    expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/"issue_refund".*R-78/);
-    expect(notes[0]).not.toMatch(/not answered the caller with/i);
+    const { second, note } = await oneNoteAfterDrop(h, first);
+    expect(note).toMatch(/"issue_refund".*R-78/);
+    expect(note).not.toMatch(/not answered the caller with/i);
     expect(replyRequests(second)).toEqual([]);
   });
 

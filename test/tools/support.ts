@@ -5,7 +5,7 @@ import { ToolRegistry, type ToolSettings } from '../../src/tools/registry.js';
 import type { ToolSpec } from '../../src/tools/spec.js';
 import type { GenesysPlatformClient } from '../../src/tools/genesys.js';
 import { FILLER_PURPOSE } from '../../src/tools/tool-turns.js';
-import type { ScriptedModel } from '../bridge/harness.js';
+import { botSpeaks, flush, type Harness, type ScriptedModel } from '../bridge/harness.js';
 
 export const quietLogger = pino({ level: 'silent' });
 
@@ -60,3 +60,19 @@ export async function freePort(): Promise<number> {
 /** Replies to the caller the model was asked for (the holding phrase is not one). */
 export const replyRequests = (m: ScriptedModel) =>
   (m.sent as Array<Record<string, any>>).filter((e) => e.type === 'response.create' && e.response?.metadata?.purpose !== FILLER_PURPOSE);
+
+/**
+ * Plays the model: every reply request not yet answered gets a spoken response (the real model answers each
+ * response.create with one), so a queued second request is sent and heard too.
+ */
+export async function answerReplies(h: Harness, answered: Set<unknown>): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const next = replyRequests(h.model).find((e) => !answered.has(e));
+    if (!next) return;
+    answered.add(next);
+    const n = answered.size;
+    botSpeaks(h, `resp_after_${n}`, `item_after_${n}`, 200, { done: true });
+    h.clock.advance(400);
+    await flush();
+  }
+}
